@@ -1,0 +1,35 @@
+# Bootstrap and everyday commands. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.10 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# No internet here: skip the public MNIST mirrors and go straight to the offline sources.
+export FF_NEURO_NO_MIRRORS ?= 1
+export MPLBACKEND ?= Agg
+
+.PHONY: install demo test test-slow bench clean
+
+install: $(STAMP)
+
+# Idempotent: re-runs only when pyproject.toml, constraints.txt or the Makefile change.
+$(STAMP): pyproject.toml constraints.txt Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]' h5py nir "scipy>=1.10.1,<1.15" "scikit-learn>=1.5,<1.6" "networkx<=2.8.7" "asteval>=0.9.31,<0.10"
+	@if $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then \
+	  $(PY) -m pip install -q -c constraints.txt --no-deps --ignore-requires-python lava-nc==0.10.0; \
+	else \
+	  $(PY) -m pip install -q -c constraints.txt lava-nc==0.10.0; \
+	fi
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/ff-neuro demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,78 @@
+"""Checkpoints: one safetensors file holding tensors plus JSON metadata in its header.
+
+Never pickle: tensors go through safetensors, everything else through JSON. Writes are atomic
+(temporary file + rename), so a killed run leaves the previous checkpoint intact.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from .errors import CheckpointError
+from .io import atomic_write_bytes
+
+FORMAT = "ff_neuro-checkpoint-1"
+
+
+def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    blob = st_save({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
+                   metadata={"format": FORMAT, "meta": json.dumps(meta)})
+    atomic_write_bytes(path, blob)
+
+
+def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, metadata); a missing, truncated or foreign file raises :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; train first (ff-neuro train ... --out {path.parent})")
+    data = path.read_bytes()
+    try:
+        tensors = st_load(data)
+        n = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + n])
+        meta_raw = header.get("__metadata__", {})
+        if meta_raw.get("format") != FORMAT:
+            raise ValueError("not an ff_neuro checkpoint")
+        meta = json.loads(meta_raw["meta"])
+    except (SafetensorError, ValueError, KeyError, OSError, RuntimeError) as e:
+        raise CheckpointError(f"checkpoint {path} is corrupted or not an ff_neuro checkpoint ({e}); "
+                              f"delete it and retrain, or point to another run") from None
+    return tensors, meta
+
+
+def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {f"{prefix}.{k}": v for k, v in module.state_dict().items()}
+
+
+def load_module(prefix: str, module: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    sub = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    try:
+        module.load_state_dict(sub)
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint does not fit the model ({str(e).splitlines()[0]}); "
+                              f"was it trained with another config?") from None
+
+
+def optimizer_tensors(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """Optimizer state split into tensors (safetensors) and JSON-able param groups."""
+    sd = opt.state_dict()
+    tensors = {}
+    for pid, st in sd["state"].items():
+        for k, v in st.items():
+            tensors[f"{prefix}.{pid}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+    return tensors, {"param_groups": sd["param_groups"]}
+
+
+def load_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for k, v in tensors.items():
+        if k.startswith(prefix + "."):
+            pid, key = k[len(prefix) + 1:].split(".", 1)
+            state.setdefault(int(pid), {})[key] = v
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})

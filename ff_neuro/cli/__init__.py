@@ -1,0 +1,40 @@
+"""The ``ff-neuro`` command line. Each stage registers its subcommands from its own module."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import FFNeuroError
+
+# Modules with a ``register(subparsers)`` function, in the order they appear in --help.
+COMMAND_MODULES = ["train", "spike", "lava", "report", "demo"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ff-neuro",
+        description="Forward-Forward CNNs: train (rate or spiking), convert to spikes, deploy on Lava, report.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('ff_neuro').__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"{__name__}.{name}":
+                continue  # stage not present in this build
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except FFNeuroError as e:
+        print(f"ff-neuro: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ff-neuro: interrupted; the last checkpoint is intact (continue with --resume)", file=sys.stderr)
+        return 130

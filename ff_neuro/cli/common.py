@@ -1,0 +1,27 @@
+"""Argument helpers shared by the subcommands."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where to compute (default: auto = cuda if available)")
+
+
+def print_table(rows: list[list[str]], header: list[str]) -> str:
+    """A plain fixed-width table; returns the text it printed."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    text = "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+    print(text)
+    return text
+
+
+def pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f} %"
+
+
+def dump(obj) -> str:
+    return json.dumps(obj, indent=2)

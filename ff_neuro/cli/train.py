@@ -1,0 +1,62 @@
+"""``ff-neuro train`` and ``ff-neuro evaluate``."""
+from __future__ import annotations
+
+import argparse
+
+from ..config import available_configs, load_config
+from .common import add_device, pct, print_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train an FF network (or a control) into a run directory",
+                       description="Train an FF-CNN. Writes RUN_DIR/{metrics.json, metrics.jsonl, "
+                                   "checkpoint.safetensors, best.safetensors, config.yaml}.")
+    p.add_argument("--config", required=True, help=f"shipped config name {available_configs()} or a YAML path")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
+    p.add_argument("--epochs", type=int, help="override train.epochs")
+    p.add_argument("--seed", type=int, help="override train.seed")
+    p.add_argument("--method", choices=["ff", "bp", "random"], help="override train.method")
+    p.add_argument("--model", choices=["rate", "spiking"], default="rate", help="rate-coded or spiking FF")
+    p.add_argument("--train-subset", type=int, help="train on this many images only (seeded)")
+    p.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
+    p.add_argument("--profile", help="hardware profile for quantisation-aware training (e.g. loihi2)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_device(p)
+    p.set_defaults(func=run_train)
+
+    e = sub.add_parser("evaluate", help="recompute accuracies of a run from its checkpoint")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--split", default="test", choices=["val", "test"])
+    add_device(e)
+    e.set_defaults(func=run_evaluate)
+
+
+def config_from_args(args: argparse.Namespace):
+    cfg = load_config(args.config)
+    train = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed), ("method", args.method)) if v is not None}
+    data = {"train_subset": args.train_subset} if args.train_subset is not None else {}
+    return cfg.replace(train=train, data=data)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..ff.trainer import train
+    cfg = config_from_args(args)
+    if args.profile:
+        from ..hardware import apply_profile_to_config  # quantisation-aware training (hardware stage)
+        cfg = apply_profile_to_config(cfg, args.profile)
+    m = train(cfg, args.out, device=args.device, resume=args.resume, kind=args.model,
+              progress=not args.no_progress)
+    print_table([[m["kind"], m["method"], pct(m["best_val_acc_linear"]), pct(m["test_acc_linear"]),
+                  pct(m["test_acc_goodness"]), f"{m['train_seconds']:.0f}", m["device"]]],
+                ["model", "method", "best val (linear)", "test linear", "test goodness", "train s", "device"])
+    print(f"results: {args.out}/metrics.json")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from ..ff.trainer import evaluate_run
+    r = evaluate_run(args.run_dir, args.split, args.device)
+    s = args.split
+    print_table([[r["kind"], str(r["epoch"]), pct(r[f"{s}_acc_linear"]), pct(r[f"{s}_acc_goodness"])]],
+                ["model", "epoch", f"{s} linear", f"{s} goodness"])
+    return 0

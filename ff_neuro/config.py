@@ -1,0 +1,187 @@
+"""Typed, strict YAML configs. Unknown keys are errors that name the key.
+
+A config has the sections ``data``, ``labels``, ``model``, ``train`` (and ``spiking`` for the
+spiking stage). Layer indices are 0-based: the paper's "layers 2 and 3" are ``[1, 2]``.
+Shipped configs live in ``ff_neuro/configs/<name>.yaml``; ``load_config`` takes a name or a path.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+@dataclass
+class LayerConfig:
+    channels: int
+    kernel: int = 7
+    padding: int | None = None   # None: "same" (kernel // 2)
+    stride: int = 1
+    train: bool = True           # False: keep the random initialisation (the paper's layer 1)
+
+    @property
+    def pad(self) -> int:
+        return self.kernel // 2 if self.padding is None else self.padding
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "mnist"
+    val_size: int = 10_000
+    split_seed: int = 0
+    train_subset: int | None = None   # use only this many training images (seeded)
+    root: str | None = None
+
+
+@dataclass
+class LabelConfig:
+    kind: str = "fourier"
+    set: int = 1
+    K: float = 0.35
+
+
+@dataclass
+class ModelConfig:
+    layers: list[LayerConfig] = field(default_factory=lambda: [LayerConfig(128, 7, train=False),
+                                                               LayerConfig(128, 7), LayerConfig(128, 7)])
+    loss_layers: list[int] = field(default_factory=lambda: [1, 2])     # FF loss and goodness readout
+    readout_layers: list[int] = field(default_factory=lambda: [1, 2])  # linear-head features
+    threshold_scale: float = 1.0    # θ = threshold_scale · N, N = units of the layer
+    bias: bool = True
+
+
+@dataclass
+class TrainConfig:
+    method: str = "ff"           # ff | bp | random
+    epochs: int = 200
+    batch_size: int = 50
+    lr: float = 5e-5
+    head_lr: float = 1e-3
+    cooldown: bool = True        # linear cool-down in the second half (the paper's schedule)
+    seed: int = 0
+    eval_batch_size: int = 500
+    val_goodness: bool = True    # also compute goodness accuracy on validation each epoch
+    bf16: bool = False           # bf16 autocast (CUDA only)
+    compile: bool = False        # torch.compile the training step (CUDA only)
+    nan_check_every: int = 100   # steps between finiteness checks of the loss (host syncs)
+
+
+@dataclass
+class SpikingConfig:
+    timesteps: int = 16
+    encoding: str = "current"    # current | rate
+    beta: float = 1.0            # membrane decay factor per step (Lava dv = 1 − beta)
+    threshold: float = 1.0
+    surrogate_slope: float = 5.0
+    readout_scale: float = 1.0   # goodness threshold on Σ(count/T)² is readout_scale · N
+
+
+@dataclass
+class Config:
+    name: str = "custom"
+    data: DataConfig = field(default_factory=DataConfig)
+    labels: LabelConfig = field(default_factory=LabelConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    spiking: SpikingConfig = field(default_factory=SpikingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **sections: dict[str, Any]) -> "Config":
+        """A copy with keys overridden, e.g. ``cfg.replace(train={"epochs": 3})``."""
+        d = self.to_dict()
+        for sec, vals in sections.items():
+            if sec not in d or not isinstance(d[sec], dict):
+                raise ConfigError(f"unknown config section {sec!r}; valid: {list(d)}")
+            d[sec].update(vals)
+        return from_dict(d)
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Instantiate dataclass ``cls`` from ``data``, rejecting unknown keys with their dotted path."""
+    hints = typing.get_type_hints(cls)
+    if not isinstance(data, dict):
+        raise ConfigError(f"config section {where or '<root>'} must be a mapping, got {type(data).__name__}")
+    names = {f.name for f in fields(cls)}
+    for key in data:
+        if key not in names:
+            path = f"{where}.{key}" if where else key
+            raise ConfigError(f"unknown config key {path!r}; valid keys here: {sorted(names)}")
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        val, hint, path = data[f.name], hints[f.name], f"{where}.{f.name}" if where else f.name
+        if dataclasses.is_dataclass(hint):
+            val = _build(hint, val, path)
+        elif typing.get_origin(hint) is list and dataclasses.is_dataclass(typing.get_args(hint)[0]):
+            if not isinstance(val, list):
+                raise ConfigError(f"config key {path!r} must be a list")
+            val = [_build(typing.get_args(hint)[0], v, f"{path}[{i}]") for i, v in enumerate(val)]
+        elif hint is float and isinstance(val, (int, str)) and not isinstance(val, bool):
+            try:
+                val = float(val)
+            except ValueError:
+                raise ConfigError(f"config key {path!r} must be a number, got {val!r}") from None
+        kwargs[f.name] = val
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise ConfigError(f"config section {where or '<root>'}: {e}") from None
+
+
+def validate(cfg: Config) -> Config:
+    n = len(cfg.model.layers)
+    for key in ("loss_layers", "readout_layers"):
+        bad = [i for i in getattr(cfg.model, key) if not 0 <= i < n]
+        if bad:
+            raise ConfigError(f"model.{key} has indices {bad} outside 0..{n - 1} (layer indices are 0-based)")
+    if cfg.train.method not in ("ff", "bp", "random"):
+        raise ConfigError(f"train.method must be ff, bp or random, got {cfg.train.method!r}")
+    if cfg.labels.kind != "fourier":
+        raise ConfigError(f"labels.kind must be 'fourier', got {cfg.labels.kind!r}")
+    if cfg.train.epochs < 1 or cfg.train.batch_size < 1:
+        raise ConfigError("train.epochs and train.batch_size must be >= 1")
+    if cfg.spiking.encoding not in ("current", "rate"):
+        raise ConfigError(f"spiking.encoding must be 'current' or 'rate', got {cfg.spiking.encoding!r}")
+    return cfg
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    return validate(_build(Config, copy.deepcopy(data), ""))
+
+
+def available_configs() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def load_config(name_or_path: str | Path) -> Config:
+    """Load a shipped config by name (``mnist-quick``) or a YAML file by path."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = CONFIG_DIR / f"{name_or_path}.yaml"
+        if not path.is_file():
+            raise ConfigError(f"no config file or shipped config named {str(name_or_path)!r}; "
+                              f"shipped: {available_configs()}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML ({str(e).splitlines()[0]})") from None
+    try:
+        return from_dict(data)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def dump_config(cfg: Config) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)

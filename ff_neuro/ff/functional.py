@@ -1,0 +1,29 @@
+"""The Forward-Forward equations, as pure functions on tensors.
+
+    rms_norm(y) = y / sqrt(mean(y²) + ε)      over all C·H·W units of one sample
+    G(y)        = Σ y²                        goodness of one sample in one layer
+    θ           = s · N                       threshold, N = number of units, s = 1 in the paper
+    loss        = softplus(−(G⁺ − θ)) + softplus(G⁻ − θ)     (mean over the batch)
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-8
+
+
+def rms_norm(y: torch.Tensor, eps: float = EPS) -> torch.Tensor:
+    """Length normalisation without mean subtraction, per sample over all non-batch dims."""
+    dims = tuple(range(1, y.dim()))
+    return y * torch.rsqrt(y.pow(2).mean(dim=dims, keepdim=True) + eps)
+
+
+def goodness(y: torch.Tensor) -> torch.Tensor:
+    """G = Σ y² per sample: (N, ...) → (N,)."""
+    return y.pow(2).flatten(1).sum(1)
+
+
+def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float) -> torch.Tensor:
+    """Mean of softplus(−(G⁺−θ)) over positives plus mean of softplus(G⁻−θ) over negatives."""
+    return F.softplus(theta - g_pos).mean() + F.softplus(g_neg - theta).mean()

@@ -1,0 +1,126 @@
+"""RateModel: the FF network, its linear head, the label encoder and the training rule in one place.
+
+``method`` selects the rule, all on the same architecture:
+  * ``ff``     – Forward-Forward: per-layer goodness loss, no gradient across layers; the head
+                 learns from detached neutral-label features at the same time;
+  * ``bp``     – the control trained end-to-end with backprop through all layers and the head;
+  * ``random`` – the control with untrained (random) conv layers; only the head learns.
+The trainer, the checkpoint code and the CLI talk to any model through this interface, so the
+spiking model (``ff_neuro.spiking``) plugs into the same loop.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.nn.functional as F
+
+from ..checkpoint import load_module, load_optimizer, module_tensors, optimizer_tensors
+from ..config import Config
+from ..data.labels import FourierLabels, sample_negatives
+from .classify import LinearHead, goodness_scores
+from .functional import ff_loss, goodness
+from .network import FFNet
+
+
+class RateModel:
+    kind = "rate"
+
+    def __init__(self, cfg: Config, in_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10,
+                 device: torch.device | str = "cpu"):
+        self.cfg, self.device, self.method = cfg, torch.device(device), cfg.train.method
+        self.num_classes = num_classes
+        self.net = FFNet(cfg.model, in_shape).to(self.device)
+        self.head = LinearHead(self.net.readout_dim, num_classes).to(self.device)
+        self.labels = FourierLabels(in_shape[1:], num_classes, cfg.labels.set, cfg.labels.K, self.device)
+        t = cfg.train
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        if self.method == "bp":
+            self.net.requires_grad_(True)
+            self.optimizers["net"] = torch.optim.Adam([*self.net.parameters(), *self.head.parameters()], lr=t.lr)
+        else:
+            if self.method == "random":
+                self.net.requires_grad_(False)
+            params = [p for p in self.net.parameters() if p.requires_grad]
+            if params:
+                self.optimizers["net"] = torch.optim.Adam(params, lr=t.lr)
+            self.optimizers["head"] = torch.optim.Adam(self.head.parameters(), lr=t.head_lr)
+        self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.optimizers.items()}
+
+    # --- training -------------------------------------------------------------------------
+    def autocast(self):
+        if self.cfg.train.bf16 and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def set_lr_factor(self, factor: float) -> None:
+        for k, opt in self.optimizers.items():
+            for g, lr in zip(opt.param_groups, self.base_lrs[k]):
+                g["lr"] = lr * factor
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
+        """One optimisation step on images ``x`` (B, 1, H, W) in [0, 1]; returns detached losses."""
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        out: dict[str, torch.Tensor] = {}
+        if self.method == "bp":
+            with self.autocast():
+                acts = self.net(self.labels.neutral(x), detach=False)
+                loss = F.cross_entropy(self.head(self.net.features(acts, detach=False)), y)
+            out["head"] = loss.detach()
+        else:
+            loss = torch.zeros((), device=self.device)
+            if self.method == "ff":
+                neg = sample_negatives(y, self.num_classes, gen)
+                b = x.shape[0]
+                with self.autocast():
+                    acts = self.net(torch.cat([self.labels.overlay(x, y), self.labels.overlay(x, neg)]))
+                for i in self.cfg.model.loss_layers:
+                    g = goodness(acts[i].float())
+                    li = ff_loss(g[:b], g[b:], self.net.thresholds[i])
+                    out[f"layer{i}"] = li.detach()
+                    loss = loss + li
+            with torch.no_grad(), self.autocast():
+                feats = self.net.features(self.net(self.labels.neutral(x)))
+            head_loss = F.cross_entropy(self.head(feats), y)
+            out["head"] = head_loss.detach()
+            loss = loss + head_loss
+        loss.backward()
+        for opt in self.optimizers.values():
+            opt.step()
+        out["total"] = loss.detach()
+        return out
+
+    # --- inference ------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict_linear(self, x: torch.Tensor) -> torch.Tensor:
+        with self.autocast():
+            return self.head(self.net.features(self.net(self.labels.neutral(x)))).argmax(1)
+
+    @torch.no_grad()
+    def predict_goodness(self, x: torch.Tensor) -> torch.Tensor | None:
+        if self.method != "ff":
+            return None
+        with self.autocast():
+            return goodness_scores(self.net, self.labels, x).argmax(1)
+
+    # --- state ----------------------------------------------------------------------------
+    def weights(self) -> dict[str, torch.Tensor]:
+        return {**module_tensors("net", self.net), **module_tensors("head", self.head)}
+
+    def load_weights(self, tensors: dict[str, torch.Tensor]) -> None:
+        load_module("net", self.net, tensors)
+        load_module("head", self.head, tensors)
+
+    def training_state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors, meta = self.weights(), {}
+        for k, opt in self.optimizers.items():
+            t, m = optimizer_tensors(f"opt.{k}", opt)
+            tensors.update(t)
+            meta[k] = m
+        return tensors, meta
+
+    def load_training_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        self.load_weights(tensors)
+        for k, opt in self.optimizers.items():
+            load_optimizer(f"opt.{k}", opt, {n: v.to(self.device) for n, v in tensors.items()}, meta[k])

@@ -1,0 +1,74 @@
+"""The FF convolutional network: a stack of locally trained layers.
+
+Layer l computes  y_l = ReLU(conv_l(rms_norm(x_{l−1}).detach()))  with x_0 the labelled image, so no
+gradient crosses a layer boundary. The same ``LayerConfig`` list defines the spiking model and the
+Lava graph; they read the weights of this module.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import LayerConfig, ModelConfig
+from .functional import goodness, rms_norm
+
+
+class FFConv(nn.Module):
+    """One FF layer: RMS-normalise the (detached) input, convolve, ReLU."""
+
+    def __init__(self, in_channels: int, spec: LayerConfig, bias: bool = True):
+        super().__init__()
+        self.spec = spec
+        self.conv = nn.Conv2d(in_channels, spec.channels, spec.kernel, spec.stride, spec.pad, bias=bias)
+
+    def forward(self, x: torch.Tensor, detach: bool = True) -> torch.Tensor:
+        x = rms_norm(x)
+        return torch.relu(self.conv(x.detach() if detach else x))
+
+
+def output_shapes(cfg: ModelConfig, in_shape: tuple[int, int, int]) -> list[tuple[int, int, int]]:
+    """(C, H, W) after every layer, for an input of shape ``in_shape`` = (C, H, W)."""
+    shapes, (c, h, w) = [], in_shape
+    for spec in cfg.layers:
+        h = (h + 2 * spec.pad - spec.kernel) // spec.stride + 1
+        w = (w + 2 * spec.pad - spec.kernel) // spec.stride + 1
+        if h < 1 or w < 1:
+            raise ValueError(f"layer {len(shapes)} shrinks the input to {h}×{w}: lower the kernel or raise padding")
+        c = spec.channels
+        shapes.append((c, h, w))
+    return shapes
+
+
+class FFNet(nn.Module):
+    """Stack of :class:`FFConv` layers with the paper's goodness threshold θ = s · N per layer."""
+
+    def __init__(self, cfg: ModelConfig, in_shape: tuple[int, int, int] = (1, 28, 28)):
+        super().__init__()
+        self.cfg, self.in_shape = cfg, tuple(in_shape)
+        self.shapes = output_shapes(cfg, self.in_shape)
+        chans = [self.in_shape[0]] + [s[0] for s in self.shapes[:-1]]
+        self.layers = nn.ModuleList(FFConv(c, spec, cfg.bias) for c, spec in zip(chans, cfg.layers))
+        for layer, spec in zip(self.layers, cfg.layers):
+            layer.requires_grad_(spec.train)
+        self.thresholds = [cfg.threshold_scale * float(torch.Size(s).numel()) for s in self.shapes]
+
+    @property
+    def readout_dim(self) -> int:
+        return sum(torch.Size(self.shapes[i]).numel() for i in self.cfg.readout_layers)
+
+    def forward(self, x: torch.Tensor, detach: bool = True) -> list[torch.Tensor]:
+        """Activations of every layer; ``detach=False`` lets backprop cross layers (the bp control)."""
+        acts = []
+        for layer in self.layers:
+            x = layer(x, detach=detach)
+            acts.append(x)
+        return acts
+
+    def goodness_score(self, acts: list[torch.Tensor]) -> torch.Tensor:
+        """Σ over the loss layers of G_l: the score used by goodness classification."""
+        return sum(goodness(acts[i].float()) for i in self.cfg.loss_layers)
+
+    def features(self, acts: list[torch.Tensor], detach: bool = True) -> torch.Tensor:
+        """Linear-head input: RMS-normalised, flattened activations of the readout layers (detached)."""
+        f = torch.cat([rms_norm(acts[i].float()).flatten(1) for i in self.cfg.readout_layers], 1)
+        return f.detach() if detach else f

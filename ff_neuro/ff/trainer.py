@@ -1,0 +1,222 @@
+"""The training loop shared by every model kind (rate, spiking) and method (ff, bp, random).
+
+Per epoch: a seeded shuffle and negative draw (seed, epoch) — so ``resume`` replays exactly —,
+optional linear cool-down of the learning rate, validation accuracy, one JSONL line in
+``metrics.jsonl``, and an atomic checkpoint. The weights with the best validation accuracy of the
+linear head are kept in ``best.safetensors``; the test split is evaluated once, at the end, on them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..config import Config, dump_config, from_dict
+from ..data.datasets import Dataset, Split, load_dataset
+from ..errors import CheckpointError, TrainingDivergedError
+from ..io import append_jsonl, atomic_write_json
+from ..runtime import hardware_description, resolve_device, seed_everything
+
+CHECKPOINT, BEST, METRICS, JSONL = "checkpoint.safetensors", "best.safetensors", "metrics.json", "metrics.jsonl"
+
+
+def cooldown_factor(epoch: int, epochs: int) -> float:
+    """lr(e)/lr: 1 in the first half, then 2·(1 + E − e)/E (epochs counted from 1), capped at 1."""
+    if epoch <= epochs // 2:
+        return 1.0
+    return min(1.0, 2.0 * (1 + epochs - epoch) / epochs)
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+def to_images(x: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, H, W) → float (N, 1, H, W) in [0, 1]."""
+    return x.unsqueeze(1).float().div_(255.0)
+
+
+def build_model(cfg: Config, dataset: Dataset | None = None, device: str | torch.device = "cpu",
+                kind: str = "rate"):
+    """The model of ``kind`` ('rate' or 'spiking') for ``cfg``."""
+    shape = (1, *(dataset.image_shape if dataset else (28, 28)))
+    classes = dataset.num_classes if dataset else 10
+    if kind == "rate":
+        from .model import RateModel
+        return RateModel(cfg, shape, classes, device)
+    if kind == "spiking":
+        from ..spiking.model import SpikingModel  # the spiking stage builds on this one
+        return SpikingModel(cfg, shape, classes, device)
+    raise ValueError(f"unknown model kind {kind!r}; choose 'rate' or 'spiking'")
+
+
+@torch.no_grad()
+def evaluate(model, split: Split, batch_size: int = 1000, goodness: bool = True,
+             device: torch.device | None = None) -> dict[str, float | None]:
+    """Accuracy of the linear head and (when the model has one) of goodness classification."""
+    device = device or model.device
+    xs = torch.from_numpy(split.x)
+    ys = torch.from_numpy(split.y)
+    hit_lin, hit_good, has_good = 0, 0, goodness
+    for i in range(0, len(ys), batch_size):
+        x = to_images(xs[i:i + batch_size].to(device))
+        y = ys[i:i + batch_size].to(device)
+        hit_lin += int((model.predict_linear(x) == y).sum())
+        if has_good:
+            # goodness runs every image under every label: keep N·C per pass near batch_size
+            step = max(1, batch_size // model.num_classes)
+            preds = [model.predict_goodness(x[j:j + step]) for j in range(0, len(y), step)]
+            if preds[0] is None:
+                has_good = False
+            else:
+                hit_good += int((torch.cat(preds) == y).sum())
+    n = max(len(ys), 1)
+    return {"acc_linear": hit_lin / n, "acc_goodness": hit_good / n if has_good else None}
+
+
+def _check_finite(losses: dict[str, torch.Tensor], epoch: int, step: int, run_dir: Path) -> None:
+    bad = [k for k, v in losses.items() if not bool(torch.isfinite(v).all())]
+    if bad:
+        raise TrainingDivergedError(
+            f"non-finite loss ({', '.join(bad)}) at epoch {epoch}, step {step}; the last good checkpoint "
+            f"is kept in {run_dir / CHECKPOINT}: lower train.lr or train.head_lr and resume or retrain")
+
+
+def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = False, kind: str = "rate",
+          dataset: Dataset | None = None, progress: bool = True,
+          on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train ``cfg`` into run directory ``out``; returns (and writes) ``metrics.json``."""
+    out = Path(out)
+    dev = resolve_device(device)
+    t = cfg.train
+    if resume:
+        tensors, meta = load_checkpoint(out / CHECKPOINT)
+        saved = from_dict(meta["config"])
+        if saved.replace(train={"epochs": t.epochs}).to_dict() != cfg.replace(train={"epochs": t.epochs}).to_dict() \
+                or meta.get("kind") != kind:
+            raise CheckpointError(f"{out / CHECKPOINT} was written by another config or model kind; "
+                                  f"resume with the same --config/--model or use another --out")
+    elif (out / CHECKPOINT).exists():
+        raise CheckpointError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(t.seed)
+    data = dataset or load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
+    train_split = data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)
+    model = build_model(cfg, data, dev, kind)
+    (out / "config.yaml").write_text(dump_config(cfg))
+
+    start, best, history, seconds = 1, {"acc_linear": -1.0, "acc_goodness": None, "epoch": 0}, [], 0.0
+    if resume:
+        model.load_training_state({k: v.to(dev) for k, v in tensors.items()}, meta["optimizers"])
+        start, best, seconds = meta["epoch"] + 1, meta["best"], meta["train_seconds"]
+        if (out / JSONL).exists():  # drop lines of an epoch that was logged but not checkpointed
+            lines = [json.loads(s) for s in (out / JSONL).read_text().splitlines() if s.strip()]
+            history = [r for r in lines if r["epoch"] < start]
+            (out / JSONL).write_text("".join(json.dumps(r) + "\n" for r in history))
+    elif (out / JSONL).exists():
+        (out / JSONL).unlink()
+
+    xs, ys = torch.from_numpy(train_split.x).to(dev), torch.from_numpy(train_split.y).to(dev)
+    n, bs = len(ys), t.batch_size
+    steps = n // bs if n >= bs else 1
+    for epoch in range(start, t.epochs + 1):
+        factor = cooldown_factor(epoch, t.epochs) if t.cooldown else 1.0
+        model.set_lr_factor(factor)
+        gen = epoch_generator(t.seed, epoch)
+        perm = torch.randperm(n, generator=gen).to(dev)
+        sums: dict[str, torch.Tensor] = {}
+        t0 = time.perf_counter()
+        bar = tqdm(range(steps), desc=f"epoch {epoch}/{t.epochs}", disable=not progress, leave=False,
+                   mininterval=1.0)
+        for step in bar:
+            idx = perm[step * bs:(step + 1) * bs]
+            losses = model.train_step(to_images(xs[idx]), ys[idx], gen)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0) + v
+            if (step + 1) % t.nan_check_every == 0:
+                _check_finite(losses, epoch, step + 1, out)
+        _check_finite(sums, epoch, steps, out)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        epoch_seconds = time.perf_counter() - t0
+        seconds += epoch_seconds
+        val = evaluate(model, data.val, t.eval_batch_size, goodness=t.val_goodness)
+        record = {"epoch": epoch, "lr_factor": factor,
+                  "loss": {k: float(v) / steps for k, v in sums.items()},
+                  "val_acc_linear": val["acc_linear"], "val_acc_goodness": val["acc_goodness"],
+                  "epoch_seconds": round(epoch_seconds, 3), "train_seconds": round(seconds, 3)}
+        if val["acc_linear"] > best["acc_linear"]:
+            best = {"acc_linear": val["acc_linear"], "acc_goodness": val["acc_goodness"], "epoch": epoch}
+            save_checkpoint(out / BEST, model.weights(), _meta(cfg, kind, epoch, best, seconds))
+        history.append(record)
+        append_jsonl(out / JSONL, record)
+        tensors, opt_meta = model.training_state()
+        save_checkpoint(out / CHECKPOINT, tensors, {**_meta(cfg, kind, epoch, best, seconds), "optimizers": opt_meta})
+        if progress:
+            g = record["val_acc_goodness"]
+            tqdm.write(f"epoch {epoch}: loss {record['loss']['total']:.4f}  val linear {val['acc_linear']:.4f}"
+                       + (f"  goodness {g:.4f}" if g is not None else "") + f"  ({epoch_seconds:.1f} s)")
+        if on_epoch:
+            on_epoch(record)
+
+    metrics = finish(out, model, data, cfg, kind, dev, seconds, best, history)
+    return metrics
+
+
+def _meta(cfg: Config, kind: str, epoch: int, best: dict, seconds: float) -> dict[str, Any]:
+    return {"config": cfg.to_dict(), "kind": kind, "epoch": epoch, "best": best, "train_seconds": seconds,
+            "torch": torch.__version__}
+
+
+def finish(out: Path, model, data: Dataset, cfg: Config, kind: str, dev: torch.device, seconds: float,
+           best: dict, history: list[dict]) -> dict[str, Any]:
+    """Load the best-validation weights, evaluate the test split once, write metrics.json."""
+    tensors, _ = load_checkpoint(out / BEST)
+    model.load_weights({k: v.to(dev) for k, v in tensors.items()})
+    test = evaluate(model, data.test, cfg.train.eval_batch_size, goodness=True)
+    metrics = {
+        "test_acc_linear": test["acc_linear"], "test_acc_goodness": test["acc_goodness"],
+        "best_val_acc_linear": best["acc_linear"], "best_val_acc_goodness": best["acc_goodness"],
+        "best_epoch": best["epoch"], "epochs": cfg.train.epochs, "method": cfg.train.method, "kind": kind,
+        "train_seconds": round(seconds, 2), "device": str(dev), "hardware": hardware_description(dev),
+        "train_size": len(data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)),
+        "val_size": len(data.val), "test_size": len(data.test),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "torch": torch.__version__, "numpy": np.__version__, "config": cfg.to_dict(),
+        "history": history,
+    }
+    if any(v is not None and not math.isfinite(v) for v in (test["acc_linear"],)):
+        raise TrainingDivergedError("test accuracy is not finite; the checkpoint is broken")
+    atomic_write_json(out / METRICS, metrics)
+    return metrics
+
+
+def load_run(run_dir: str | Path, device: str = "auto", which: str = BEST):
+    """(model, config, metadata) of a finished or interrupted run."""
+    run_dir = Path(run_dir)
+    tensors, meta = load_checkpoint(run_dir / which)
+    cfg = from_dict(meta["config"])
+    dev = resolve_device(device)
+    model = build_model(cfg, None, dev, meta.get("kind", "rate"))
+    model.load_weights({k: v.to(dev) for k, v in tensors.items()})
+    return model, cfg, meta
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", device: str = "auto",
+                 dataset: Dataset | None = None) -> dict[str, Any]:
+    """Recompute the accuracies of a run's best checkpoint on ``split`` ('val' or 'test')."""
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+    model, cfg, meta = load_run(run_dir, device)
+    data = dataset or load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
+    res = evaluate(model, getattr(data, split), cfg.train.eval_batch_size)
+    return {f"{split}_acc_linear": res["acc_linear"], f"{split}_acc_goodness": res["acc_goodness"],
+            "epoch": meta["epoch"], "kind": meta.get("kind", "rate"), "device": str(model.device)}
