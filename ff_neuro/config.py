@@ -86,6 +86,11 @@ class SpikingConfig:
 
 
 @dataclass
+class HardwareConfig:
+    profile: str | None = None   # train under this hardware profile's constraints (quantisation-aware)
+
+
+@dataclass
 class Config:
     name: str = "custom"
     data: DataConfig = field(default_factory=DataConfig)
@@ -93,6 +98,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     spiking: SpikingConfig = field(default_factory=SpikingConfig)
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

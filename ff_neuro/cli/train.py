@@ -42,8 +42,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..ff.trainer import train
     cfg = config_from_args(args)
     if args.profile:
-        from ..hardware import apply_profile_to_config  # quantisation-aware training (hardware stage)
-        cfg = apply_profile_to_config(cfg, args.profile)
+        cfg = cfg.replace(hardware={"profile": args.profile})
     m = train(cfg, args.out, device=args.device, resume=args.resume, kind=args.model,
               progress=not args.no_progress)
     print_table([[m["kind"], m["method"], pct(m["best_val_acc_linear"]), pct(m["test_acc_linear"]),

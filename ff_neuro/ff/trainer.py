@@ -51,11 +51,16 @@ def build_model(cfg: Config, dataset: Dataset | None = None, device: str | torch
     classes = dataset.num_classes if dataset else 10
     if kind == "rate":
         from .model import RateModel
-        return RateModel(cfg, shape, classes, device)
-    if kind == "spiking":
-        from ..spiking.model import SpikingModel  # the spiking stage builds on this one
-        return SpikingModel(cfg, shape, classes, device)
-    raise ValueError(f"unknown model kind {kind!r}; choose 'rate' or 'spiking'")
+        model = RateModel(cfg, shape, classes, device)
+    elif kind == "spiking":
+        from ..spiking.model import SpikingModel  # later stages plug in here, imported lazily
+        model = SpikingModel(cfg, shape, classes, device)
+    else:
+        raise ValueError(f"unknown model kind {kind!r}; choose 'rate' or 'spiking'")
+    if cfg.hardware.profile:
+        from ..hardware.qat import apply_qat  # quantisation-aware training under a hardware profile
+        apply_qat(model, cfg.hardware.profile)
+    return model
 
 
 @torch.no_grad()
