@@ -1,0 +1,1 @@
+"""Custom Lava processes. Lava's compiler imports every module in this folder: keep it import-clean."""
