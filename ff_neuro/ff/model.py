@@ -63,32 +63,43 @@ class RateModel:
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
         out: dict[str, torch.Tensor] = {}
+        if self.method == "ff":
+            out.update(self._ff_backward(x, y, gen))
         if self.method == "bp":
             with self.autocast():
                 acts = self.net(self.labels.neutral(x), detach=False)
-                loss = F.cross_entropy(self.head(self.net.features(acts, detach=False)), y)
-            out["head"] = loss.detach()
+                head_loss = F.cross_entropy(self.head(self.net.features(acts, detach=False)), y)
         else:
-            loss = torch.zeros((), device=self.device)
-            if self.method == "ff":
-                neg = sample_negatives(y, self.num_classes, gen)
-                b = x.shape[0]
-                with self.autocast():
-                    acts = self.net(torch.cat([self.labels.overlay(x, y), self.labels.overlay(x, neg)]))
-                for i in self.cfg.model.loss_layers:
-                    g = goodness(acts[i].float())
-                    li = ff_loss(g[:b], g[b:], self.net.thresholds[i])
-                    out[f"layer{i}"] = li.detach()
-                    loss = loss + li
             with torch.no_grad(), self.autocast():
                 feats = self.net.features(self.net(self.labels.neutral(x)))
             head_loss = F.cross_entropy(self.head(feats), y)
-            out["head"] = head_loss.detach()
-            loss = loss + head_loss
-        loss.backward()
+        head_loss.backward()
         for opt in self.optimizers.values():
             opt.step()
-        out["total"] = loss.detach()
+        out["head"] = head_loss.detach()
+        out["total"] = sum(out.values())
+        return out
+
+    def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
+        """Layer by layer on positives and negatives: forward, local loss, backward, free the graph.
+
+        Equivalent to summing the layer losses (no gradient crosses a layer), but only one layer's
+        activations are alive at a time, so peak memory stays below backprop's.
+        """
+        neg = sample_negatives(y, self.num_classes, gen)
+        b, out = x.shape[0], {}
+        h = torch.cat([self.labels.overlay(x, y), self.labels.overlay(x, neg)])
+        for i, layer in enumerate(self.net.layers):
+            with self.autocast():
+                h = layer(h)
+            if i in self.cfg.model.loss_layers:
+                g = goodness(h.float())
+                li = ff_loss(g[:b], g[b:], self.net.thresholds[i])
+                li.backward()
+                out[f"layer{i}"] = li.detach()
+            h = h.detach()
+            if i >= max(self.cfg.model.loss_layers, default=-1):
+                break
         return out
 
     # --- inference ------------------------------------------------------------------------
