@@ -9,6 +9,25 @@ neurons with, per time step,
 Layer 0 receives the encoded input (constant current or Bernoulli spikes of the labelled image);
 layer l > 0 receives the spikes of layer l − 1. Any static normalisation is already folded into
 ``weight`` and ``bias``; the per-sample RMS normalisation of the rate model has no place here.
+
+Building the layer-0 input (``ff_neuro.spiking``):
+
+    x' = FourierLabels.overlay(x, y) / .neutral(x) / .all_labels(x)     labelled image in [0, 1]
+    inputs = spec_input(spec, x') = encode(x', spec.timesteps, spec.encoding)   (T, N, C, H, W)
+             "current": x' repeated T times;  "rate": Bernoulli(x') per step (spikegen.rate)
+    trains = simulate_spec(spec, inputs)      list of per-layer spike trains (T, N, C, H, W), {0, 1}
+
+No other preprocessing: the static input scale is folded into layer 0's weights.
+
+Fields added by the snnTorch stage (defaults keep the original contract):
+  * ``LIFConvSpec.act_scale`` λ: firing rates approximate the rate model's ReLU activations / λ;
+    the goodness readout in rate-model units is Σ_l λ_l² Σ (count/T)² (1 for a directly trained SNN).
+  * ``LIFConvSpec.rms_input``: True only in the simulation-only "exact" variant, where the layer's
+    synaptic input W ∗ s_in is multiplied per sample by 1/sqrt(mean((count_in/T)²) + 1e-8), computed
+    over the whole window of the previous layer. Such a spec is NOT deployable: exporters must
+    refuse it (``spec.deployable`` is False). The default variant "static" never sets it.
+  * ``SpikingNetSpec.meta``: "variant", "source_kind", "labels" {set, K, num_classes},
+    "in_shape", "goodness_thresholds" (per layer, on the Σ(count/T)² scale), calibration details.
 """
 from __future__ import annotations
 
@@ -27,6 +46,8 @@ class LIFConvSpec:
     threshold: float            # strict: spike when v > threshold
     in_shape: tuple[int, int, int]   # (C, H, W)
     out_shape: tuple[int, int, int]
+    act_scale: float = 1.0      # rates ≈ rate-model activations / act_scale (readout scale only)
+    rms_input: bool = False     # "exact" variant only: per-sample RMS gain on the input (not deployable)
 
 
 @dataclass
@@ -39,3 +60,8 @@ class SpikingNetSpec:
     head_weight: np.ndarray | None = None   # (classes, features) linear head on spike-count features
     head_bias: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+
+    @property
+    def deployable(self) -> bool:
+        """True when every layer is static (no per-sample normalisation): what Lava can run."""
+        return not any(layer.rms_input for layer in self.layers)

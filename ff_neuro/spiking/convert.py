@@ -1,0 +1,173 @@
+"""From a trained FF run (rate or spiking) to a :class:`SpikingNetSpec`.
+
+Rate model:  a_l = ReLU(W_l · rms_norm(a_{l−1}) + b_l),  a_{−1} = x' (the labelled image).
+Data-based normalisation: λ_l = the ``percentile`` of the positive activations a_l over calibration
+images (training images with their true label and with the neutral label). Layer l of the SNN gets
+threshold 1, no leak (beta = 1), and the per-step current
+
+    I_l[t] = g_l · (W_l ∗ s_{l−1}[t]) / λ_l + b_l / λ_l
+
+so that its firing rate r_l ≈ a_l / λ_l (up to the reset-to-zero distortion r = 1/(⌊1/I⌋ + 1)
+for a constant current I). Since rms_norm is scale-free, rms_norm(a_{l−1}) ≈ rms_norm(r_{l−1}):
+
+  * variant "exact"  (simulation only): g_l = 1 / rms(r_{l−1}) per sample, from the whole window;
+  * variant "static" (deployable):      g_l = 1 / ρ_{l−1}, one number per layer folded into W_l, with
+    ρ_{l−1} = mean over calibration images of rms(r_{l−1}); calibration "spikes" measures r_{l−1}
+    in the simulated static network itself, layer by layer (so it includes the spiking distortion
+    and the encoding); calibration "rate" uses ρ_{l−1} = mean rms(a_{l−1}) / λ_{l−1}.
+
+A directly trained spiking run (kind "spiking") keeps its own weights, threshold and beta (λ = 1):
+"exact" is the trained network itself (per-sample RMS input gain), "static" folds ρ as above.
+The linear head is reused unchanged on rms_norm(count/T) features.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..checkpoint import load_checkpoint, load_module
+from ..config import Config, from_dict
+from ..data.datasets import Dataset, load_dataset
+from ..data.labels import FourierLabels
+from ..errors import CheckpointError
+from ..ff.classify import LinearHead
+from ..ff.network import FFNet
+from .encoding import check_encoding, check_timesteps, encode
+from .errors import SpikingError, VariantError
+from .lif import LIFParams
+from .simulate import rms_gain, simulate_layer
+from .spec import LIFConvSpec, SpikingNetSpec
+
+VARIANTS = ("exact", "static")
+CALIBRATIONS = ("spikes", "rate")
+KINDS = ("rate", "spiking")
+
+
+def check_variant(variant: str) -> str:
+    if variant not in VARIANTS:
+        raise VariantError(f"unknown spiking variant {variant!r}; choose one of {list(VARIANTS)}")
+    return variant
+
+
+def load_ff(run_dir: str | Path, which: str = "best.safetensors", device: str | torch.device = "cpu"):
+    """(net, head, labels, cfg, meta) of a rate or spiking run, without building the trainer's model."""
+    path = Path(run_dir) / which
+    tensors, meta = load_checkpoint(path)
+    kind = meta.get("kind", "rate")
+    if kind not in KINDS:
+        raise CheckpointError(f"{path} holds a model of kind {kind!r}; the spiking stage reads kinds "
+                              f"{list(KINDS)}: point to a run trained with ff-neuro train")
+    cfg = from_dict(meta["config"])
+    in_shape = tuple(meta.get("in_shape", (1, 28, 28)))
+    net = FFNet(cfg.model, in_shape).to(device)
+    classes = tensors["head.fc.weight"].shape[0] if "head.fc.weight" in tensors else 10
+    head = LinearHead(net.readout_dim, classes).to(device)
+    tensors = {k: v.to(device) for k, v in tensors.items()}
+    load_module("net", net, tensors)
+    load_module("head", head, tensors)
+    labels = FourierLabels(in_shape[1:], classes, cfg.labels.set, cfg.labels.K, device)
+    return net.eval(), head.eval(), labels, cfg, meta
+
+
+def calibration_inputs(labels: FourierLabels, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Labelled calibration images: each image with its true label and with the neutral label."""
+    return torch.cat([labels.overlay(x, y), labels.neutral(x)])
+
+
+@torch.no_grad()
+def activation_scales(net: FFNet, x_labelled: torch.Tensor, percentile: float) -> tuple[list[float], list[float]]:
+    """(λ_l, mean rms(a_l)) per layer: the ``percentile`` of positive ReLU activations, and the mean RMS."""
+    lams, rms = [], []
+    for a in net(x_labelled):
+        pos = a[a > 0].flatten()
+        if pos.numel() > 2_000_000:
+            pos = pos[torch.randperm(pos.numel(), generator=torch.Generator().manual_seed(0))[:2_000_000]]
+        lams.append(float(np.percentile(pos.cpu().numpy(), percentile)) if pos.numel() else 1.0)
+        rms.append(float(a.flatten(1).pow(2).mean(1).sqrt().mean()))
+    return lams, rms
+
+
+def mean_rms(inputs: torch.Tensor) -> float:
+    """Mean over samples of rms(r), r = the window rate of ``inputs`` (T, B, ...)."""
+    return float((1.0 / rms_gain(inputs)).mean())
+
+
+@torch.no_grad()
+def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, kind: str,
+            calib_x: torch.Tensor, calib_y: torch.Tensor, timesteps: int, encoding: str,
+            variant: str = "static", calibration: str = "spikes", percentile: float = 99.9,
+            seed: int = 0) -> SpikingNetSpec:
+    """The spec of ``variant`` for a trained network; ``calib_*`` are training images (N, 1, H, W) and labels."""
+    check_timesteps(timesteps)
+    check_encoding(encoding)
+    check_variant(variant)
+    if calibration not in CALIBRATIONS:
+        raise SpikingError(f"unknown calibration {calibration!r}; choose one of {list(CALIBRATIONS)}")
+    if kind == "spiking" and calibration == "rate":
+        calibration = "spikes"  # a directly trained SNN has no rate activations to calibrate on
+    xl = calibration_inputs(labels, calib_x, calib_y)
+    n_layers = len(net.layers)
+    if kind == "rate":
+        lams, rms_a = activation_scales(net, xl, percentile)
+        p = LIFParams(1.0, 1.0)
+    else:
+        lams, rms_a = [1.0] * n_layers, None
+        p = LIFParams(float(cfg.spiking.beta), float(cfg.spiking.threshold))
+    gen = torch.Generator().manual_seed(seed)
+    x = encode(xl, timesteps, encoding, gen).float()
+    rho_in = mean_rms(x)
+    layers, rhos = [], []
+    for i, layer in enumerate(net.layers):
+        conv = layer.conv
+        w = conv.weight.detach().float() / lams[i]
+        b = (conv.bias.detach().float() if conv.bias is not None else torch.zeros(conv.out_channels)) / lams[i]
+        if variant == "static":
+            rho = rho_in if i == 0 or calibration == "spikes" else rms_a[i - 1] / lams[i - 1]
+            rhos.append(rho)
+            w = w / rho
+        exact = variant == "exact"
+        s = simulate_layer(x, w, b, conv.stride[0], conv.padding[0], p, rms_input=exact)
+        layers.append(LIFConvSpec(
+            weight=w.cpu().numpy().astype(np.float32), bias=b.cpu().numpy().astype(np.float32),
+            stride=int(conv.stride[0]), padding=int(conv.padding[0]), beta=p.beta, threshold=p.threshold,
+            in_shape=tuple(int(v) for v in x.shape[2:]), out_shape=tuple(int(v) for v in s.shape[2:]),
+            act_scale=float(lams[i]), rms_input=exact))
+        rho_in, x = mean_rms(s), s
+    if kind == "rate":
+        thresholds = [net.thresholds[i] / lams[i] ** 2 for i in range(n_layers)]
+    else:
+        thresholds = [cfg.spiking.readout_scale * float(np.prod(s.out_shape)) for s in layers]
+    meta = {"variant": variant, "source_kind": kind, "calibration": calibration if variant == "static" else None,
+            "percentile": percentile if kind == "rate" else None, "rho": rhos or None,
+            "calibration_images": int(calib_x.shape[0]), "goodness_thresholds": thresholds,
+            "labels": {"set": labels.label_set, "K": labels.K, "num_classes": labels.num_classes},
+            "in_shape": list(net.in_shape), "config_name": cfg.name}
+    return SpikingNetSpec(layers, timesteps, encoding, list(cfg.model.loss_layers), list(cfg.model.readout_layers),
+                          head.fc.weight.detach().cpu().numpy().astype(np.float32),
+                          head.fc.bias.detach().cpu().numpy().astype(np.float32), meta)
+
+
+def calibration_images(dataset: Dataset, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` seeded training images (n, 1, H, W) in [0, 1] and their labels."""
+    split = dataset.train.subset(n, seed=seed)
+    return torch.from_numpy(split.x).unsqueeze(1).float() / 255.0, torch.from_numpy(split.y)
+
+
+def spiking_spec_from_run(run_dir: str | Path, timesteps: int | None = None, encoding: str | None = None,
+                          variant: str = "static", calibration: str = "spikes", percentile: float = 99.9,
+                          calib_samples: int = 200, dataset: Dataset | None = None,
+                          device: str | torch.device = "cpu", seed: int = 0) -> SpikingNetSpec:
+    """The spiking spec of a run's best checkpoint. Defaults: T and encoding of the run's ``spiking`` config;
+    ``variant="static"`` is the deployable one (what Lava runs)."""
+    net, head, labels, cfg, meta = load_ff(run_dir, device=device)
+    T = cfg.spiking.timesteps if timesteps is None else timesteps
+    enc = cfg.spiking.encoding if encoding is None else encoding
+    check_timesteps(T)
+    check_encoding(enc)
+    check_variant(variant)
+    data = dataset or load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
+    cx, cy = calibration_images(data, calib_samples, seed)
+    return convert(net, head, labels, cfg, meta.get("kind", "rate"), cx.to(device), cy.to(device), T, enc,
+                   variant, calibration, percentile, seed)

@@ -1,0 +1,63 @@
+"""The LIF neuron of Lava (du = 1) as a pure step function and a scan over time.
+
+Per step, in the order of snnTorch ``Leaky(beta, threshold, reset_mechanism="zero")`` and of Lava's
+LIF (``dv = 1 − beta``, ``vth = threshold``, bias folded into the input current):
+
+    v[t] = beta · (1 − s[t−1]) · v[t−1] + I[t]        (reset to zero after a spike)
+    s[t] = H(v[t] − threshold)                          (strict: v = threshold does not fire)
+
+``H`` is the Heaviside step in the forward pass; in training a surrogate gradient (snnTorch's
+``fast_sigmoid``) replaces its derivative. The reset is detached, as in snnTorch.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import torch
+
+from .errors import TimestepsError
+
+
+class LIFParams(NamedTuple):
+    beta: float = 1.0        # membrane decay per step (Lava dv = 1 − beta)
+    threshold: float = 1.0   # strict threshold (Lava vth)
+
+
+class LIFState(NamedTuple):
+    v: torch.Tensor          # membrane potential, after the reset of the previous step
+    s: torch.Tensor          # spikes of the previous step
+
+
+SpikeFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def heaviside(x: torch.Tensor) -> torch.Tensor:
+    """Strict step: 1 where x > 0."""
+    return (x > 0).to(x.dtype)
+
+
+def lif_init(like: torch.Tensor) -> LIFState:
+    """The resting state (v = 0, no spike) for inputs shaped like ``like``."""
+    z = torch.zeros_like(like)
+    return LIFState(z, z)
+
+
+def lif_step(state: LIFState, current: torch.Tensor, p: LIFParams,
+             spike_fn: SpikeFn = heaviside) -> tuple[torch.Tensor, LIFState]:
+    """One step: (spikes, new state). Pure; the same float operations as ``snn.Leaky``."""
+    v = (1 - state.s.detach()) * state.v          # reset to zero where the last step spiked
+    v = p.beta * v + current
+    s = spike_fn(v - p.threshold)
+    return s, LIFState(v, s)
+
+
+def lif_scan(currents: torch.Tensor, p: LIFParams, spike_fn: SpikeFn = heaviside) -> torch.Tensor:
+    """Spike trains (T, ...) of neurons driven by ``currents`` (T, ...), starting at rest."""
+    if currents.shape[0] < 1:
+        raise TimestepsError("a simulation needs at least 1 time step; pass T >= 1")
+    state = lif_init(currents[0])
+    out = []
+    for t in range(currents.shape[0]):
+        s, state = lif_step(state, currents[t], p, spike_fn)
+        out.append(s)
+    return torch.stack(out)

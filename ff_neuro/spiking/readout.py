@@ -1,0 +1,29 @@
+"""Readouts from spike counts c_l (N, C, H, W) over a window of T steps.
+
+    G_l      = Σ_units (c_l / T)²                    spike-count goodness, threshold on this scale
+    score    = Σ_{l ∈ loss layers} λ_l² · G_l         λ_l = act_scale (rates ≈ activations / λ_l)
+    features = concat_l rms_norm(c_l / T)             (the rate model's feature normalisation)
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from ..ff.functional import goodness, rms_norm
+
+
+def spike_goodness(counts: torch.Tensor, T: int) -> torch.Tensor:
+    """(N,) Σ (count/T)² per sample."""
+    return goodness(counts.float() / T)
+
+
+def goodness_score(counts: Sequence[torch.Tensor], T: int, loss_layers: Sequence[int],
+                   act_scales: Sequence[float]) -> torch.Tensor:
+    """(N,) Σ over the loss layers of λ_l² · G_l (rate-model units; λ = 1 for a directly trained SNN)."""
+    return sum(act_scales[i] ** 2 * spike_goodness(counts[i], T) for i in loss_layers)
+
+
+def spike_features(counts: Sequence[torch.Tensor], T: int, readout_layers: Sequence[int]) -> torch.Tensor:
+    """(N, F) linear-head input: RMS-normalised, flattened firing rates of the readout layers."""
+    return torch.cat([rms_norm(counts[i].float() / T).flatten(1) for i in readout_layers], 1)
