@@ -153,3 +153,34 @@ def quantize_spec(spec, profile: str | HardwareProfile = "loihi2", input_max: fl
 
 def with_layers(net: LoihiNet, layers: list[LoihiLayer]) -> LoihiNet:
     return replace(net, layers=layers)
+
+
+def exact_float_grid(spec, inputs: np.ndarray, mantissa_bits: int = 24, input_bits: int = 8):
+    """(spec', inputs') rounded to dyadic grids on which float32 and float64 arithmetic are exact.
+
+    Graded inputs go to multiples of 2^−input_bits; layer l's weights to multiples of 2^−f_l and its
+    bias to 2^−(f_l + f_x), with f_l the largest integer such that every partial sum and membrane
+    value, bounded by M_l = T·(max input current + max|b|) + θ, satisfies M_l · 2^(f_l + f_x) < 2^mantissa_bits.
+    Every intermediate value is then exactly representable in float32, so Lava's float64 LIF and
+    torch's float32 simulation agree bit for bit whatever their summation order (for β = 1; a β < 1
+    adds bits at every step and is exact only while the product stays within the mantissa).
+    """
+    import copy
+    import math
+
+    inputs = np.asarray(inputs, np.float64)
+    graded = spec.encoding == "current"
+    if graded:
+        inputs = np.rint(inputs * 2 ** input_bits) / 2 ** input_bits
+    out = copy.deepcopy(spec)
+    T = int(spec.timesteps)
+    for i, layer in enumerate(out.layers):
+        fx = input_bits if (graded and i == 0) else 0
+        xmax = float(np.abs(inputs).max()) if (graded and i == 0) else 1.0
+        w = np.asarray(layer.weight, np.float64)
+        b = np.asarray(layer.bias, np.float64)
+        bound = T * (max_input_current(np.abs(w), xmax) + float(np.abs(b).max(initial=0))) + float(layer.threshold)
+        fw = max(0, mantissa_bits - 1 - fx - math.ceil(math.log2(max(bound, 1e-30))))
+        layer.weight = (np.rint(w * 2 ** fw) / 2 ** fw).astype(np.float32)
+        layer.bias = (np.rint(b * 2 ** (fw + fx)) / 2 ** (fw + fx)).astype(np.float32)
+    return out, inputs.astype(np.float32)

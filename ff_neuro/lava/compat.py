@@ -73,7 +73,11 @@ def apply() -> bool:
 
 def require_lava() -> None:
     """Raise :class:`LavaNotInstalledError` unless lava-nc can be imported; apply the 3.11 fix."""
-    if importlib.util.find_spec("lava") is None or importlib.util.find_spec("lava.magma") is None:
+    try:
+        found = importlib.util.find_spec("lava") is not None and importlib.util.find_spec("lava.magma") is not None
+    except (ImportError, ValueError):  # a parent that fails to import, or a module set to None
+        found = False
+    if not found:
         raise LavaNotInstalledError("lava-nc is not installed: install the extra with "
                                     "`pip install 'ff_neuro[lava]'` (or `make install`)")
     apply()

@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..hardware.export import lava_conv_layout as lava_conv_weight
 from ..hardware.quantize import LoihiNet
 
 
@@ -43,11 +44,6 @@ class LavaResult:
     @property
     def ms_per_step(self) -> float:
         return 1000.0 * self.run_seconds / max(self.steps, 1)
-
-
-def lava_conv_weight(w: np.ndarray) -> np.ndarray:
-    """torch (C_out, C_in, kH, kW) cross-correlation → Lava Conv (C_out, kW, kH, C_in) convolution."""
-    return np.ascontiguousarray(np.asarray(w).transpose(0, 3, 2, 1)[:, ::-1, ::-1, :])
 
 
 def to_whc(x: np.ndarray) -> np.ndarray:

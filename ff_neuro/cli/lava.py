@@ -1,0 +1,85 @@
+"""``ff-neuro export | deploy | compare``: the Lava / hardware stage."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+FORMATS = ("lava", "netx", "nir")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a trained run for a hardware profile (lava npz, netx HDF5 or NIR)")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--profile", default="loihi2", help="hardware profile name or YAML path (default loihi2)")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--format", default="lava", choices=FORMATS)
+    p.add_argument("--timesteps", type=int, default=None, help="time steps T (default: the run's spiking config)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("deploy", help="run test images of a trained run on Lava; writes RUN_DIR/deploy_metrics.json")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--profile", default="loihi2")
+    p.add_argument("--samples", type=int, default=100)
+    p.add_argument("--fixed-point", action="store_true", help="Lava fixed_pt models, quantised to the profile")
+    p.add_argument("--timesteps", type=int, default=None)
+    p.add_argument("--goodness", action="store_true", help="also run every label per image (10x the Lava work)")
+    p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("compare", help="rate vs snnTorch vs Lava float vs Lava fixed point on the same images")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--samples", type=int, default=10)
+    p.add_argument("--profile", default="loihi2", help="profile of the fixed-point Lava row")
+    p.add_argument("--timesteps", type=int, default=None)
+    p.add_argument("--goodness", action="store_true", help="goodness accuracy on Lava too (10x the Lava work)")
+    p.set_defaults(func=cmd_compare)
+
+
+def _fmt(v, unit: str = "") -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.3g}{unit}"
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..hardware.export import export_run
+    paths = export_run(args.run_dir, args.profile, args.out, args.format, args.timesteps)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from ..lava.deploy import DEPLOY_METRICS, deploy_run
+    from .common import pct
+    m = deploy_run(args.run_dir, args.profile, args.samples, args.fixed_point, args.timesteps, args.goodness,
+                   progress=lambda done, total: print(f"\r[deploy] {done}/{total} Lava steps", end="", flush=True))
+    print()
+    a = m["agreement"]
+    print(f"profile {m['profile']} ({'fixed point' if m['fixed_point'] else 'float'}), {m['samples']} images, "
+          f"T={m['timesteps']}")
+    print(f"accuracy linear {pct(m['accuracy']['linear'])}, goodness {pct(m['accuracy']['goodness'])}")
+    print(f"spike-count agreement with {a['reference']}: {100 * a['spike_count_agreement']:.4f} % "
+          f"({a['identical_samples']}/{a['samples_compared']} images identical)")
+    print(f"spikes/inference {m['spikes_per_inference']:.0f}, synops/inference {m['synops_per_inference']:.0f}, "
+          f"energy {_fmt(m['energy_per_inference_j'], ' J')}, latency {_fmt(m['latency_per_inference_s'], ' s')}, "
+          f"cores {m['cores_used']}, fits: {m['fits']}" + ("" if m["fits"] else f" ({'; '.join(m['cost']['reasons'])})"))
+    print(f"wall {m['wall_seconds']:.1f} s, Lava {m['lava_ms_per_step']:.1f} ms/step "
+          f"({m['steps_per_second']:.1f} steps/s)")
+    print(f"wrote {Path(args.run_dir) / DEPLOY_METRICS}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ..lava.deploy import COMPARE, compare_run
+    from .common import pct, print_table
+    out = compare_run(args.run_dir, args.samples, timesteps=args.timesteps, fixed_profile=args.profile,
+                      goodness=args.goodness)
+    print_table([[r["model"], pct(r["acc_linear"]), pct(r["acc_goodness"]), str(r["samples"])] for r in out["rows"]],
+                ["model", "acc linear", "acc goodness", "images"])
+    print()
+    print_table([[p, _fmt(c["energy_per_inference_j"], " J"), _fmt(c["latency_per_inference_s"], " s"),
+                  str(c["cores_used"]), "yes" if c["fits"] else "NO: " + "; ".join(c["reasons"])]
+                 for p, c in out["cost_by_profile"].items()],
+                ["profile", "energy/inference", "latency/inference", "cores", "fits"])
+    print(f"wrote {Path(args.run_dir) / COMPARE}")
+    return 0

@@ -1,0 +1,102 @@
+"""``ff-neuro export``: a trained run → files for a hardware profile.
+
+Formats:
+  * ``lava``: ``lava_net.npz`` (per layer: Lava Conv weight (C_out, kW, kH, C_in), bias_mant) and
+    ``lava_net.json`` (shapes, vth, du, dv, bias_exp, input scale, profile, resources). No pickles.
+  * ``netx``: ``network.net`` (lava-dl netx HDF5; fixed-point profiles only).
+  * ``nir``:  ``network.nir`` (NIR graph of the float spec) and ``head.npz``.
+Every format also gets ``labels.json``: how to build the input (the part no format carries).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..io import atomic_write_json
+from .cost import estimate_resources
+from .profiles import ProfileError, load_profile
+from .quantize import LoihiNet, float_net, quantize_spec
+
+FORMATS = ("lava", "netx", "nir")
+
+
+def lava_conv_layout(w: np.ndarray) -> np.ndarray:
+    """torch (C_out, C_in, kH, kW) cross-correlation → Lava Conv (C_out, kW, kH, C_in) convolution."""
+    return np.ascontiguousarray(np.asarray(w).transpose(0, 3, 2, 1)[:, ::-1, ::-1, :])
+
+
+def net_description(net: LoihiNet) -> dict:
+    return {"profile": net.profile, "fixed_point": net.fixed_point, "timesteps": net.timesteps,
+            "graded_input": net.graded_input, "input_scale": net.input_scale, "input_max": net.input_max,
+            "loss_layers": net.loss_layers, "readout_layers": net.readout_layers,
+            "layers": [{"in_shape_chw": list(layer.in_shape), "out_shape_chw": list(layer.out_shape),
+                        "stride": layer.stride, "padding": layer.padding, "vth": float(layer.vth),
+                        "du": float(layer.du), "dv": float(layer.dv), "bias_exp": int(layer.bias_exp),
+                        "scale": float(layer.scale)} for layer in net.layers],
+            "semantics": "Lava LIF per step: u = u(1-du) + a_in; v = v(1-dv) + u + bias; spike v > vth; v = 0 "
+                         "(fixed point: Loihi bit-accurate, a_in and vth shifted by 6 bits)"}
+
+
+def write_lava(net: LoihiNet, out: Path) -> list[Path]:
+    arrays = {}
+    for i, layer in enumerate(net.layers):
+        arrays[f"layer{i}.weight"] = lava_conv_layout(layer.weight)
+        arrays[f"layer{i}.bias_mant"] = np.asarray(layer.bias_mant)
+    if net.head_weight is not None:
+        arrays["head.weight"] = np.asarray(net.head_weight)
+        arrays["head.bias"] = np.asarray(net.head_bias)
+    npz = out / "lava_net.npz"
+    np.savez(npz, **arrays)
+    desc = out / "lava_net.json"
+    atomic_write_json(desc, net_description(net))
+    return [npz, desc]
+
+
+def input_description(spec) -> dict:
+    return {"labels": spec.meta.get("labels"), "encoding": spec.encoding, "timesteps": spec.timesteps,
+            "in_shape": spec.meta.get("in_shape"),
+            "how": "layer-0 input = encode(minmax((1-K)·x + K·pattern)) of ff_neuro.data.FourierLabels "
+                   "(neutral pattern for the linear head, each class pattern for goodness); not part of any format",
+            "head": "linear head on concat_l rms_norm(count_l / T) of the readout layers (per-sample RMS: off-chip)",
+            "rms_norm": "the rate model's per-sample RMS normalisation is replaced by static per-layer scales "
+                        "folded into the weights (spiking_spec_from_run, variant 'static')"}
+
+
+def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava") -> list[Path]:
+    if fmt not in FORMATS:
+        raise ProfileError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
+    prof = load_profile(profile)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    res = estimate_resources(spec.layers, prof)
+    if prof.fixed_point and not prof.deployable:
+        raise ProfileError(f"profile {prof.name!r} is for cost estimates only (no Lava neuron model); "
+                           f"export with loihi, loihi2 or ideal")
+    net = quantize_spec(spec, prof) if prof.fixed_point else float_net(spec, prof.name)
+    if fmt == "lava":
+        paths = write_lava(net, out)
+    elif fmt == "netx":
+        from .netx import write_netx
+        if not net.fixed_point:
+            raise ProfileError("netx holds integer Loihi parameters: export it with a fixed-point profile "
+                               "(loihi or loihi2)")
+        paths = [write_netx(net, out / "network.net")]
+    else:
+        from .nir_graph import write_nir
+        paths = [write_nir(spec, out / "network.nir")]
+        if spec.head_weight is not None:
+            np.savez(out / "head.npz", weight=spec.head_weight, bias=spec.head_bias)
+            paths.append(out / "head.npz")
+    info = {**input_description(spec), "resources": res.to_dict(), "format": fmt, "profile": prof.name}
+    (out / "labels.json").write_text(json.dumps(info, indent=2, default=str))
+    if not res.fits:
+        print(f"[export] warning: the network does not fit {prof.name}: {'; '.join(res.reasons)}")
+    return [*paths, out / "labels.json"]
+
+
+def export_run(run_dir, profile: str, out, fmt: str = "lava", timesteps: int | None = None) -> list[Path]:
+    from ..spiking import spiking_spec_from_run
+    spec = spiking_spec_from_run(run_dir, timesteps=timesteps, variant="static")
+    return export_spec(spec, profile, out, fmt)

@@ -1,0 +1,216 @@
+"""Deploy a trained run on Lava and compare every execution model on the same test images.
+
+``deploy_run``: spiking spec of the run ("static" variant) → Lava graph (float, or fixed point under a
+hardware profile) → per-neuron spike counts of N test images (neutral label) → linear-head accuracy,
+agreement with the reference simulation (snnTorch for float, the integer emulation for fixed
+point), activity and cost under the profile. Writes RUN_DIR/deploy_metrics.json.
+
+``compare_run``: rate model, snnTorch, Lava float and Lava fixed point on the same images, plus the
+cost estimate per profile. Writes RUN_DIR/compare.json.
+
+Float runs use :func:`~ff_neuro.hardware.quantize.exact_float_grid` (weights, biases and inputs on
+dyadic grids, relative change < 2⁻¹⁵): Lava computes its LIF in float64 and torch in float32 with
+another summation order, so only on such a grid is "spike for spike" guaranteed rather than likely.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.datasets import Dataset, load_dataset
+from ..errors import FFNeuroError
+from ..hardware.cost import cost_report
+from ..hardware.emulate import emulate_fixed
+from ..hardware.profiles import available_profiles, load_profile
+from ..hardware.quantize import LoihiNet, exact_float_grid, float_net, quantize_spec
+from ..io import atomic_write_json
+from .graph import run_lava
+
+DEPLOY_METRICS, COMPARE = "deploy_metrics.json", "compare.json"
+
+
+class DeployError(FFNeuroError):
+    pass
+
+
+def test_images(dataset: Dataset, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``samples`` test images (N, 1, H, W) in [0, 1] and their labels (the same for every model)."""
+    if samples < 1:
+        raise DeployError(f"--samples must be >= 1, got {samples}")
+    n = min(samples, len(dataset.test))
+    return (torch.from_numpy(dataset.test.x[:n]).unsqueeze(1).float() / 255.0,
+            torch.from_numpy(dataset.test.y[:n]).long())
+
+
+def spec_inputs(spec, x_labelled: torch.Tensor, seed: int = 0) -> np.ndarray:
+    """(N, T, C, H, W) encoded layer-0 input of labelled images (seeded for rate encoding)."""
+    from ..spiking import spec_input
+    return spec_input(spec, x_labelled, torch.Generator().manual_seed(seed)).transpose(0, 1).numpy()
+
+
+def reference_counts(spec, net: LoihiNet, inputs: np.ndarray) -> tuple[list[np.ndarray], float]:
+    """Per-layer counts of the reference model (snnTorch simulate_spec, or the fixed-point emulation)
+    and its sample-steps per second."""
+    from ..spiking import simulate_spec
+    t0 = time.perf_counter()
+    if net.fixed_point:
+        counts = [c.numpy() for c in emulate_fixed(net, inputs)]
+    else:
+        x = torch.as_tensor(inputs).transpose(0, 1)
+        counts = []
+        for i in range(0, x.shape[1], 64):
+            trains = simulate_spec(spec, x[:, i:i + 64].contiguous())
+            counts.append([s.sum(0).numpy().astype(np.int64) for s in trains])
+        counts = [np.concatenate(c) for c in zip(*counts)]
+    sec = time.perf_counter() - t0
+    return counts, inputs.shape[0] * inputs.shape[1] / max(sec, 1e-9)
+
+
+def agreement(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    """Fraction of (sample, neuron) pairs, over all layers, with identical spike counts."""
+    same = sum(int((x == y).sum()) for x, y in zip(a, b))
+    return same / sum(x.size for x in a)
+
+
+def predictions(spec, counts: list[np.ndarray]) -> np.ndarray:
+    """Linear-head class predictions from per-layer spike counts (spike_features of ff_neuro.spiking)."""
+    from ..spiking import spike_features
+    feats = spike_features([torch.as_tensor(c) for c in counts], spec.timesteps, spec.readout_layers)
+    w, b = torch.as_tensor(spec.head_weight).float(), torch.as_tensor(spec.head_bias).float()
+    return (feats @ w.T + b).argmax(1).numpy()
+
+
+def goodness_predictions(spec, counts: list[np.ndarray], classes: int) -> np.ndarray:
+    from ..spiking import goodness_score
+    scales = [float(getattr(layer, "act_scale", 1.0)) for layer in spec.layers]
+    score = goodness_score([torch.as_tensor(c) for c in counts], spec.timesteps, spec.loss_layers, scales)
+    return score.view(-1, classes).argmax(1).numpy()
+
+
+def load_spec(run_dir, timesteps, dataset):
+    from ..spiking import spiking_spec_from_run
+    return spiking_spec_from_run(run_dir, timesteps=timesteps, variant="static", dataset=dataset)
+
+
+def lava_net(spec, profile: str, fixed_point: bool, inputs: np.ndarray):
+    """(spec', net, inputs') for a Lava run: fixed point under ``profile``, or float on the exact grid."""
+    prof = load_profile(profile)
+    if fixed_point:
+        if not prof.fixed_point:
+            raise DeployError(f"profile {prof.name!r} is a float profile: drop --fixed-point or choose "
+                              f"loihi / loihi2")
+        if not prof.deployable:
+            raise DeployError(f"profile {prof.name!r} has no Lava fixed-point model (cost estimate only); "
+                              f"choose one of {[p for p in available_profiles() if load_profile(p).deployable]}")
+        return spec, quantize_spec(spec, prof, input_max=max(1.0, float(np.abs(inputs).max()))), inputs
+    spec, inputs = exact_float_grid(spec, inputs)
+    return spec, float_net(spec, prof.name), inputs
+
+
+def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point: bool = False,
+               timesteps: int | None = None, goodness: bool = False, dataset: Dataset | None = None,
+               write: bool = True, spec=None, seed: int = 0, progress=None) -> dict:
+    """Deploy ``samples`` test images of a run on Lava; returns (and writes) the deploy metrics."""
+    from ..spiking.network import labels_for
+    t_start = time.perf_counter()
+    run_dir = Path(run_dir)
+    prof = load_profile(profile)
+    if spec is None:
+        spec = load_spec(run_dir, timesteps, dataset)
+    cfg_data = spec.meta.get("config_name")
+    data = dataset or load_dataset("mnist")
+    x, y = test_images(data, samples)
+    labels = labels_for(spec)
+    inputs = spec_inputs(spec, labels.neutral(x), seed)
+    spec, net, inputs = lava_net(spec, prof.name, fixed_point, inputs)
+    ref, ref_rate = reference_counts(spec, net, inputs)
+    res = run_lava(net, inputs, record_counts=True, on_chunk=progress,
+                   chunk_steps=None if progress is None else 20 * (spec.timesteps + len(spec.layers) + 2))
+    acc_lin = float((predictions(spec, res.counts) == y.numpy()).mean())
+    acc_good = None
+    if goodness:
+        g_in = spec_inputs(spec, labels.all_labels(x), seed)
+        g_in = net.encode(g_in) if False else (exact_float_grid(spec, g_in)[1] if not fixed_point else g_in)
+        g_res = run_lava(net, g_in, record_counts=True)
+        acc_good = float((goodness_predictions(spec, g_res.counts, labels.num_classes) == y.numpy()).mean())
+    cost = cost_report(net.layers, prof, _activity(net, inputs, res.counts), spec.timesteps)
+    metrics = {
+        "profile": prof.name, "fixed_point": bool(fixed_point), "samples": int(len(y)),
+        "timesteps": int(spec.timesteps), "encoding": spec.encoding,
+        "accuracy": {"linear": acc_lin, "goodness": acc_good},
+        "agreement": {"spike_count_agreement": agreement(res.counts, ref), "samples_compared": int(len(y)),
+                      "reference": "fixed-point integer emulation" if fixed_point else "snnTorch simulate_spec",
+                      "identical_samples": int(sum(all((a[k] == b[k]).all() for a, b in zip(res.counts, ref))
+                                                   for k in range(len(y))))},
+        "spikes_per_inference": cost["spikes_per_inference"], "synops_per_inference": cost["synops_per_inference"],
+        "energy_per_inference_j": cost["energy_per_inference_j"],
+        "latency_per_inference_s": cost["latency_per_inference_s"],
+        "cores_used": cost["cores_used"], "fits": cost["fits"], "cost": cost,
+        "wall_seconds": round(time.perf_counter() - t_start, 3),
+        "steps_per_second": res.steps / max(res.run_seconds, 1e-9), "lava_ms_per_step": res.ms_per_step,
+        "lava_steps": res.steps, "lava_build_seconds": round(res.build_seconds, 3),
+        "reference_sample_steps_per_second": ref_rate,
+        "lava_sample_steps_per_second": len(y) * spec.timesteps / max(res.run_seconds, 1e-9),
+        "quantisation": _quant_summary(net) if fixed_point else None,
+        "config_name": cfg_data, "torch_threads": torch.get_num_threads(),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    if write:
+        atomic_write_json(run_dir / DEPLOY_METRICS, metrics)
+    return metrics
+
+
+def _activity(net: LoihiNet, inputs: np.ndarray, counts) -> dict:
+    from ..hardware.cost import activity
+    return activity(net.layers, inputs, counts)
+
+
+def _quant_summary(net: LoihiNet) -> dict:
+    return {"input_scale": net.input_scale,
+            "layers": [{"vth": int(layer.vth), "dv": int(layer.dv), "du": int(layer.du), "bias_exp": int(layer.bias_exp),
+                        "scale": float(layer.scale), "max_abs_weight": int(np.abs(layer.weight).max())}
+                       for layer in net.layers]}
+
+
+def compare_run(run_dir, samples: int = 10, profiles: list[str] | None = None, timesteps: int | None = None,
+                dataset: Dataset | None = None, fixed_profile: str = "loihi2", goodness: bool = False,
+                write: bool = True) -> dict:
+    """Rate, snnTorch, Lava float and Lava fixed-point accuracy on the same ``samples`` test images,
+    and the cost estimate per profile. Returns (and writes) RUN_DIR/compare.json."""
+    from ..ff.trainer import load_run
+    from ..spiking import SpikingNetwork
+    run_dir = Path(run_dir)
+    data = dataset or load_dataset("mnist")
+    x, y = test_images(data, samples)
+    yn = y.numpy()
+    model, _, _ = load_run(run_dir, device="cpu")
+    pg = model.predict_goodness(x)
+    rows = [{"model": "rate", "acc_linear": float((model.predict_linear(x).cpu() == y).float().mean()),
+             "acc_goodness": None if pg is None else float((pg.cpu() == y).float().mean()), "samples": len(yn)}]
+    spec = load_spec(run_dir, timesteps, data)
+    snn = SpikingNetwork(spec)
+    rows.append({"model": "snntorch", "acc_linear": float((snn.predict_linear(x) == y).float().mean()),
+                 "acc_goodness": float((snn.predict_goodness(x) == y).float().mean()), "samples": len(yn)})
+    fl = deploy_run(run_dir, fixed_profile, samples, False, timesteps, goodness, data, False, spec)
+    fx = deploy_run(run_dir, fixed_profile, samples, True, timesteps, goodness, data, False, spec)
+    for name, m in (("lava-float", fl), ("lava-fixed", fx)):
+        rows.append({"model": name, "acc_linear": m["accuracy"]["linear"], "acc_goodness": m["accuracy"]["goodness"],
+                     "samples": m["samples"], "spike_count_agreement": m["agreement"]["spike_count_agreement"]})
+    act = {k: fl["cost"][k] for k in ("spikes_per_inference", "synops_per_inference",
+                                      "neuron_updates_per_inference", "input_events_per_inference")}
+    costs = {}
+    for p in profiles or available_profiles():
+        c = cost_report(spec.layers, p, act, spec.timesteps)
+        costs[p] = {"energy_per_inference_j": c["energy_per_inference_j"],
+                    "latency_per_inference_s": c["latency_per_inference_s"], "cores_used": c["cores_used"],
+                    "fits": c["fits"], "reasons": c["reasons"]}
+    out = {"rows": rows, "cost_by_profile": costs, "samples": len(yn), "timesteps": spec.timesteps,
+           "fixed_profile": fixed_profile, "activity_source": "Lava float run",
+           "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    if write:
+        atomic_write_json(run_dir / COMPARE, out)
+    return out
