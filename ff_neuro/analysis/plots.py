@@ -11,6 +11,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import FFNeuroError
 from .figures import REF_COLOUR, new_figure, save_figure
 
@@ -68,4 +70,141 @@ def plot_accuracy_vs_timesteps(spike_metrics: dict[str, Any], path: str | Path) 
     ax.set_title("Spiking accuracy vs time steps" + (f" ({n} {spike_metrics.get('split', 'test')} images)" if n else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
+    return save_figure(fig, path)
+
+
+def plot_learning_curves(history: list[dict[str, Any]], path: str | Path) -> Path:
+    """Per-epoch training losses (each FF layer, the head) and validation accuracy of both classifiers.
+
+    ``history`` holds the lines of ``metrics.jsonl``: epoch, loss {layerN, head, total}, val_acc_linear,
+    val_acc_goodness. Losses are drawn on a log axis when all are positive.
+    """
+    if not history:
+        raise AnalysisInputError("metrics.jsonl has no epochs; train the run for at least one epoch")
+    for r in history:
+        _require(r, ("epoch", "loss", "val_acc_linear"), "a metrics.jsonl line")
+    epochs = [r["epoch"] for r in history]
+    keys = sorted({k for r in history for k in r["loss"] if k != "total"},
+                  key=lambda k: (not k.startswith("layer"), k))
+    fig = new_figure(9.0, 3.6)
+    ax = fig.add_subplot(1, 2, 1)
+    positive = True
+    for k in keys:
+        vals = [r["loss"].get(k, np.nan) for r in history]
+        positive &= all(v > 0 for v in vals if not np.isnan(v))
+        ax.plot(epochs, vals, marker="o", ms=3, label=k if k == "head" else f"{k} (FF)")
+    if positive:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean training loss")
+    ax.set_title("Training losses", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax = fig.add_subplot(1, 2, 2)
+    ax.plot(epochs, [100 * r["val_acc_linear"] for r in history], marker="o", ms=3, label="linear head")
+    good = [(r["epoch"], r["val_acc_goodness"]) for r in history if r.get("val_acc_goodness") is not None]
+    if good:
+        ax.plot([e for e, _ in good], [100 * g for _, g in good], marker="s", ms=3, label="goodness")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title("Validation accuracy", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    for a in fig.axes:
+        a.xaxis.get_major_locator().set_params(integer=True)
+    return save_figure(fig, path)
+
+
+def _layer_order(keys) -> list[str]:
+    return sorted(keys, key=lambda k: (len(k), k))
+
+
+def plot_firing_rates(spike_metrics: dict[str, Any], path: str | Path) -> Path:
+    """Left: firing rate per layer (spikes per neuron per step). Right: spikes per inference per layer
+    against T, for every (variant, encoding) of ``spike_metrics``."""
+    _require(spike_metrics, ("results", "firing_rates"), "spike_metrics")
+    rates = spike_metrics["firing_rates"]
+    fig = new_figure(9.0, 3.6)
+    ax = fig.add_subplot(1, 2, 1)
+    names = _layer_order(rates)
+    bars = ax.bar(names, [rates[k] for k in names], color=[f"C{i}" for i in range(len(names))])
+    ax.bar_label(bars, fmt="%.3f", fontsize=8)
+    ax.set_ylabel("spikes / neuron / step")
+    ax.set_title("Firing rate per layer", fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    ax = fig.add_subplot(1, 2, 2)
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in spike_metrics["results"]:
+        groups[(str(r.get("variant", "default")), str(r["encoding"]))].append(r)
+    styles = ["-", "--", ":", "-."]
+    for g, ((variant, encoding), rows) in enumerate(sorted(groups.items())):
+        rows = sorted(rows, key=lambda r: r["timesteps"])
+        layers = _layer_order(rows[0].get("spikes_per_inference", {}))
+        name = encoding if variant in ("default", "") else f"{variant}/{encoding}"
+        for i, layer in enumerate(layers):
+            ax.plot([r["timesteps"] for r in rows], [r["spikes_per_inference"].get(layer, np.nan) for r in rows],
+                    color=f"C{i}", ls=styles[g % len(styles)], marker=ENCODING_MARKERS.get(encoding, "^"), ms=3,
+                    label=f"{layer} ({name})")
+    ax.set_xlabel("time steps T")
+    ax.set_ylabel("spikes per inference")
+    ax.set_yscale("log")
+    ax.set_title("Spikes per inference", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, ncol=2)
+    return save_figure(fig, path)
+
+
+def plot_spike_raster(trains: dict[str, np.ndarray], path: str | Path, title: str = "Spike raster") -> Path:
+    """One panel per layer: dots at (t, neuron) where neuron fired at step t. ``trains`` maps a layer
+    name to a boolean/0-1 array (T, neurons) of the chosen neurons."""
+    if not trains:
+        raise AnalysisInputError("no spike trains given; simulate the spiking network first")
+    names = list(trains)
+    fig = new_figure(9.0, 1.0 + 1.6 * len(names))
+    fig.suptitle(title, fontsize=10)
+    for i, name in enumerate(names):
+        s = np.asarray(trains[name]).astype(bool)
+        ax = fig.add_subplot(len(names), 1, i + 1)
+        t, n = np.nonzero(s)
+        ax.scatter(t, n, s=40, marker="|", linewidths=1.5, color=f"C{i}")
+        ax.set_xlim(-0.5, s.shape[0] - 0.5)
+        ax.set_ylim(-0.5, s.shape[1] - 0.5)
+        ax.set_ylabel(f"{name}\nneuron", fontsize=8)
+        ax.text(1.0, 1.02, f"{int(s.sum())} spikes", transform=ax.transAxes, ha="right", fontsize=7)
+        if i == len(names) - 1:
+            ax.set_xlabel("time step")
+    return save_figure(fig, path)
+
+
+COST_PANELS = (("energy_per_inference_j", "energy / inference (J)"),
+               ("latency_per_inference_s", "latency / inference (s)"),
+               ("cores_used", "neuro-cores used"))
+
+
+def plot_hardware_cost(compare: dict[str, Any], path: str | Path) -> Path:
+    """Bars of energy, latency and cores per inference for each hardware profile in
+    ``compare["cost_by_profile"]``; profiles on which the network does not fit are hatched."""
+    _require(compare, ("cost_by_profile",), "compare.json")
+    cost = compare["cost_by_profile"]
+    if not cost:
+        raise AnalysisInputError("compare.json has no profiles in cost_by_profile; run `ff-neuro lava compare`")
+    profiles = list(cost)
+    fig = new_figure(9.0, 3.4)
+    fig.suptitle("Estimated hardware cost per inference (hatched: does not fit)", fontsize=10)
+    for j, (key, label) in enumerate(COST_PANELS):
+        ax = fig.add_subplot(1, len(COST_PANELS), j + 1)
+        vals = [cost[p].get(key) for p in profiles]
+        heights = [np.nan if v is None else float(v) for v in vals]
+        bars = ax.bar(profiles, heights, color=[f"C{i}" for i in range(len(profiles))],
+                      hatch=None, edgecolor="k", linewidth=0.5)
+        for b, p in zip(bars, profiles):
+            if cost[p].get("fits") is False:
+                b.set_hatch("//")
+        ax.bar_label(bars, labels=["n/a" if v is None else f"{float(v):.3g}" for v in vals], fontsize=7)
+        finite = [h for h in heights if np.isfinite(h) and h > 0]
+        if key != "cores_used" and finite and max(finite) / min(finite) > 100:
+            ax.set_yscale("log")
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(axis="x", labelsize=8, rotation=20)
+        ax.grid(alpha=0.3, axis="y")
     return save_figure(fig, path)
