@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fixed-point", action="store_true", help="Lava fixed_pt models, quantised to the profile")
     p.add_argument("--timesteps", type=int, default=None)
     p.add_argument("--goodness", action="store_true", help="also run every label per image (10x the Lava work)")
+    p.add_argument("--exact-grid", action="store_true",
+                   help="float: round the network to a grid where float32 and float64 are exact (guaranteed agreement)")
     p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("compare", help="rate vs snnTorch vs Lava float vs Lava fixed point on the same images")
@@ -52,7 +54,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from ..lava.deploy import DEPLOY_METRICS, deploy_run
     from .common import pct
     m = deploy_run(args.run_dir, args.profile, args.samples, args.fixed_point, args.timesteps, args.goodness,
-                   progress=lambda done, total: print(f"\r[deploy] {done}/{total} Lava steps", end="", flush=True))
+                   exact_grid=args.exact_grid, progress=lambda done, total: print(f"\r[deploy] {done}/{total} Lava steps", end="", flush=True))
     print()
     a = m["agreement"]
     print(f"profile {m['profile']} ({'fixed point' if m['fixed_point'] else 'float'}), {m['samples']} images, "

@@ -8,9 +8,13 @@ point), activity and cost under the profile. Writes RUN_DIR/deploy_metrics.json.
 ``compare_run``: rate model, snnTorch, Lava float and Lava fixed point on the same images, plus the
 cost estimate per profile. Writes RUN_DIR/compare.json.
 
-Float runs use :func:`~ff_neuro.hardware.quantize.exact_float_grid` (weights, biases and inputs on
-dyadic grids, relative change < 2⁻¹⁵): Lava computes its LIF in float64 and torch in float32 with
-another summation order, so only on such a grid is "spike for spike" guaranteed rather than likely.
+Float agreement: Lava computes its LIF in float64 and torch in float32 with another summation
+order, so a membrane value within float32 rounding of the threshold could in principle fire in one
+and not the other (measured: never, see docs/results-lava.md). ``exact_grid=True`` removes even that
+possibility: :func:`~ff_neuro.hardware.quantize.exact_float_grid` rounds weights, biases and inputs
+to dyadic grids (weights typically to 2⁻⁸…2⁻¹², pixels to 2⁻⁸) on which every intermediate value is
+exact in float32, and both Lava and snnTorch then run that rounded network; the metrics then also
+report the agreement with snnTorch on the unrounded network (``unrounded_spike_count_agreement``).
 """
 from __future__ import annotations
 
@@ -84,6 +88,18 @@ def predictions(spec, counts: list[np.ndarray]) -> np.ndarray:
     return (feats @ w.T + b).argmax(1).numpy()
 
 
+def readout_predictions(spec, readout: list[np.ndarray], stats: np.ndarray) -> np.ndarray:
+    """Linear-head predictions from the few numbers Lava returns: the Dense readouts R_l = W_l · c_l and
+    the per-layer Σ c_l² of the window counters, since W_l · rms_norm(c_l / T) = R_l / (T · sqrt(Σc_l² / (N_l T²) + ε))."""
+    from ..ff.functional import EPS
+    logits = np.asarray(spec.head_bias, np.float64)[None, :].repeat(len(stats), 0)
+    T = spec.timesteps
+    for r, l in zip(readout, spec.readout_layers):
+        n = float(np.prod(spec.layers[l].out_shape))
+        logits = logits + r / T / np.sqrt(stats[:, l, 1] / (n * T * T) + EPS)[:, None]
+    return logits.argmax(1)
+
+
 def goodness_predictions(spec, counts: list[np.ndarray], classes: int) -> np.ndarray:
     from ..spiking import goodness_score
     scales = [float(getattr(layer, "act_scale", 1.0)) for layer in spec.layers]
@@ -96,8 +112,8 @@ def load_spec(run_dir, timesteps, dataset):
     return spiking_spec_from_run(run_dir, timesteps=timesteps, variant="static", dataset=dataset)
 
 
-def lava_net(spec, profile: str, fixed_point: bool, inputs: np.ndarray):
-    """(spec', net, inputs') for a Lava run: fixed point under ``profile``, or float on the exact grid."""
+def lava_net(spec, profile: str, fixed_point: bool, inputs: np.ndarray, exact_grid: bool = False):
+    """(spec', net, inputs') for a Lava run: fixed point under ``profile``, or float (optionally on the exact grid)."""
     prof = load_profile(profile)
     if fixed_point:
         if not prof.fixed_point:
@@ -107,13 +123,14 @@ def lava_net(spec, profile: str, fixed_point: bool, inputs: np.ndarray):
             raise DeployError(f"profile {prof.name!r} has no Lava fixed-point model (cost estimate only); "
                               f"choose one of {[p for p in available_profiles() if load_profile(p).deployable]}")
         return spec, quantize_spec(spec, prof, input_max=max(1.0, float(np.abs(inputs).max()))), inputs
-    spec, inputs = exact_float_grid(spec, inputs)
+    if exact_grid:
+        spec, inputs = exact_float_grid(spec, inputs)
     return spec, float_net(spec, prof.name), inputs
 
 
 def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point: bool = False,
                timesteps: int | None = None, goodness: bool = False, dataset: Dataset | None = None,
-               write: bool = True, spec=None, seed: int = 0, progress=None) -> dict:
+               write: bool = True, spec=None, seed: int = 0, progress=None, exact_grid: bool = False) -> dict:
     """Deploy ``samples`` test images of a run on Lava; returns (and writes) the deploy metrics."""
     from ..spiking.network import labels_for
     t_start = time.perf_counter()
@@ -126,26 +143,37 @@ def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point
     x, y = test_images(data, samples)
     labels = labels_for(spec)
     inputs = spec_inputs(spec, labels.neutral(x), seed)
-    spec, net, inputs = lava_net(spec, prof.name, fixed_point, inputs)
+    spec0, inputs0 = spec, inputs
+    spec, net, inputs = lava_net(spec, prof.name, fixed_point, inputs, exact_grid)
     ref, ref_rate = reference_counts(spec, net, inputs)
-    res = run_lava(net, inputs, record_counts=True, on_chunk=progress,
+    res = run_lava(net, inputs, record_counts=True, readout=not fixed_point, on_chunk=progress,
                    chunk_steps=None if progress is None else 20 * (spec.timesteps + len(spec.layers) + 2))
-    acc_lin = float((predictions(spec, res.counts) == y.numpy()).mean())
+    pred = predictions(spec, res.counts)
+    acc_lin = float((pred == y.numpy()).mean())
+    unrounded = None
+    if exact_grid and not fixed_point:
+        unrounded = agreement(res.counts, reference_counts(spec0, float_net(spec0), inputs0)[0])
+    readout_agree = None
+    if res.readout is not None:  # the on-Lava Dense readout gives the same predictions from a few numbers
+        readout_agree = float((readout_predictions(spec, res.readout, res.stats) == pred).mean())
     acc_good = None
     if goodness:
         g_in = spec_inputs(spec, labels.all_labels(x), seed)
-        g_in = net.encode(g_in) if False else (exact_float_grid(spec, g_in)[1] if not fixed_point else g_in)
+        if exact_grid and not fixed_point:
+            g_in = exact_float_grid(spec0, g_in)[1]
         g_res = run_lava(net, g_in, record_counts=True)
         acc_good = float((goodness_predictions(spec, g_res.counts, labels.num_classes) == y.numpy()).mean())
     cost = cost_report(net.layers, prof, _activity(net, inputs, res.counts), spec.timesteps)
     metrics = {
         "profile": prof.name, "fixed_point": bool(fixed_point), "samples": int(len(y)),
-        "timesteps": int(spec.timesteps), "encoding": spec.encoding,
+        "timesteps": int(spec.timesteps), "encoding": spec.encoding, "exact_grid": bool(exact_grid and not fixed_point),
         "accuracy": {"linear": acc_lin, "goodness": acc_good},
         "agreement": {"spike_count_agreement": agreement(res.counts, ref), "samples_compared": int(len(y)),
                       "reference": "fixed-point integer emulation" if fixed_point else "snnTorch simulate_spec",
                       "identical_samples": int(sum(all((a[k] == b[k]).all() for a, b in zip(res.counts, ref))
-                                                   for k in range(len(y))))},
+                                                   for k in range(len(y)))),
+                      "dense_readout_prediction_agreement": readout_agree,
+                      "unrounded_spike_count_agreement": unrounded},
         "spikes_per_inference": cost["spikes_per_inference"], "synops_per_inference": cost["synops_per_inference"],
         "energy_per_inference_j": cost["energy_per_inference_j"],
         "latency_per_inference_s": cost["latency_per_inference_s"],

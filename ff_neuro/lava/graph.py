@@ -34,7 +34,7 @@ from ..hardware.quantize import LoihiNet
 class LavaResult:
     counts: list[np.ndarray] | None     # per layer (N, C, H, W) spike counts (record_counts=True)
     stats: np.ndarray                   # (N, L, 2): Σ counts and Σ counts² per layer and sample
-    readout: np.ndarray | None          # (N, classes): Σ_t W_head · s(t) over the window (no bias)
+    readout: list[np.ndarray] | None    # per readout layer (N, classes): Σ_t W_head,l · s_l(t) over the window
     steps: int
     period: int
     build_seconds: float
@@ -161,7 +161,7 @@ def run_lava(net: LoihiNet, inputs: np.ndarray, record_counts: bool = True, read
             if on_chunk:
                 on_chunk(done, steps)
         stats = np.stack([np.asarray(c.stats.get()) for c in counters], 1)
-        head = sum(np.asarray(h.sums.get()) for h in heads) if heads else None
+        head = [np.asarray(h.sums.get()) for h in heads] if heads else None
     finally:
         src.stop()
     counts = None

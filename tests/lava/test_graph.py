@@ -34,7 +34,7 @@ def test_float_lava_matches_snntorch_spike_for_spike(rng):
     np.testing.assert_allclose(res.stats[:, :, 1], np.stack([(c.astype(float) ** 2).sum((1, 2, 3)) for c in ref], 1))
     # the Dense readout accumulates W_head · s(t) over the window: equals W_head · counts (torch flattening)
     feats = np.concatenate([c.reshape(len(c), -1) for c in ref], 1)
-    np.testing.assert_allclose(res.readout, feats @ spec.head_weight.T.astype(np.float64), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sum(res.readout), feats @ spec.head_weight.T.astype(np.float64), rtol=1e-5, atol=1e-6)
 
 
 def test_fixed_point_lava_is_bit_exact_with_emulation(rng):
