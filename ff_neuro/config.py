@@ -57,6 +57,8 @@ class ModelConfig:
     readout_layers: list[int] = field(default_factory=lambda: [1, 2])  # linear-head features
     threshold_scale: float = 1.0    # θ = threshold_scale · N, N = units of the layer
     bias: bool = True
+    init: str = "calibrated"        # "calibrated": He-normal weights, zero bias, so G ≈ θ at the start;
+                                    # "torch": PyTorch's default Conv2d initialisation
 
 
 @dataclass
@@ -70,6 +72,7 @@ class TrainConfig:
     seed: int = 0
     eval_batch_size: int = 500
     val_goodness: bool = True    # also compute goodness accuracy on validation each epoch
+    val_goodness_subset: int | None = None  # ... on this many validation images only (it costs C passes)
     bf16: bool = False           # bf16 autocast (CUDA only)
     compile: bool = False        # torch.compile the training step (CUDA only)
     nan_check_every: int = 100   # steps between finiteness checks of the loss (host syncs)
@@ -82,7 +85,8 @@ class SpikingConfig:
     beta: float = 1.0            # membrane decay factor per step (Lava dv = 1 − beta)
     threshold: float = 1.0
     surrogate_slope: float = 5.0
-    readout_scale: float = 1.0   # goodness threshold on Σ(count/T)² is readout_scale · N
+    readout_scale: float = 0.05  # goodness threshold on Σ(count/T)² is readout_scale · N (rms rate √0.05 ≈ 0.22)
+    input_norm: str = "rms"      # direct training: rms = per-sample RMS gain on each layer's input rates | none
 
 
 @dataclass
@@ -153,6 +157,8 @@ def validate(cfg: Config) -> Config:
         if bad:
             raise ConfigError(f"model.{key} has indices {bad} outside 0..{n - 1} (layer indices are 0-based)")
     if cfg.train.method not in ("ff", "bp", "random"):
+    if cfg.model.init not in ("calibrated", "torch"):
+        raise ConfigError(f"model.init must be 'calibrated' or 'torch', got {cfg.model.init!r}")
         raise ConfigError(f"train.method must be ff, bp or random, got {cfg.train.method!r}")
     if cfg.labels.kind != "fourier":
         raise ConfigError(f"labels.kind must be 'fourier', got {cfg.labels.kind!r}")
@@ -161,6 +167,10 @@ def validate(cfg: Config) -> Config:
     if cfg.spiking.encoding not in ("current", "rate"):
         raise ConfigError(f"spiking.encoding must be 'current' or 'rate', got {cfg.spiking.encoding!r}")
     return cfg
+    if cfg.spiking.input_norm not in ("rms", "none"):
+        raise ConfigError(f"spiking.input_norm must be 'rms' or 'none', got {cfg.spiking.input_norm!r}")
+    if cfg.spiking.timesteps < 1:
+        raise ConfigError(f"spiking.timesteps must be >= 1, got {cfg.spiking.timesteps}")
 
 
 def from_dict(data: dict[str, Any]) -> Config:

@@ -115,6 +115,7 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
     else:
         lams, rms_a = [1.0] * n_layers, None
         p = LIFParams(float(cfg.spiking.beta), float(cfg.spiking.threshold))
+    static_in = kind == "spiking" and cfg.spiking.input_norm == "none"   # trained without any input gain
     gen = torch.Generator().manual_seed(seed)
     x = encode(xl, timesteps, encoding, gen).float()
     rho_in = mean_rms(x)
@@ -123,11 +124,11 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
         conv = layer.conv
         w = conv.weight.detach().float() / lams[i]
         b = (conv.bias.detach().float() if conv.bias is not None else torch.zeros(conv.out_channels)) / lams[i]
-        if variant == "static":
+        if variant == "static" and not static_in:
             rho = rho_in if i == 0 or calibration == "spikes" else rms_a[i - 1] / lams[i - 1]
             rhos.append(rho)
             w = w / rho
-        exact = variant == "exact"
+        exact = variant == "exact" and not static_in
         s = simulate_layer(x, w, b, conv.stride[0], conv.padding[0], p, rms_input=exact)
         layers.append(LIFConvSpec(
             weight=w.cpu().numpy().astype(np.float32), bias=b.cpu().numpy().astype(np.float32),

@@ -1,0 +1,118 @@
+"""``spike_run``: accuracy, spike counts and time of a run's spiking network for several T, encodings
+and variants, written to ``RUN_DIR/spike_metrics.json``.
+
+Per (variant, encoding, T), on the first ``samples`` test images:
+  * acc_linear   – the run's linear head on rms_norm(count/T) of the neutral-label input;
+  * acc_goodness – argmax over labels of Σ_l λ_l² Σ(count_l/T)² (all N·C labelled inputs batched);
+                   null when the run has no goodness classifier (method ≠ ff) or goodness=False;
+  * spikes_per_inference – mean spikes of each layer per neutral-label inference (T steps);
+  * seconds      – wall time of the evaluation (conversion/calibration excluded).
+"rate" holds the reference: the rate model (ReLU network) for a rate run, and the trained network
+as it was trained (its own T, encoding and normalisation) for a directly trained spiking run.
+``firing_rates`` = mean spikes per neuron per step of every layer for the default variant
+("static" if asked, else the first) and encoding (the first asked) at the largest T.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..data.datasets import Dataset, load_dataset
+from ..ff.classify import goodness_scores
+from ..io import atomic_write_json
+from ..runtime import resolve_device
+from .convert import calibration_images, check_variant, convert, load_ff
+from .encoding import check_encoding, check_timesteps
+from .errors import VariantError
+from .network import SpikingNetwork
+from .readout import spike_features
+
+METRICS_FILE = "spike_metrics.json"
+
+
+def test_images(dataset: Dataset, samples: int | None, device) -> tuple[torch.Tensor, torch.Tensor]:
+    n = len(dataset.test) if samples is None else min(samples, len(dataset.test))
+    x = torch.from_numpy(dataset.test.x[:n]).unsqueeze(1).float().div_(255.0).to(device)
+    return x, torch.from_numpy(dataset.test.y[:n]).to(device)
+
+
+@torch.no_grad()
+def evaluate_network(sn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, goodness: bool,
+                     batch: int = 100) -> dict[str, Any]:
+    """Accuracies, spikes per inference and firing rates of a spiking network on (x, y)."""
+    t0 = time.perf_counter()
+    hit_lin, hit_good, spikes, rates = 0, 0, None, None
+    for i in range(0, len(y), batch):
+        xb, yb = x[i:i + batch], y[i:i + batch]
+        counts = sn.spike_counts(sn.labels.neutral(xb))
+        hit_lin += int((sn.head(spike_features(counts, sn.T, sn.spec.readout_layers)).argmax(1) == yb).sum())
+        per = np.array([float(c.flatten(1).sum(1).sum()) for c in counts])
+        spikes = per if spikes is None else spikes + per
+        if goodness:
+            hit_good += int((sn.predict_goodness(xb) == yb).sum())
+    n = len(y)
+    sizes = [float(np.prod(layer.out_shape)) for layer in sn.spec.layers]
+    spikes = spikes / n
+    return {"acc_linear": hit_lin / n, "acc_goodness": hit_good / n if goodness else None,
+            "spikes_per_inference": {f"layer{i}": float(s) for i, s in enumerate(spikes)},
+            "spikes_total": float(spikes.sum()), "seconds": round(time.perf_counter() - t0, 3),
+            "firing_rates": {f"layer{i}": float(s / (sizes[i] * sn.T)) for i, s in enumerate(spikes)}}
+
+
+@torch.no_grad()
+def rate_reference(run_dir: Path, x: torch.Tensor, y: torch.Tensor, goodness: bool, device) -> dict[str, Any]:
+    net, head, labels, cfg, meta = load_ff(run_dir, device=device)
+    if meta.get("kind", "rate") == "spiking":
+        from ..ff.trainer import load_run
+        model = load_run(run_dir, device)[0]
+        r = evaluate_network(model.network(), x, y, goodness and cfg.train.method == "ff")
+        return {"acc_linear": r["acc_linear"], "acc_goodness": r["acc_goodness"]}
+    lin = sum(int((head(net.features(net(labels.neutral(x[i:i + 500])))).argmax(1) == y[i:i + 500]).sum())
+              for i in range(0, len(y), 500))
+    good = None
+    if goodness and cfg.train.method == "ff":
+        good = sum(int((goodness_scores(net, labels, x[i:i + 100]).argmax(1) == y[i:i + 100]).sum())
+                   for i in range(0, len(y), 100)) / len(y)
+    return {"acc_linear": lin / len(y), "acc_goodness": good}
+
+
+def spike_run(run_dir: str | Path, timesteps: Sequence[int] = (8, 16, 32, 64),
+              encodings: Sequence[str] = ("current",), samples: int | None = 1000,
+              variants: Sequence[str] = ("exact", "static"), device: str = "auto", goodness: bool = True,
+              calibration: str = "spikes", percentile: float = 99.9, calib_samples: int = 200, seed: int = 0,
+              dataset: Dataset | None = None, progress=None) -> dict[str, Any]:
+    """Evaluate the spiking network of ``run_dir`` for every (variant, encoding, T); writes spike_metrics.json."""
+    run_dir = Path(run_dir)
+    timesteps = [check_timesteps(t) for t in timesteps]
+    encodings = [check_encoding(e) for e in encodings]
+    variants = [check_variant(v) for v in variants]
+    if not timesteps or not encodings or not variants:
+        raise VariantError("spike_run needs at least one T, encoding and variant")
+    dev = resolve_device(device)
+    net, head, labels, cfg, meta = load_ff(run_dir, device=dev)
+    kind = meta.get("kind", "rate")
+    good = goodness and cfg.train.method == "ff"
+    data = dataset or load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
+    x, y = test_images(data, samples, dev)
+    cx, cy = calibration_images(data, calib_samples, seed)
+    out: dict[str, Any] = {"rate": rate_reference(run_dir, x, y, good, dev), "samples": int(len(y)),
+                           "split": "test", "results": [], "firing_rates": {}}
+    default = ("static" if "static" in variants else variants[0], encodings[0], max(timesteps))
+    for variant in variants:
+        for enc in encodings:
+            for T in timesteps:
+                spec = convert(net, head, labels, cfg, kind, cx.to(dev), cy.to(dev), T, enc, variant, calibration,
+                               percentile, seed)
+                r = evaluate_network(SpikingNetwork(spec, dev, seed), x, y, good)
+                rates = r.pop("firing_rates")
+                out["results"].append({"variant": variant, "encoding": enc, "timesteps": T, **r})
+                if (variant, enc, T) == default:
+                    out["firing_rates"] = rates
+                if progress:
+                    progress(out["results"][-1])
+    atomic_write_json(run_dir / METRICS_FILE, out)
+    return out
