@@ -57,8 +57,6 @@ class ModelConfig:
     readout_layers: list[int] = field(default_factory=lambda: [1, 2])  # linear-head features
     threshold_scale: float = 1.0    # θ = threshold_scale · N, N = units of the layer
     bias: bool = True
-    init: str = "calibrated"        # "calibrated": He-normal weights, zero bias, so G ≈ θ at the start;
-                                    # "torch": PyTorch's default Conv2d initialisation
 
 
 @dataclass
@@ -72,7 +70,6 @@ class TrainConfig:
     seed: int = 0
     eval_batch_size: int = 500
     val_goodness: bool = True    # also compute goodness accuracy on validation each epoch
-    val_goodness_subset: int | None = None  # ... on this many validation images only (it costs C passes)
     bf16: bool = False           # bf16 autocast (CUDA only)
     compile: bool = False        # torch.compile the training step (CUDA only)
     nan_check_every: int = 100   # steps between finiteness checks of the loss (host syncs)
@@ -157,8 +154,6 @@ def validate(cfg: Config) -> Config:
         if bad:
             raise ConfigError(f"model.{key} has indices {bad} outside 0..{n - 1} (layer indices are 0-based)")
     if cfg.train.method not in ("ff", "bp", "random"):
-    if cfg.model.init not in ("calibrated", "torch"):
-        raise ConfigError(f"model.init must be 'calibrated' or 'torch', got {cfg.model.init!r}")
         raise ConfigError(f"train.method must be ff, bp or random, got {cfg.train.method!r}")
     if cfg.labels.kind != "fourier":
         raise ConfigError(f"labels.kind must be 'fourier', got {cfg.labels.kind!r}")
@@ -166,11 +161,11 @@ def validate(cfg: Config) -> Config:
         raise ConfigError("train.epochs and train.batch_size must be >= 1")
     if cfg.spiking.encoding not in ("current", "rate"):
         raise ConfigError(f"spiking.encoding must be 'current' or 'rate', got {cfg.spiking.encoding!r}")
-    return cfg
     if cfg.spiking.input_norm not in ("rms", "none"):
         raise ConfigError(f"spiking.input_norm must be 'rms' or 'none', got {cfg.spiking.input_norm!r}")
     if cfg.spiking.timesteps < 1:
         raise ConfigError(f"spiking.timesteps must be >= 1, got {cfg.spiking.timesteps}")
+    return cfg
 
 
 def from_dict(data: dict[str, Any]) -> Config:
