@@ -57,6 +57,8 @@ class ModelConfig:
     readout_layers: list[int] = field(default_factory=lambda: [1, 2])  # linear-head features
     threshold_scale: float = 1.0    # θ = threshold_scale · N, N = units of the layer
     bias: bool = True
+    init: str = "calibrated"        # "calibrated": He-normal weights, zero bias, so G ≈ θ at the start;
+                                    # "torch": PyTorch's default Conv2d initialisation
 
 
 @dataclass
@@ -70,8 +72,10 @@ class TrainConfig:
     seed: int = 0
     eval_batch_size: int = 500
     val_goodness: bool = True    # also compute goodness accuracy on validation each epoch
+    val_goodness_subset: int | None = None  # ... on this many validation images only (it costs C passes)
     bf16: bool = False           # bf16 autocast (CUDA only)
-    compile: bool = False        # torch.compile the training step (CUDA only)
+    compile: bool = False        # torch.compile every layer (CUDA only)
+    compile_mode: str = "default"  # torch.compile mode, e.g. "reduce-overhead" (CUDA graphs)
     nan_check_every: int = 100   # steps between finiteness checks of the loss (host syncs)
 
 
@@ -153,6 +157,8 @@ def validate(cfg: Config) -> Config:
         bad = [i for i in getattr(cfg.model, key) if not 0 <= i < n]
         if bad:
             raise ConfigError(f"model.{key} has indices {bad} outside 0..{n - 1} (layer indices are 0-based)")
+    if cfg.model.init not in ("calibrated", "torch"):
+        raise ConfigError(f"model.init must be 'calibrated' or 'torch', got {cfg.model.init!r}")
     if cfg.train.method not in ("ff", "bp", "random"):
         raise ConfigError(f"train.method must be ff, bp or random, got {cfg.train.method!r}")
     if cfg.labels.kind != "fourier":

@@ -34,17 +34,24 @@ class RateModel:
         self.head = LinearHead(self.net.readout_dim, num_classes).to(self.device)
         self.labels = FourierLabels(in_shape[1:], num_classes, cfg.labels.set, cfg.labels.K, self.device)
         t = cfg.train
+        cuda = self.device.type == "cuda"
+        if cuda:
+            self.net.to(memory_format=torch.channels_last)
+        if t.compile and cuda:
+            for layer in self.net.layers:
+                layer.forward = torch.compile(layer.forward, mode=t.compile_mode, dynamic=False)
+        adam = {"fused": True} if cuda else {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         if self.method == "bp":
             self.net.requires_grad_(True)
-            self.optimizers["net"] = torch.optim.Adam([*self.net.parameters(), *self.head.parameters()], lr=t.lr)
+            self.optimizers["net"] = torch.optim.Adam([*self.net.parameters(), *self.head.parameters()], lr=t.lr, **adam)
         else:
             if self.method == "random":
                 self.net.requires_grad_(False)
             params = [p for p in self.net.parameters() if p.requires_grad]
             if params:
-                self.optimizers["net"] = torch.optim.Adam(params, lr=t.lr)
-            self.optimizers["head"] = torch.optim.Adam(self.head.parameters(), lr=t.head_lr)
+                self.optimizers["net"] = torch.optim.Adam(params, lr=t.lr, **adam)
+            self.optimizers["head"] = torch.optim.Adam(self.head.parameters(), lr=t.head_lr, **adam)
         self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.optimizers.items()}
 
     # --- training -------------------------------------------------------------------------

@@ -16,10 +16,16 @@ from .functional import goodness, rms_norm
 class FFConv(nn.Module):
     """One FF layer: RMS-normalise the (detached) input, convolve, ReLU."""
 
-    def __init__(self, in_channels: int, spec: LayerConfig, bias: bool = True):
+    def __init__(self, in_channels: int, spec: LayerConfig, bias: bool = True, init: str = "calibrated"):
         super().__init__()
         self.spec = spec
         self.conv = nn.Conv2d(in_channels, spec.channels, spec.kernel, spec.stride, spec.pad, bias=bias)
+        if init == "calibrated":
+            # Var(w) = 2 / fan_in on an RMS-normalised input gives E[y²] ≈ 1 per ReLU unit, i.e. G ≈ θ = N
+            # from the first step instead of G ≈ N/6 with PyTorch's default (which costs an epoch of rescaling).
+            nn.init.kaiming_normal_(self.conv.weight, nonlinearity="relu")
+            if bias:
+                nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: torch.Tensor, detach: bool = True) -> torch.Tensor:
         x = rms_norm(x)
@@ -47,7 +53,7 @@ class FFNet(nn.Module):
         self.cfg, self.in_shape = cfg, tuple(in_shape)
         self.shapes = output_shapes(cfg, self.in_shape)
         chans = [self.in_shape[0]] + [s[0] for s in self.shapes[:-1]]
-        self.layers = nn.ModuleList(FFConv(c, spec, cfg.bias) for c, spec in zip(chans, cfg.layers))
+        self.layers = nn.ModuleList(FFConv(c, spec, cfg.bias, cfg.init) for c, spec in zip(chans, cfg.layers))
         for layer, spec in zip(self.layers, cfg.layers):
             layer.requires_grad_(spec.train)
         self.thresholds = [cfg.threshold_scale * float(torch.Size(s).numel()) for s in self.shapes]

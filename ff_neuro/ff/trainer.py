@@ -64,7 +64,7 @@ def build_model(cfg: Config, dataset: Dataset | None = None, device: str | torch
 
 
 @torch.no_grad()
-def evaluate(model, split: Split, batch_size: int = 1000, goodness: bool = True,
+def evaluate(model, split: Split, batch_size: int = 1000, goodness: bool = True, linear: bool = True,
              device: torch.device | None = None) -> dict[str, float | None]:
     """Accuracy of the linear head and (when the model has one) of goodness classification."""
     device = device or model.device
@@ -74,7 +74,8 @@ def evaluate(model, split: Split, batch_size: int = 1000, goodness: bool = True,
     for i in range(0, len(ys), batch_size):
         x = to_images(xs[i:i + batch_size].to(device))
         y = ys[i:i + batch_size].to(device)
-        hit_lin += int((model.predict_linear(x) == y).sum())
+        if linear:
+            hit_lin += int((model.predict_linear(x) == y).sum())
         if has_good:
             # goodness runs every image under every label: keep N·C per pass near batch_size
             step = max(1, batch_size // model.num_classes)
@@ -84,7 +85,7 @@ def evaluate(model, split: Split, batch_size: int = 1000, goodness: bool = True,
             else:
                 hit_good += int((torch.cat(preds) == y).sum())
     n = max(len(ys), 1)
-    return {"acc_linear": hit_lin / n, "acc_goodness": hit_good / n if has_good else None}
+    return {"acc_linear": hit_lin / n if linear else None, "acc_goodness": hit_good / n if has_good else None}
 
 
 def _check_finite(losses: dict[str, torch.Tensor], epoch: int, step: int, run_dir: Path) -> None:
@@ -153,7 +154,10 @@ def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = Fal
             torch.cuda.synchronize(dev)
         epoch_seconds = time.perf_counter() - t0
         seconds += epoch_seconds
-        val = evaluate(model, data.val, t.eval_batch_size, goodness=t.val_goodness)
+        val = evaluate(model, data.val, t.eval_batch_size, goodness=False)
+        if t.val_goodness:
+            val_g = data.val.subset(t.val_goodness_subset, seed=cfg.data.split_seed)
+            val["acc_goodness"] = evaluate(model, val_g, t.eval_batch_size, linear=False)["acc_goodness"]
         record = {"epoch": epoch, "lr_factor": factor,
                   "loss": {k: float(v) / steps for k, v in sums.items()},
                   "val_acc_linear": val["acc_linear"], "val_acc_goodness": val["acc_goodness"],

@@ -47,3 +47,16 @@ def test_layer_input_is_rms_normalised():
 def test_impossible_geometry():
     with pytest.raises(ValueError, match="shrinks"):
         output_shapes(ModelConfig(layers=[LayerConfig(4, 9, padding=0)]), (1, 5, 5))
+
+
+def test_calibrated_init_starts_goodness_near_threshold():
+    torch.manual_seed(0)
+    cfg = ModelConfig(layers=[LayerConfig(16, 5, train=False), LayerConfig(32, 5), LayerConfig(32, 5)])
+    x = torch.rand(64, 1, 28, 28)
+    ratios = [float((a.pow(2).flatten(1).sum(1) / t).mean()) for a, t in
+              zip(FFNet(cfg, (1, 28, 28))(x), FFNet(cfg, (1, 28, 28)).thresholds)]
+    assert all(0.5 < r < 2.0 for r in ratios), ratios
+    torch.manual_seed(0)
+    default = FFNet(ModelConfig(layers=cfg.layers, init="torch"), (1, 28, 28))
+    r_torch = [float((a.pow(2).flatten(1).sum(1) / t).mean()) for a, t in zip(default(x), default.thresholds)]
+    assert all(r < 0.4 for r in r_torch), r_torch  # PyTorch's default starts far below θ
