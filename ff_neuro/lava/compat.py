@@ -4,10 +4,16 @@ lava-nc 0.10 declares Python < 3.11. Its only 3.11 incompatibility is in
 ``lava/magma/compiler/var_model.py``: an instance of the non-frozen dataclass ``ByteEncoder`` is
 used as a field default, which 3.11's ``dataclasses`` rejects ("mutable default"). A frozen
 dataclass is hashable and therefore allowed, so :func:`apply` installs a meta-path finder that
-loads that one module from its own source with ``@dataclass(frozen=True)`` on ``ByteEncoder``.
+loads that one module from its own source with ``@dataclass(frozen=True)`` on ``ByteEncoder``
+(only on Python >= 3.11).
 
-The fix is applied only on Python >= 3.11, only once (idempotent), and is a no-op when the source
-no longer contains the offending pattern (a fixed lava release). No bytecode is written.
+A second patch, on every Python: ``lava/magma/runtime/message_infrastructure/multiprocessing.py``
+calls ``multiprocessing.set_start_method('fork')`` at import, which raises "context has already
+been set" when anything in the process touched the start method before lava was imported. The
+patched module sets 'fork' only when it is not already the start method.
+
+Idempotent (one finder), a no-op for a module whose source no longer contains the pattern (a
+fixed lava release). No bytecode is written.
 """
 from __future__ import annotations
 
@@ -21,6 +27,18 @@ from ..errors import FFNeuroError
 TARGET = "lava.magma.compiler.var_model"
 PATTERN = "@dataclass\nclass ByteEncoder:"
 FIXED = "@dataclass(frozen=True)\nclass ByteEncoder:"
+MP_TARGET = "lava.magma.runtime.message_infrastructure.multiprocessing"
+MP_PATTERN = "    mp.set_start_method('fork')"
+MP_FIXED = ("    if mp.get_start_method(allow_none=True) != 'fork':\n"
+            "        mp.set_start_method('fork', force=True)")
+
+
+def patches() -> dict[str, tuple[str, str]]:
+    """Module name → (pattern, replacement) of the patches needed on this Python."""
+    out = {MP_TARGET: (MP_PATTERN, MP_FIXED)}
+    if sys.version_info >= (3, 11):
+        out[TARGET] = (PATTERN, FIXED)
+    return out
 
 
 class LavaNotInstalledError(FFNeuroError):
@@ -28,7 +46,7 @@ class LavaNotInstalledError(FFNeuroError):
 
 
 class _PatchedSourceLoader(importlib.abc.Loader):
-    """Executes a module from its source after replacing ``PATTERN`` with ``FIXED``."""
+    """Executes a module from its source with one text replacement."""
 
     def __init__(self, path: str, source: str):
         self.path, self.source = path, source
@@ -37,35 +55,29 @@ class _PatchedSourceLoader(importlib.abc.Loader):
         return None  # default module creation
 
     def exec_module(self, module) -> None:
-        code = compile(self.source.replace(PATTERN, FIXED), self.path, "exec", dont_inherit=True)
-        exec(code, module.__dict__)
+        exec(compile(self.source, self.path, "exec", dont_inherit=True), module.__dict__)
 
 
 class VarModelFinder(importlib.abc.MetaPathFinder):
-    """Meta-path finder that serves ``lava.magma.compiler.var_model`` with a frozen ByteEncoder."""
+    """Meta-path finder that serves the modules of :func:`patches` from their patched source."""
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != TARGET:
+        patch = patches().get(fullname)
+        if patch is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or not spec.origin or not spec.origin.endswith(".py"):
             return None
         with open(spec.origin, encoding="utf-8") as f:
             source = f.read()
-        if PATTERN not in source:
+        if patch[0] not in source:
             return None  # already fixed upstream: let the normal loader handle it
-        return importlib.util.spec_from_file_location(fullname, spec.origin,
-                                                      loader=_PatchedSourceLoader(spec.origin, source))
-
-
-def needed() -> bool:
-    return sys.version_info >= (3, 11)
+        return importlib.util.spec_from_file_location(
+            fullname, spec.origin, loader=_PatchedSourceLoader(spec.origin, source.replace(*patch)))
 
 
 def apply() -> bool:
-    """Install the finder (once). Returns True when it is installed."""
-    if not needed():
-        return False
+    """Install the finder (once). Returns True when it is (already) installed."""
     if not any(isinstance(f, VarModelFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, VarModelFinder())
     return True

@@ -29,6 +29,7 @@ from ..data.datasets import Dataset, load_dataset
 from ..errors import FFNeuroError
 from ..hardware.cost import cost_report
 from ..hardware.emulate import emulate_fixed
+from ..hardware.evaluate import goodness_predictions, head_predictions as predictions
 from ..hardware.profiles import available_profiles, load_profile
 from ..hardware.quantize import LoihiNet, exact_float_grid, float_net, quantize_spec
 from ..io import atomic_write_json
@@ -80,14 +81,6 @@ def agreement(a: list[np.ndarray], b: list[np.ndarray]) -> float:
     return same / sum(x.size for x in a)
 
 
-def predictions(spec, counts: list[np.ndarray]) -> np.ndarray:
-    """Linear-head class predictions from per-layer spike counts (spike_features of ff_neuro.spiking)."""
-    from ..spiking import spike_features
-    feats = spike_features([torch.as_tensor(c) for c in counts], spec.timesteps, spec.readout_layers)
-    w, b = torch.as_tensor(spec.head_weight).float(), torch.as_tensor(spec.head_bias).float()
-    return (feats @ w.T + b).argmax(1).numpy()
-
-
 def readout_predictions(spec, readout: list[np.ndarray], stats: np.ndarray) -> np.ndarray:
     """Linear-head predictions from the few numbers Lava returns: the Dense readouts R_l = W_l · c_l and
     the per-layer Σ c_l² of the window counters, since W_l · rms_norm(c_l / T) = R_l / (T · sqrt(Σc_l² / (N_l T²) + ε))."""
@@ -98,13 +91,6 @@ def readout_predictions(spec, readout: list[np.ndarray], stats: np.ndarray) -> n
         n = float(np.prod(spec.layers[l].out_shape))
         logits = logits + r / T / np.sqrt(stats[:, l, 1] / (n * T * T) + EPS)[:, None]
     return logits.argmax(1)
-
-
-def goodness_predictions(spec, counts: list[np.ndarray], classes: int) -> np.ndarray:
-    from ..spiking import goodness_score
-    scales = [float(getattr(layer, "act_scale", 1.0)) for layer in spec.layers]
-    score = goodness_score([torch.as_tensor(c) for c in counts], spec.timesteps, spec.loss_layers, scales)
-    return score.view(-1, classes).argmax(1).numpy()
 
 
 def load_spec(run_dir, timesteps, dataset):

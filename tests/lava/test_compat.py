@@ -14,7 +14,7 @@ def test_apply_is_idempotent_and_fixes_byte_encoder():
     compat.apply()
     compat.apply()
     finders = [f for f in sys.meta_path if isinstance(f, compat.VarModelFinder)]
-    assert len(finders) == (1 if sys.version_info >= (3, 11) else 0)
+    assert len(finders) == 1
     import lava.magma.compiler.var_model as vm
     assert vm.ByteEncoder() == vm.ByteEncoder()
     assert hash(vm.ByteEncoder())  # frozen → hashable → allowed as a field default
@@ -28,6 +28,13 @@ def test_finder_ignores_other_modules_and_fixed_sources(tmp_path):
     pkg.mkdir(parents=True)
     (pkg / "var_model.py").write_text("from dataclasses import dataclass\n@dataclass(frozen=True)\nclass ByteEncoder:\n    x: int = 0\n")
     assert f.find_spec("lava.magma.compiler.var_model", [str(pkg)]) is None  # already fixed: no patch
+
+
+def test_lava_imports_after_the_start_method_was_set():
+    r = _run("import multiprocessing as mp; mp.set_start_method('fork')\n"
+             "import ff_neuro.lava\nimport lava.magma.runtime.message_infrastructure.multiprocessing\n"
+             "assert mp.get_start_method() == 'fork'; print('OK')\n")
+    assert r.returncode == 0 and "OK" in r.stdout, r.stderr
 
 
 def _run(code: str) -> subprocess.CompletedProcess:
