@@ -155,8 +155,8 @@ def plot_firing_rates(spike_metrics: dict[str, Any], path: str | Path) -> Path:
 
 
 def plot_spike_raster(trains: dict[str, np.ndarray], path: str | Path, title: str = "Spike raster") -> Path:
-    """One panel per layer: dots at (t, neuron) where neuron fired at step t. ``trains`` maps a layer
-    name to a boolean/0-1 array (T, neurons) of the chosen neurons."""
+    """One panel per layer: a tick at (t, neuron) where the neuron fired at step t. ``trains``
+    maps a layer name to a boolean/0-1 array (T, neurons) of the chosen neurons."""
     if not trains:
         raise AnalysisInputError("no spike trains given; simulate the spiking network first")
     names = list(trains)
@@ -166,9 +166,11 @@ def plot_spike_raster(trains: dict[str, np.ndarray], path: str | Path, title: st
         s = np.asarray(trains[name]).astype(bool)
         ax = fig.add_subplot(len(names), 1, i + 1)
         t, n = np.nonzero(s)
-        ax.scatter(t, n, s=40, marker="|", linewidths=1.5, color=f"C{i}")
+        ax.vlines(t, n - 0.4, n + 0.4, color=f"C{i}", linewidth=2)
         ax.set_xlim(-0.5, s.shape[0] - 0.5)
         ax.set_ylim(-0.5, s.shape[1] - 0.5)
+        ax.set_yticks([0, s.shape[1] - 1])
+        ax.grid(alpha=0.2, axis="x")
         ax.set_ylabel(f"{name}\nneuron", fontsize=8)
         ax.text(1.0, 1.02, f"{int(s.sum())} spikes", transform=ax.transAxes, ha="right", fontsize=7)
         if i == len(names) - 1:
