@@ -55,9 +55,30 @@ def lif_scan(currents: torch.Tensor, p: LIFParams, spike_fn: SpikeFn = heaviside
     """Spike trains (T, ...) of neurons driven by ``currents`` (T, ...), starting at rest."""
     if currents.shape[0] < 1:
         raise TimestepsError("a simulation needs at least 1 time step; pass T >= 1")
+    if spike_fn is heaviside and not (torch.is_grad_enabled() and currents.requires_grad):
+        return lif_scan_inference(currents, p)
     state = lif_init(currents[0])
     out = []
     for t in range(currents.shape[0]):
         s, state = lif_step(state, currents[t], p, spike_fn)
         out.append(s)
     return torch.stack(out)
+
+
+@torch.no_grad()
+def lif_scan_inference(currents: torch.Tensor, p: LIFParams) -> torch.Tensor:
+    """:func:`lif_scan` without autograd: in-place updates, bitwise the same spikes.
+
+    Per step: v ← 0 where the last step spiked (masked_fill, = (1 − s)·v), v ← beta·v (skipped for
+    beta = 1, where it is the identity), v ← v + I[t], s[t] = v > threshold.
+    """
+    spikes = torch.empty(currents.shape, dtype=torch.bool, device=currents.device)
+    v = torch.zeros(currents.shape[1:], dtype=currents.dtype, device=currents.device)
+    for t in range(currents.shape[0]):
+        if t:
+            v.masked_fill_(spikes[t - 1], 0.0)
+        if p.beta != 1.0:
+            v.mul_(p.beta)
+        v.add_(currents[t])
+        torch.gt(v, p.threshold, out=spikes[t])
+    return spikes.to(currents.dtype)

@@ -46,7 +46,7 @@ class SpikingNetwork:
     """Runs a spec on ``device``: ``spike_counts``, ``goodness_scores``, ``predict_linear``, ``predict_goodness``."""
 
     def __init__(self, spec: SpikingNetSpec, device: torch.device | str = "cpu", seed: int = 0,
-                 max_batch_steps: int = 4096):
+                 max_batch_steps: int = 256):
         check_timesteps(spec.timesteps)
         check_encoding(spec.encoding)
         self.spec, self.device, self.seed = spec, torch.device(device), seed

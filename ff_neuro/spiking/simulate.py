@@ -3,7 +3,8 @@
 Layer l receives the (T, B, C, H, W) output of layer l − 1 (for l = 0 the encoded input) and
 computes, for all T steps at once,
 
-    I_l[t] = g_l · (W_l ∗ s_{l−1}[t]) + b_l                    (one conv call on T·B images)
+    I_l[t] = g_l · (W_l ∗ s_{l−1}[t]) + b_l                    (one conv call on T·B images;
+                                                                 one on B for a constant input)
     s_l    = lif_scan(I_l, beta_l, threshold_l)                 (the LIF recurrence over t)
 
 with g_l = 1 for a static layer, and for a layer with ``rms_input`` (the "exact" simulation-only
@@ -32,12 +33,15 @@ def layer_currents(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
                    stride: int, padding: int, gain: torch.Tensor | None = None) -> torch.Tensor:
     """(T, B, C', H', W') input currents: one conv over the T·B flattened steps, gain, then bias."""
     T, B = inputs.shape[:2]
-    z = F.conv2d(inputs.reshape(T * B, *inputs.shape[2:]), weight, None, stride, padding)
+    if T > 1 and inputs.stride(0) == 0:    # constant over time (current encoding): one conv, repeated
+        return layer_currents(inputs[:1].contiguous(), weight, bias, stride, padding, gain).expand(T, -1, -1, -1, -1)
+    fused = bias if gain is None else None
+    z = F.conv2d(inputs.reshape(T * B, *inputs.shape[2:]), weight, fused, stride, padding)
     z = z.view(T, B, *z.shape[1:])
     if gain is not None:
         z = z * gain.view(1, B, 1, 1, 1)
-    if bias is not None:
-        z = z + bias.view(1, 1, -1, 1, 1)
+        if bias is not None:
+            z = z + bias.view(1, 1, -1, 1, 1)
     return z
 
 

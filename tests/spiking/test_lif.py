@@ -60,8 +60,7 @@ def _snntorch_loop(spec, inputs):
         for t in range(inputs.shape[0]):
             x = inputs[t, b:b + 1]
             for i, (l, n) in enumerate(zip(spec.layers, neurons)):
-                cur = F.conv2d(x, torch.from_numpy(l.weight), None, l.stride, l.padding)
-                cur = cur + torch.from_numpy(l.bias).view(1, -1, 1, 1)
+                cur = F.conv2d(x, torch.from_numpy(l.weight), torch.from_numpy(l.bias), l.stride, l.padding)
                 x, _ = n(cur)                            # snn.Leaky keeps its membrane
                 trains[i].append(x)
         outs.append([torch.stack(tr) for tr in trains])
@@ -86,3 +85,12 @@ def test_multistep_equals_snntorch_with_constant_current_and_no_leak():
     inputs = encode(x, 16, "current")
     for f, r in zip(simulate_spec(spec, inputs), _snntorch_loop(spec, inputs)):
         assert torch.equal(f, r)
+
+
+def test_autograd_scan_equals_inference_scan():
+    cur = torch.randn(12, 3, 5) * 0.6
+    for beta in (1.0, 0.8):
+        p = LIFParams(beta, 0.5)
+        fast = lif_scan(cur, p)
+        slow = lif_scan(cur.clone().requires_grad_(), p)
+        assert torch.equal(fast, slow.detach())
