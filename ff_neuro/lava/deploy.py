@@ -98,16 +98,19 @@ def load_spec(run_dir, timesteps, dataset):
     return spiking_spec_from_run(run_dir, timesteps=timesteps, variant="static", dataset=dataset)
 
 
+def check_profile(prof, fixed_point: bool) -> None:
+    if fixed_point and not prof.fixed_point:
+        raise DeployError(f"profile {prof.name!r} is a float profile: drop --fixed-point or choose loihi / loihi2")
+    if fixed_point and not prof.deployable:
+        raise DeployError(f"profile {prof.name!r} has no Lava fixed-point model (cost estimate only); "
+                          f"choose one of {[p for p in available_profiles() if load_profile(p).deployable]}")
+
+
 def lava_net(spec, profile: str, fixed_point: bool, inputs: np.ndarray, exact_grid: bool = False):
     """(spec', net, inputs') for a Lava run: fixed point under ``profile``, or float (optionally on the exact grid)."""
     prof = load_profile(profile)
+    check_profile(prof, fixed_point)
     if fixed_point:
-        if not prof.fixed_point:
-            raise DeployError(f"profile {prof.name!r} is a float profile: drop --fixed-point or choose "
-                              f"loihi / loihi2")
-        if not prof.deployable:
-            raise DeployError(f"profile {prof.name!r} has no Lava fixed-point model (cost estimate only); "
-                              f"choose one of {[p for p in available_profiles() if load_profile(p).deployable]}")
         return spec, quantize_spec(spec, prof, input_max=max(1.0, float(np.abs(inputs).max()))), inputs
     if exact_grid:
         spec, inputs = exact_float_grid(spec, inputs)
@@ -122,6 +125,7 @@ def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point
     t_start = time.perf_counter()
     run_dir = Path(run_dir)
     prof = load_profile(profile)
+    check_profile(prof, fixed_point)
     if spec is None:
         spec = load_spec(run_dir, timesteps, dataset)
     cfg_data = spec.meta.get("config_name")

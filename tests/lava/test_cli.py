@@ -51,9 +51,12 @@ def test_compare_writes_the_table(tiny_run):
     assert not out["cost_by_profile"]["truenorth"]["fits"]
 
 
-def test_export_every_format(tiny_run, tmp_path):
+def test_export_every_format(tiny_run, tiny_spec, tmp_path):
     from ff_neuro.cli import main
-    for fmt, name in (("lava", "lava_net.npz"), ("netx", "network.net"), ("nir", "network.nir")):
-        assert main(["export", str(tiny_run[0]), "--profile", "loihi2", "--out", str(tmp_path / fmt),
-                     "--format", fmt, "--timesteps", "4"]) == 0
-        assert (tmp_path / fmt / name).is_file() and (tmp_path / fmt / "labels.json").is_file()
+    from ff_neuro.hardware.export import export_spec
+    assert main(["export", str(tiny_run[0]), "--profile", "loihi2", "--out", str(tmp_path / "lava"),
+                 "--format", "lava", "--timesteps", "4"]) == 0
+    assert (tmp_path / "lava" / "lava_net.npz").is_file()
+    for fmt, name in (("netx", "network.net"), ("nir", "network.nir")):
+        paths = export_spec(tiny_spec, "loihi2", tmp_path / fmt, fmt)
+        assert (tmp_path / fmt / name) in paths and (tmp_path / fmt / "labels.json").is_file()
