@@ -55,3 +55,16 @@ def test_training_has_no_gradient_across_layers(spiking_run):
 def test_bp_is_refused():
     with pytest.raises(ConfigError, match="--model rate"):
         SpikingModel(tiny_config(method="bp"))
+
+
+def test_train_step_updates_only_trainable_layers():
+    torch.manual_seed(0)
+    model = SpikingModel(tiny_config().replace(spiking={"timesteps": 3}))
+    before = [layer.conv.weight.detach().clone() for layer in model.net.layers]
+    x, y = torch.rand(6, 1, 28, 28), torch.arange(6)
+    out = model.train_step(x, y, torch.Generator().manual_seed(0))
+    assert set(out) == {"layer1", "layer2", "head", "total"} and all(torch.isfinite(v) for v in out.values())
+    after = [layer.conv.weight.detach() for layer in model.net.layers]
+    assert torch.equal(before[0], after[0])                      # layer 0 is not trained (train: false)
+    assert not torch.equal(before[1], after[1]) and not torch.equal(before[2], after[2])
+    assert model.net.thresholds[1] == 0.05 * 16 * 28 * 28
