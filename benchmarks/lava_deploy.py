@@ -35,10 +35,9 @@ def env() -> dict:
 
 
 def deploy(args) -> dict:
-    from ff_neuro.data import load_dataset
     from ff_neuro.hardware.evaluate import fixed_point_accuracy
-    from ff_neuro.lava.deploy import deploy_run, load_spec, test_images
-    data = load_dataset("mnist")
+    from ff_neuro.lava.deploy import deploy_run, load_spec, run_dataset, test_images
+    data = run_dataset(args.run)
     spec = load_spec(args.run, args.timesteps, data)
     out = {"run": str(args.run), "env_start": env()}
     t0 = time.perf_counter()

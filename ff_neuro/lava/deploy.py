@@ -93,6 +93,13 @@ def readout_predictions(spec, readout: list[np.ndarray], stats: np.ndarray) -> n
     return logits.argmax(1)
 
 
+def run_dataset(run_dir) -> Dataset:
+    """The dataset a run was trained on (its config.yaml), with the run's split."""
+    from ..config import load_config
+    cfg = load_config(Path(run_dir) / "config.yaml")
+    return load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
+
+
 def load_spec(run_dir, timesteps, dataset):
     from ..spiking import spiking_spec_from_run
     return spiking_spec_from_run(run_dir, timesteps=timesteps, variant="static", dataset=dataset)
@@ -126,10 +133,10 @@ def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point
     run_dir = Path(run_dir)
     prof = load_profile(profile)
     check_profile(prof, fixed_point)
+    data = dataset or run_dataset(run_dir)
     if spec is None:
-        spec = load_spec(run_dir, timesteps, dataset)
+        spec = load_spec(run_dir, timesteps, data)
     cfg_data = spec.meta.get("config_name")
-    data = dataset or load_dataset("mnist")
     x, y = test_images(data, samples)
     labels = labels_for(spec)
     inputs = spec_inputs(spec, labels.neutral(x), seed)
@@ -202,7 +209,7 @@ def compare_run(run_dir, samples: int = 10, profiles: list[str] | None = None, t
     from ..ff.trainer import load_run
     from ..spiking import SpikingNetwork
     run_dir = Path(run_dir)
-    data = dataset or load_dataset("mnist")
+    data = dataset or run_dataset(run_dir)
     x, y = test_images(data, samples)
     yn = y.numpy()
     model, _, _ = load_run(run_dir, device="cpu")
