@@ -23,8 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fixed-point", action="store_true", help="Lava fixed_pt models, quantised to the profile")
     p.add_argument("--timesteps", type=int, default=None)
     p.add_argument("--goodness", action="store_true", help="also run every label per image (10x the Lava work)")
-    p.add_argument("--exact-grid", action="store_true",
-                   help="float: round the network to a grid where float32 and float64 are exact (guaranteed agreement)")
+    p.add_argument("--exact-grid", action=argparse.BooleanOptionalAction, default=True,
+                   help="float: run the network rounded to a grid on which float32 (snnTorch) and float64 (Lava) "
+                        "are exact, so agreement is guaranteed (default: on)")
     p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("compare", help="rate vs snnTorch vs Lava float vs Lava fixed point on the same images")
