@@ -16,7 +16,9 @@ EPS = 1e-8
 def rms_norm(y: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     """Length normalisation without mean subtraction, per sample over all non-batch dims."""
     dims = tuple(range(1, y.dim()))
-    return y * torch.rsqrt(y.pow(2).mean(dim=dims, keepdim=True) + eps)
+    n = y[0].numel()
+    sq = torch.linalg.vector_norm(y, dim=dims, keepdim=True).square()  # one pass over y: Σ y²
+    return y * torch.rsqrt(sq / n + eps)
 
 
 def goodness(y: torch.Tensor) -> torch.Tensor:

@@ -95,7 +95,7 @@ class RateModel:
         """
         neg = sample_negatives(y, self.num_classes, gen)
         b, out = x.shape[0], {}
-        h = torch.cat([self.labels.overlay(x, y), self.labels.overlay(x, neg)])
+        h = self.labels.overlay(torch.cat([x, x]), torch.cat([y, neg]))
         for i, layer in enumerate(self.net.layers):
             with self.autocast():
                 h = layer(h)

@@ -97,9 +97,12 @@ def _check_finite(losses: dict[str, torch.Tensor], epoch: int, step: int, run_di
 
 
 def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = False, kind: str = "rate",
-          dataset: Dataset | None = None, progress: bool = True,
+          dataset: Dataset | None = None, progress: bool = True, verbose: bool = True,
           on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Train ``cfg`` into run directory ``out``; returns (and writes) ``metrics.json``."""
+    """Train ``cfg`` into run directory ``out``; returns (and writes) ``metrics.json``.
+
+    ``progress`` shows a bar per epoch, ``verbose`` prints one summary line per epoch.
+    """
     out = Path(out)
     dev = resolve_device(device)
     t = cfg.train
@@ -169,7 +172,7 @@ def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = Fal
         append_jsonl(out / JSONL, record)
         tensors, opt_meta = model.training_state()
         save_checkpoint(out / CHECKPOINT, tensors, {**_meta(cfg, kind, epoch, best, seconds), "optimizers": opt_meta})
-        if progress:
+        if verbose:
             g = record["val_acc_goodness"]
             tqdm.write(f"epoch {epoch}: loss {record['loss']['total']:.4f}  val linear {val['acc_linear']:.4f}"
                        + (f"  goodness {g:.4f}" if g is not None else "") + f"  ({epoch_seconds:.1f} s)")
