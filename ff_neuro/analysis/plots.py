@@ -29,6 +29,16 @@ def _require(obj: dict, keys: tuple[str, ...], what: str) -> None:
         raise AnalysisInputError(f"{what} lacks {missing}; regenerate it with the stage that writes it")
 
 
+def timestep_axis(ax, results: list[dict]) -> None:
+    """x axis over the T values of ``results``: log2 when they span a factor ≥ 8, ticks at every T."""
+    all_t = sorted({r["timesteps"] for r in results})
+    if len(all_t) > 1 and all_t[0] > 0 and all_t[-1] / all_t[0] >= 8:
+        ax.set_xscale("log", base=2)
+    ax.set_xticks(all_t, [str(t) for t in all_t])
+    ax.minorticks_off()
+    ax.set_xlabel("time steps T")
+
+
 def plot_accuracy_vs_timesteps(spike_metrics: dict[str, Any], path: str | Path) -> Path:
     """Accuracy of the spiking network against the number of time steps T.
 
@@ -60,11 +70,7 @@ def plot_accuracy_vs_timesteps(spike_metrics: dict[str, Any], path: str | Path) 
         ax.axhline(100 * rate["acc_linear"], color=REF_COLOUR, ls="-", lw=1, label="rate model: linear")
     if rate.get("acc_goodness") is not None:
         ax.axhline(100 * rate["acc_goodness"], color=REF_COLOUR, ls=":", lw=1, label="rate model: goodness")
-    all_t = sorted({r["timesteps"] for r in spike_metrics["results"]})
-    if len(all_t) > 1 and all_t[0] > 0 and all_t[-1] / all_t[0] >= 8:
-        ax.set_xscale("log", base=2)
-    ax.set_xticks(all_t, [str(t) for t in all_t])
-    ax.set_xlabel("time steps T")
+    timestep_axis(ax, spike_metrics["results"])
     ax.set_ylabel("accuracy (%)")
     n = spike_metrics.get("samples")
     ax.set_title("Spiking accuracy vs time steps" + (f" ({n} {spike_metrics.get('split', 'test')} images)" if n else ""))
@@ -145,7 +151,7 @@ def plot_firing_rates(spike_metrics: dict[str, Any], path: str | Path) -> Path:
             ax.plot([r["timesteps"] for r in rows], [r["spikes_per_inference"].get(layer, np.nan) for r in rows],
                     color=f"C{i}", ls=styles[g % len(styles)], marker=ENCODING_MARKERS.get(encoding, "^"), ms=3,
                     label=f"{layer} ({name})")
-    ax.set_xlabel("time steps T")
+    timestep_axis(ax, spike_metrics["results"])
     ax.set_ylabel("spikes per inference")
     ax.set_yscale("log")
     ax.set_title("Spikes per inference", fontsize=10)

@@ -23,6 +23,7 @@ from ..io import atomic_write_bytes, atomic_write_json
 from . import cam, gallery, html, plots, separation, spiking_views
 
 REPORT_DIR = "report"
+SPIKING_PICK_IMAGES = 100   # test images simulated to pick the spiking CAM examples
 SECTION_TITLES = {
     "overview": "Run summary",
     "labels": "Label gallery",
@@ -160,8 +161,9 @@ def cams_section(out: Path, model, snn, x, y, names, samples_note: str):
                                        "Class Activation Maps: rate model", pred[idx]),
                      f"Rate model CAMs (red: evidence for the class, blue: against; outline: the digit). {samples_note}")
     if snn is not None:
-        pred = snn.predict_linear(x).cpu().numpy()
-        idx = cam.pick_examples(y.numpy(), pred, 1, snn.num_classes)
+        n = min(len(y), SPIKING_PICK_IMAGES)
+        pred = snn.predict_linear(x[:n]).cpu().numpy()
+        idx = cam.pick_examples(y[:n].numpy(), pred, 1, snn.num_classes)
         cams = spiking_views.spiking_cams(snn, x[idx])
         s.add_figure(cam.plot_cam_grid(x[idx], y[idx].tolist(), cams, out / "cam_spiking.png", names,
                                        f"Class Activation Maps: spiking model (T = {snn.T}, {snn.spec.encoding})",
@@ -190,8 +192,9 @@ def spiking_section(out: Path, sm: dict | None, snn, x, y) -> html.Section | Non
                                           f"{fmt_pct((sm.get('rate') or {}).get('acc_goodness'))}.", "note"))
         if sm.get("firing_rates") and sm.get("results"):
             s.add_figure(plots.plot_firing_rates(sm, out / "spiking_firing_rates.png"),
-                         "Left: mean firing rate per layer (spikes per neuron per step). Right: spikes per "
-                         "inference of each layer against T.")
+                         "Left: mean firing rate per layer (spikes per neuron per step), as measured by the "
+                         "spiking stage (default variant and first encoding, at the largest T). Right: spikes "
+                         "per inference of each layer against T (solid/dashed: variants or encodings).")
     if snn is not None:
         trains = spiking_views.raster_trains(snn, x[0])
         s.add_figure(plots.plot_spike_raster(trains, out / "spike_raster.png",
@@ -210,10 +213,20 @@ def cost_section(out: Path, compare: dict | None, deploy: dict | None) -> html.S
         s.add_figure(plots.plot_hardware_cost(compare, out / "hardware_cost.png"),
                      "Estimated cost of one inference on each hardware profile (from the Lava stage's cost "
                      "model); hatched bars: the network does not fit the chip.")
+    if compare and compare.get("cost_by_profile"):
+        rows = [[p, fmt_num(c.get("energy_per_inference_j")), fmt_num(c.get("latency_per_inference_s")),
+                 fmt_num(c.get("cores_used")), {True: "yes", False: "no"}.get(c.get("fits"), "n/a"),
+                 "; ".join(c.get("reasons") or [])] for p, c in compare["cost_by_profile"].items()]
+        s.parts.append(html.table(rows, ["profile", "energy / inference (J)", "latency / inference (s)", "cores",
+                                         "fits", "why not"]))
     if compare and compare.get("rows"):
+        agree = any("spike_count_agreement" in r for r in compare["rows"])
         rows = [[r.get("model"), fmt_pct(r.get("acc_linear")), fmt_pct(r.get("acc_goodness")), fmt_num(r.get("samples"))]
-                for r in compare["rows"]]
-        s.parts.append("<h3>Rate / spike / Lava comparison</h3>" + html.table(rows, ["model", "linear", "goodness", "images"]))
+                + ([fmt_pct(r.get("spike_count_agreement"))] if agree else []) for r in compare["rows"]]
+        header = ["model", "linear", "goodness", "images"] + (["spike-count agreement"] if agree else [])
+        s.parts.append("<h3>Rate / spike / Lava comparison</h3>" + html.table(rows, header))
+        s.parts.append(html.paragraph("All models classify the same first test images. Lava rows run the "
+                                      "deployable (static) spiking network in Lava's CPU simulation.", "note"))
     if deploy:
         s.parts.append("<h3>Lava deployment</h3>" + html.table([[k, fmt_num(v)] for k, v in deploy.items()],
                                                                ["metric", "value"]))

@@ -40,7 +40,7 @@ def check_report(index, expected):
 
 def test_report_of_a_rate_run(tiny_run, mnist_small, tmp_path):
     run_dir, metrics = tiny_run
-    index = build_report(run_dir, tmp_path / "rep", dataset=mnist_small, samples=200, spiking=False)
+    index = build_report(run_dir, tmp_path / "rep", dataset=mnist_small, samples=100, spiking=False)
     assert index == tmp_path / "rep" / "index.html"
     html, manifest = check_report(index, RATE_SECTIONS)
     assert manifest["figures"]["cams"] == ["cam_rate.png"]
@@ -59,7 +59,7 @@ def test_report_with_spiking_and_lava_data(tiny_run, mnist_small, tmp_path):
         "spikes_per_inference": 1234.0, "synops_per_inference": 5.0e5, "energy_per_inference_j": 2e-6,
         "latency_per_inference_s": 1e-3, "cores_used": 12, "fits": True, "wall_seconds": 3.2,
         "steps_per_second": 100.0, "lava_ms_per_step": 10.0}))
-    index = build_report(run_dir, dataset=mnist_small, samples=200, spiking=False)
+    index = build_report(run_dir, dataset=mnist_small, samples=100, spiking=False)
     assert index == run_dir / "report" / "index.html"
     html, manifest = check_report(index, ["overview", "labels", "cams", "curves", "separation", "spiking", "cost",
                                           "config"])
