@@ -177,8 +177,7 @@ def plot_spike_raster(trains: dict[str, np.ndarray], path: str | Path, title: st
         ax.set_ylim(-0.5, s.shape[1] - 0.5)
         ax.set_yticks([0, s.shape[1] - 1])
         ax.grid(alpha=0.2, axis="x")
-        ax.set_ylabel(f"{name}\nneuron", fontsize=8)
-        ax.text(1.0, 1.02, f"{int(s.sum())} spikes", transform=ax.transAxes, ha="right", fontsize=7)
+        ax.set_ylabel(f"{name}\n{int(s.sum())} spikes\nneuron", fontsize=8)
         if i == len(names) - 1:
             ax.set_xlabel("time step")
     return save_figure(fig, path)
