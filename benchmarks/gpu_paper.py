@@ -40,7 +40,7 @@ def main() -> None:
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     cfg = load_config(a.config)
     cfg = cfg.replace(train={"bf16": not a.no_bf16, "compile": not a.no_compile, "compile_mode": a.compile_mode,
-                             "val_goodness_subset": 2000, **({"epochs": a.epochs} if a.epochs else {})})
+                             "val_goodness_subset": 2000, "ff_posneg": "batched", **({"epochs": a.epochs} if a.epochs else {})})
     start = time.perf_counter()
     epoch_s: list[float] = []
 

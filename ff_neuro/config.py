@@ -76,6 +76,8 @@ class TrainConfig:
     bf16: bool = False           # bf16 autocast (CUDA only)
     compile: bool = False        # torch.compile every layer (CUDA only)
     compile_mode: str = "default"  # torch.compile mode, e.g. "reduce-overhead" (CUDA graphs)
+    ff_posneg: str = "sequential"  # "batched": positives and negatives in one pass of 2B (for GPUs);
+                                 # "sequential": two passes of B, half the memory, faster on CPU
     nan_check_every: int = 100   # steps between finiteness checks of the loss (host syncs)
 
 
@@ -159,6 +161,8 @@ def validate(cfg: Config) -> Config:
             raise ConfigError(f"model.{key} has indices {bad} outside 0..{n - 1} (layer indices are 0-based)")
     if cfg.model.init not in ("calibrated", "torch"):
         raise ConfigError(f"model.init must be 'calibrated' or 'torch', got {cfg.model.init!r}")
+    if cfg.train.ff_posneg not in ("batched", "sequential"):
+        raise ConfigError(f"train.ff_posneg must be 'batched' or 'sequential', got {cfg.train.ff_posneg!r}")
     if cfg.train.method not in ("ff", "bp", "random"):
         raise ConfigError(f"train.method must be ff, bp or random, got {cfg.train.method!r}")
     if cfg.labels.kind != "fourier":

@@ -29,3 +29,11 @@ def goodness(y: torch.Tensor) -> torch.Tensor:
 def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float) -> torch.Tensor:
     """Mean of softplus(−(G⁺−θ)) over positives plus mean of softplus(G⁻−θ) over negatives."""
     return F.softplus(theta - g_pos).mean() + F.softplus(g_neg - theta).mean()
+
+
+def ff_loss_terms(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float) -> torch.Tensor:
+    """:func:`ff_loss` where either side may be empty (it then contributes 0): lets positives and
+    negatives be processed in separate passes whose losses add up to ``ff_loss``."""
+    pos = F.softplus(theta - g_pos).mean() if g_pos.numel() else g_pos.new_zeros(())
+    neg = F.softplus(g_neg - theta).mean() if g_neg.numel() else g_neg.new_zeros(())
+    return pos + neg

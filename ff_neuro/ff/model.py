@@ -19,7 +19,7 @@ from ..checkpoint import load_module, load_optimizer, module_tensors, optimizer_
 from ..config import Config
 from ..data.labels import FourierLabels, sample_negatives
 from .classify import LinearHead, goodness_scores
-from .functional import ff_loss, goodness
+from .functional import ff_loss_terms, goodness
 from .network import FFNet
 
 
@@ -88,25 +88,30 @@ class RateModel:
         return out
 
     def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
-        """Layer by layer on positives and negatives: forward, local loss, backward, free the graph.
+        """Layer by layer: forward, local loss, backward, free the graph.
 
         Equivalent to summing the layer losses (no gradient crosses a layer), but only one layer's
-        activations are alive at a time, so peak memory stays below backprop's.
+        activations are alive at a time. With ``train.ff_posneg: sequential`` positives and negatives
+        go through in two passes (the loss is a sum of a positive and a negative term), halving that.
         """
         neg = sample_negatives(y, self.num_classes, gen)
-        b, out = x.shape[0], {}
-        h = self.labels.overlay(torch.cat([x, x]), torch.cat([y, neg]))
-        for i, layer in enumerate(self.net.layers):
-            with self.autocast():
-                h = layer(h)
-            if i in self.cfg.model.loss_layers:
-                g = goodness(h.float())
-                li = ff_loss(g[:b], g[b:], self.net.thresholds[i])
-                li.backward()
-                out[f"layer{i}"] = li.detach()
-            h = h.detach()
-            if i >= max(self.cfg.model.loss_layers, default=-1):
-                break
+        b = x.shape[0]
+        if self.cfg.train.ff_posneg == "batched":
+            passes = [(self.labels.overlay(torch.cat([x, x]), torch.cat([y, neg])), b)]
+        else:
+            passes = [(self.labels.overlay(x, y), b), (self.labels.overlay(x, neg), 0)]
+        out: dict[str, torch.Tensor] = {}
+        last = max(self.cfg.model.loss_layers, default=-1)
+        for h, n_pos in passes:
+            for i, layer in enumerate(self.net.layers[:last + 1]):
+                with self.autocast():
+                    h = layer(h)
+                if i in self.cfg.model.loss_layers:
+                    g = goodness(h.float())
+                    li = ff_loss_terms(g[:n_pos], g[n_pos:], self.net.thresholds[i])
+                    li.backward()
+                    out[f"layer{i}"] = out.get(f"layer{i}", 0) + li.detach()
+                h = h.detach()
         return out
 
     # --- inference ------------------------------------------------------------------------

@@ -120,3 +120,18 @@ def test_random_control_keeps_conv_weights(synthetic, tmp_path):
     t, _ = load_checkpoint(tmp_path / "best.safetensors")
     for k, v in fresh.net.state_dict().items():
         assert torch.equal(t[f"net.{k}"], v)
+
+
+def test_sequential_posneg_matches_batched():
+    """Two passes (positives, then negatives) give the batched step's losses and gradients."""
+    from ff_neuro.ff import RateModel
+    x, y = torch.rand(6, 1, 28, 28), torch.tensor([0, 1, 2, 3, 4, 5])
+    grads, losses = [], []
+    for mode in ("batched", "sequential"):
+        torch.manual_seed(0)
+        m = RateModel(small_cfg(ff_posneg=mode))
+        out = m._ff_backward(x, y, torch.Generator().manual_seed(1))
+        losses.append(torch.stack([out["layer1"], out["layer2"]]))
+        grads.append(torch.cat([p.grad.flatten() for p in m.net.parameters() if p.grad is not None]))
+    torch.testing.assert_close(losses[0], losses[1], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-6)
