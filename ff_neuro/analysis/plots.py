@@ -201,7 +201,7 @@ def plot_hardware_cost(compare: dict[str, Any], path: str | Path) -> Path:
     for j, (key, label) in enumerate(COST_PANELS):
         ax = fig.add_subplot(1, len(COST_PANELS), j + 1)
         vals = [cost[p].get(key) for p in profiles]
-        heights = [np.nan if v is None else float(v) for v in vals]
+        heights = [0.0 if v is None else float(v) for v in vals]   # n/a: an empty bar, labelled
         bars = ax.bar(profiles, heights, color=[f"C{i}" for i in range(len(profiles))],
                       hatch=None, edgecolor="k", linewidth=0.5)
         for b, p in zip(bars, profiles):
@@ -211,6 +211,7 @@ def plot_hardware_cost(compare: dict[str, Any], path: str | Path) -> Path:
         finite = [h for h in heights if np.isfinite(h) and h > 0]
         if key != "cores_used" and finite and max(finite) / min(finite) > 100:
             ax.set_yscale("log")
+        ax.set_xlim(-0.5, len(profiles) - 0.5)
         ax.set_title(label, fontsize=9)
         ax.tick_params(axis="x", labelsize=8, rotation=20)
         ax.grid(alpha=0.3, axis="y")
