@@ -1,5 +1,8 @@
 """FF vs backprop training throughput and peak memory, on the same network and device.
 
+FF runs in both modes of ``train.ff_posneg``: "sequential" (the default: positives, then negatives,
+each of batch B) and "batched" (one pass of 2B).
+
 Each method runs in its own subprocess so that peak memory is its own: on CUDA
 torch.cuda.max_memory_allocated, on CPU the peak resident set size above the process's
 baseline after the model and a batch exist (ru_maxrss). Writes JSON.
@@ -17,8 +20,8 @@ import time
 from pathlib import Path
 
 
-VARIANTS = {"ff": {"method": "ff", "ff_posneg": "batched"},
-            "ff-sequential": {"method": "ff", "ff_posneg": "sequential"},
+VARIANTS = {"ff-batched": {"method": "ff", "ff_posneg": "batched"},
+            "ff-sequential": {"method": "ff", "ff_posneg": "sequential"},  # the default
             "bp": {"method": "bp"}}
 
 
@@ -75,7 +78,7 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--config", a.config, "--steps", str(a.steps), "--batch", str(a.batch),
                "--device", a.device, "--child", method]
         results.append(json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout))
-    ff, ff_seq, bp = results
+    ff, ff_seq, bp = results  # ff = batched
     report = {"benchmark": "train_throughput", "config": a.config, "batch": a.batch, "steps": a.steps,
               "date": time.strftime("%Y-%m-%d"), "results": results,
               "ff_over_bp_memory": ff["peak_memory_bytes"] / bp["peak_memory_bytes"],

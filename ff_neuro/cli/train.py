@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=["ff", "bp", "random"], help="override train.method")
     p.add_argument("--model", choices=["rate", "spiking"], default="rate", help="rate-coded or spiking FF")
     p.add_argument("--train-subset", type=int, help="train on this many images only (seeded)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override any config key, e.g. --set train.lr=1e-4 (repeatable; VALUE is YAML)")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
     p.add_argument("--profile", help="hardware profile for quantisation-aware training (e.g. loihi2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -31,8 +33,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=run_evaluate)
 
 
+def parse_overrides(items: list[str]) -> dict[str, dict]:
+    """['train.lr=1e-4', ...] → {'train': {'lr': 0.0001}}; values are parsed as YAML."""
+    import yaml
+
+    from ..errors import ConfigError
+    out: dict[str, dict] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise ConfigError(f"--set {item!r} must look like SECTION.KEY=VALUE, e.g. train.lr=1e-4")
+        out.setdefault(section, {})[name] = yaml.safe_load(value)
+    return out
+
+
 def config_from_args(args: argparse.Namespace):
     cfg = load_config(args.config)
+    if args.set:
+        cfg = cfg.replace(**parse_overrides(args.set))
     train = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed), ("method", args.method)) if v is not None}
     data = {"train_subset": args.train_subset} if args.train_subset is not None else {}
     return cfg.replace(train=train, data=data)
