@@ -25,6 +25,13 @@ class Split:
     def __len__(self) -> int:
         return len(self.y)
 
+    def tensors(self, n: int | None = None):
+        """The first ``n`` (all when None) samples as torch tensors: images (n, 1, H, W) float in
+        [0, 1] and labels (n,) int64."""
+        import torch
+        n = len(self) if n is None else min(n, len(self))
+        return torch.from_numpy(self.x[:n]).unsqueeze(1).float().div_(255.0), torch.from_numpy(self.y[:n]).long()
+
     def subset(self, n: int | None, seed: int = 0) -> "Split":
         """A seeded random subset of ``n`` samples (all of them when n is None or too large)."""
         if n is None or n >= len(self):

@@ -69,23 +69,24 @@ class RateModel:
         """One optimisation step on images ``x`` (B, 1, H, W) in [0, 1]; returns detached losses."""
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
-        out: dict[str, torch.Tensor] = {}
-        if self.method == "ff":
-            out.update(self._ff_backward(x, y, gen))
-        if self.method == "bp":
-            with self.autocast():
-                acts = self.net(self.labels.neutral(x), detach=False)
-                head_loss = F.cross_entropy(self.head(self.net.features(acts, detach=False)), y)
-        else:
-            with torch.no_grad(), self.autocast():
-                feats = self.net.features(self.net(self.labels.neutral(x)))
-            head_loss = F.cross_entropy(self.head(feats), y)
+        out = self._ff_backward(x, y, gen) if self.method == "ff" else {}
+        head_loss = self._head_loss(x, y, gen)
         head_loss.backward()
         for opt in self.optimizers.values():
             opt.step()
         out["head"] = head_loss.detach()
         out["total"] = sum(out.values())
         return out
+
+    def _head_loss(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Cross-entropy of the linear head on the neutral-label input (end to end for ``bp``)."""
+        if self.method == "bp":
+            with self.autocast():
+                acts = self.net(self.labels.neutral(x), detach=False)
+                return F.cross_entropy(self.head(self.net.features(acts, detach=False)), y)
+        with torch.no_grad(), self.autocast():
+            feats = self.net.features(self.net(self.labels.neutral(x)))
+        return F.cross_entropy(self.head(feats), y)
 
     def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
         """Layer by layer: forward, local loss, backward, free the graph.

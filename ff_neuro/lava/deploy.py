@@ -48,9 +48,7 @@ def test_images(dataset: Dataset, samples: int) -> tuple[torch.Tensor, torch.Ten
     """The first ``samples`` test images (N, 1, H, W) in [0, 1] and their labels (the same for every model)."""
     if samples < 1:
         raise DeployError(f"--samples must be >= 1, got {samples}")
-    n = min(samples, len(dataset.test))
-    return (torch.from_numpy(dataset.test.x[:n]).unsqueeze(1).float() / 255.0,
-            torch.from_numpy(dataset.test.y[:n]).long())
+    return dataset.test.tensors(samples)
 
 
 def spec_inputs(spec, x_labelled: torch.Tensor, seed: int = 0) -> np.ndarray:

@@ -35,9 +35,8 @@ METRICS_FILE = "spike_metrics.json"
 
 
 def test_images(dataset: Dataset, samples: int | None, device) -> tuple[torch.Tensor, torch.Tensor]:
-    n = len(dataset.test) if samples is None else min(samples, len(dataset.test))
-    x = torch.from_numpy(dataset.test.x[:n]).unsqueeze(1).float().div_(255.0).to(device)
-    return x, torch.from_numpy(dataset.test.y[:n]).to(device)
+    x, y = dataset.test.tensors(samples)
+    return x.to(device), y.to(device)
 
 
 @torch.no_grad()

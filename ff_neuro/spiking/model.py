@@ -100,13 +100,8 @@ class SpikingModel(RateModel):
                 break
         return out
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
-        """One optimisation step on images ``x`` (B, 1, H, W) in [0, 1]; returns detached losses."""
-        for opt in self.optimizers.values():
-            opt.zero_grad(set_to_none=True)
-        out: dict[str, torch.Tensor] = {}
-        if self.method == "ff":
-            out.update(self._ff_backward(x, y, gen))
+    def _head_loss(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Cross-entropy of the linear head on spike-count features of the neutral-label input."""
         with torch.no_grad():
             s = encode(self.labels.neutral(x), self.T, self.encoding, gen)
             counts = []
@@ -114,13 +109,7 @@ class SpikingModel(RateModel):
                 s = self._layer(i, s, train=False)
                 counts.append(s.sum(0))
             feats = spike_features(counts, self.T, self.cfg.model.readout_layers)
-        head_loss = F.cross_entropy(self.head(feats), y)
-        head_loss.backward()
-        for opt in self.optimizers.values():
-            opt.step()
-        out["head"] = head_loss.detach()
-        out["total"] = sum(out.values())
-        return out
+        return F.cross_entropy(self.head(feats), y)
 
     # --- inference ------------------------------------------------------------------------
     @torch.no_grad()
