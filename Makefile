@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export FF_NEURO_NO_MIRRORS ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test test-fast clean
 
 install: $(STAMP)
 
@@ -28,8 +28,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 clean:
 	rm -rf $(VENV) .pytest_cache
