@@ -36,7 +36,7 @@ def page_height(browser: str, html: Path, width: int, profile: str) -> int:
         "</body>", "<script>document.title='H='+document.documentElement.scrollHeight</script></body>"))
     try:
         out = subprocess.run([browser, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},1000",
-                              "--virtual-time-budget=3000", "--dump-dom", probe.as_uri()],
+                              "--virtual-time-budget=3000", "--dump-dom", probe.resolve().as_uri()],
                              capture_output=True, text=True, timeout=120).stdout
     finally:
         probe.unlink(missing_ok=True)
