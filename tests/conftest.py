@@ -44,12 +44,23 @@ def tiny_config(**train):
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory, mnist_small):
-    """A tiny FF-CNN trained on the real MNIST subset: (run_dir, metrics)."""
+def tiny_run_trained(tmp_path_factory, mnist_small):
+    """A tiny FF-CNN trained once per session on the real MNIST subset: (run_dir, metrics)."""
     from ff_neuro.ff import train
     out = tmp_path_factory.mktemp("tiny_run")
     metrics = train(tiny_config(), out, device="cpu", dataset=mnist_small, progress=False)
     return out, metrics
+
+
+@pytest.fixture
+def tiny_run(tiny_run_trained, tmp_path):
+    """A private copy of the tiny trained run for one test: (run_dir, metrics). Tests may write into
+    it (spike_metrics.json, deploy_metrics.json, reports) without affecting each other."""
+    import shutil
+    src, metrics = tiny_run_trained
+    dst = tmp_path / "tiny_run"
+    shutil.copytree(src, dst)
+    return dst, metrics
 
 
 @pytest.fixture

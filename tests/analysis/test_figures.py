@@ -17,8 +17,8 @@ from .helpers import assert_png
 
 
 @pytest.fixture(scope="module")
-def tiny(tiny_run, mnist_small):
-    run_dir, _ = tiny_run
+def tiny(tiny_run_trained, mnist_small):
+    run_dir, _ = tiny_run_trained
     model, cfg, _ = load_run(run_dir, "cpu")
     x = torch.from_numpy(mnist_small.test.x[:300]).unsqueeze(1).float() / 255
     y = torch.from_numpy(mnist_small.test.y[:300])

@@ -15,8 +15,8 @@ from .helpers import assert_png  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def snn(tiny_run, mnist_small):
-    return spiking_network_for_run(tiny_run[0], mnist_small, timesteps=8, encoding="current")
+def snn(tiny_run_trained, mnist_small):
+    return spiking_network_for_run(tiny_run_trained[0], mnist_small, timesteps=8, encoding="current")
 
 
 @pytest.fixture(scope="module")

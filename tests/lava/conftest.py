@@ -26,10 +26,10 @@ def small_spec(rng):
 
 
 @pytest.fixture(scope="session")
-def tiny_spec(tiny_run, mnist_small):
+def tiny_spec(tiny_run_trained, mnist_small):
     """The deployable ("static") spiking spec of the tiny trained FF-CNN, T = 8."""
     from ff_neuro.spiking import spiking_spec_from_run
-    return spiking_spec_from_run(tiny_run[0], timesteps=8, variant="static", dataset=mnist_small, calib_samples=100)
+    return spiking_spec_from_run(tiny_run_trained[0], timesteps=8, variant="static", dataset=mnist_small, calib_samples=100)
 
 
 @pytest.fixture(scope="session")
