@@ -205,7 +205,7 @@ def finish(out: Path, model, data: Dataset, cfg: Config, kind: str, dev: torch.d
         "torch": torch.__version__, "numpy": np.__version__, "config": cfg.to_dict(),
         "history": history,
     }
-    if any(v is not None and not math.isfinite(v) for v in (test["acc_linear"],)):
+    if not math.isfinite(test["acc_linear"]):
         raise TrainingDivergedError("test accuracy is not finite; the checkpoint is broken")
     atomic_write_json(out / METRICS, metrics)
     return metrics
