@@ -17,6 +17,9 @@ import yaml
 
 from .errors import ConfigError
 
+ACTIVATIONS = ("relu", "relu1", "ifzero")
+MEASURES, LOSSES, NEGATIVES = ("sum", "mean"), ("threshold", "symba", "softmax"), ("uniform", "hard", "head")
+
 CONFIG_DIR = Path(__file__).parent / "configs"
 
 
@@ -59,6 +62,20 @@ class ModelConfig:
     bias: bool = True
     init: str = "calibrated"        # "calibrated": He-normal weights, zero bias, so G ≈ θ at the start;
                                     # "torch": PyTorch's default Conv2d initialisation
+    norm: str = "rms"               # rms: per-sample RMS normalisation of every layer's input (the paper);
+                                    # none: no normalisation (static: what a spiking network computes)
+    activation: str = "relu"        # relu (the paper) | relu1 | ifzero: bounded rates of IF neurons
+
+
+@dataclass
+class GoodnessConfig:
+    """The FF objective per layer (equations in ``ff_neuro.ff.objective``); defaults = the paper."""
+    measure: str = "sum"          # sum: g = Σy², θ = threshold_scale·N | mean: g = Σy²/N, θ = threshold_scale
+    loss: str = "threshold"       # threshold | symba | softmax
+    scale: float = 1.0            # α, the logit scale: α(g − θ), α(g⁺ − g⁻) or α·g_c
+    relative: bool = False        # symba/softmax: goodness over its detached mean, α(g⁺ − g⁻)/ḡ (a relative margin)
+    negatives: str = "uniform"    # uniform | hard: P(c) ∝ exp(α Σ_l g_l(x, c)) | head: P(c) ∝ exp(head logit c),
+                                  # c ≠ y
 
 
 @dataclass
@@ -103,6 +120,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     labels: LabelConfig = field(default_factory=LabelConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    goodness: GoodnessConfig = field(default_factory=GoodnessConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     spiking: SpikingConfig = field(default_factory=SpikingConfig)
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
@@ -159,10 +177,19 @@ def validate(cfg: Config) -> Config:
         bad = [i for i in getattr(cfg.model, key) if not 0 <= i < n]
         if bad:
             raise ConfigError(f"model.{key} has indices {bad} outside 0..{n - 1} (layer indices are 0-based)")
+    if cfg.model.norm not in ("rms", "none"):
+        raise ConfigError(f"model.norm must be 'rms' or 'none', got {cfg.model.norm!r}")
+    if cfg.model.activation not in ACTIVATIONS:
+        raise ConfigError(f"model.activation must be one of {list(ACTIVATIONS)}, got {cfg.model.activation!r}")
     if cfg.model.init not in ("calibrated", "torch"):
         raise ConfigError(f"model.init must be 'calibrated' or 'torch', got {cfg.model.init!r}")
     if cfg.train.ff_posneg not in ("batched", "sequential"):
         raise ConfigError(f"train.ff_posneg must be 'batched' or 'sequential', got {cfg.train.ff_posneg!r}")
+    for key, valid in (("measure", MEASURES), ("loss", LOSSES), ("negatives", NEGATIVES)):
+        if getattr(cfg.goodness, key) not in valid:
+            raise ConfigError(f"goodness.{key} must be one of {list(valid)}, got {getattr(cfg.goodness, key)!r}")
+    if not cfg.goodness.scale > 0:
+        raise ConfigError(f"goodness.scale must be > 0, got {cfg.goodness.scale}")
     if cfg.train.method not in ("ff", "bp", "random"):
         raise ConfigError(f"train.method must be ff, bp or random, got {cfg.train.method!r}")
     if cfg.labels.kind != "fourier":

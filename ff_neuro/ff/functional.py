@@ -4,6 +4,18 @@
     G(y)        = Σ y²                        goodness of one sample in one layer
     θ           = s · N                       threshold, N = number of units, s = 1 in the paper
     loss        = softplus(−(G⁺ − θ)) + softplus(G⁻ − θ)     (mean over the batch)
+
+Activations (``model.activation``), z = the layer's input current:
+    relu        a = max(z, 0)                                  the paper
+    relu1       a = min(max(z, 0), 1)                          rate of an IF neuron with reset by
+                                                               subtraction, threshold 1 (spikes per step)
+    ifzero      a = z / (1 + z) for z > 0, else 0              rate of the IF neuron with reset to zero
+                                                               (Lava's LIF, du = 1, dv = 0, vth = 1) driven
+                                                               by spikes, as measured (docs/spiking.md); for
+                                                               a constant current its staircase
+                                                               1/(⌊1/z⌋ + 1) touches it at z = 1/n
+The bounded activations make the rate model the T → ∞ limit of its spiking network, with weights in
+spike units: conversion needs no scale λ (``docs/spiking.md``).
 """
 from __future__ import annotations
 
@@ -19,6 +31,16 @@ def rms_norm(y: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     n = y[0].numel()
     sq = torch.linalg.vector_norm(y, dim=dims, keepdim=True).square()  # one pass over y: Σ y²
     return y * torch.rsqrt(sq / n + eps)
+
+
+def activation(z: torch.Tensor, kind: str = "relu") -> torch.Tensor:
+    """The layer's rate function (see the module docstring): relu | relu1 | ifzero."""
+    if kind == "relu":
+        return torch.relu(z)
+    if kind == "relu1":
+        return z.clamp(0.0, 1.0)
+    zp = torch.relu(z)
+    return zp / (1.0 + zp)
 
 
 def goodness(y: torch.Tensor) -> torch.Tensor:

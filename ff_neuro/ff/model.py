@@ -19,7 +19,7 @@ from ..checkpoint import load_module, load_optimizer, module_tensors, optimizer_
 from ..config import Config
 from ..data.labels import FourierLabels, sample_negatives
 from .classify import LinearHead, goodness_scores
-from .functional import ff_loss_terms, goodness
+from .objective import hard_negatives, layer_goodness, softmax_loss, symba_loss, threshold_terms
 from .network import FFNet
 
 
@@ -30,7 +30,7 @@ class RateModel:
                  device: torch.device | str = "cpu"):
         self.cfg, self.device, self.method = cfg, torch.device(device), cfg.train.method
         self.num_classes = num_classes
-        self.net = FFNet(cfg.model, in_shape).to(self.device)
+        self.net = FFNet(cfg.model, in_shape, cfg.goodness.measure).to(self.device)
         self.head = LinearHead(self.net.readout_dim, num_classes).to(self.device)
         self.labels = FourierLabels(in_shape[1:], num_classes, cfg.labels.set, cfg.labels.K, self.device)
         t = cfg.train
@@ -69,8 +69,9 @@ class RateModel:
         """One optimisation step on images ``x`` (B, 1, H, W) in [0, 1]; returns detached losses."""
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
-        out = self._ff_backward(x, y, gen) if self.method == "ff" else {}
-        head_loss = self._head_loss(x, y, gen)
+        logits = self._head_logits(x, gen)
+        out = self._ff_backward(x, y, gen, logits.detach()) if self.method == "ff" else {}
+        head_loss = F.cross_entropy(logits, y)
         head_loss.backward()
         for opt in self.optimizers.values():
             opt.step()
@@ -78,42 +79,82 @@ class RateModel:
         out["total"] = sum(out.values())
         return out
 
-    def _head_loss(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """Cross-entropy of the linear head on the neutral-label input (end to end for ``bp``)."""
+    def _head_logits(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Linear-head logits of the neutral-label input; the graph reaches the head only (end to end for ``bp``)."""
         if self.method == "bp":
             with self.autocast():
                 acts = self.net(self.labels.neutral(x), detach=False)
-                return F.cross_entropy(self.head(self.net.features(acts, detach=False)), y)
+                return self.head(self.net.features(acts, detach=False))
         with torch.no_grad(), self.autocast():
             feats = self.net.features(self.net(self.labels.neutral(x)))
-        return F.cross_entropy(self.head(feats), y)
+        return self.head(feats)
 
-    def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
-        """Layer by layer: forward, local loss, backward, free the graph.
+    def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
+                     head_logits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Layer by layer: forward, local loss, backward, free the graph (objective: ``ff.objective``).
 
         Equivalent to summing the layer losses (no gradient crosses a layer), but only one layer's
-        activations are alive at a time. With ``train.ff_posneg: sequential`` positives and negatives
-        go through in two passes (the loss is a sum of a positive and a negative term), halving that.
+        activations are alive at a time. Inputs go through as groups: positives and negatives (one
+        group of 2B with ``train.ff_posneg: batched``, two of B with ``sequential``), or every label
+        of every image (loss ``softmax``). The threshold loss is a sum of per-group terms, so each
+        group is back-propagated on its own (half the memory); the pairwise losses need both at once.
         """
-        neg = sample_negatives(y, self.num_classes, gen)
-        b = x.shape[0]
-        if self.cfg.train.ff_posneg == "batched":
-            passes = [(self.labels.overlay(torch.cat([x, x]), torch.cat([y, neg])), b)]
+        obj, b = self.cfg.goodness, x.shape[0]
+        if obj.loss == "softmax":
+            groups = [self.labels.all_labels(x)]
         else:
-            passes = [(self.labels.overlay(x, y), b), (self.labels.overlay(x, neg), 0)]
+            neg = self.negatives(x, y, gen, head_logits)
+            groups = [self.labels.overlay(x, y), self.labels.overlay(x, neg)]
+            if self.cfg.train.ff_posneg == "batched":
+                groups = [torch.cat(groups)]
         out: dict[str, torch.Tensor] = {}
         last = max(self.cfg.model.loss_layers, default=-1)
-        for h, n_pos in passes:
-            for i, layer in enumerate(self.net.layers[:last + 1]):
+        for i, layer in enumerate(self.net.layers[:last + 1]):
+            if i not in self.cfg.model.loss_layers:
+                with torch.no_grad(), self.autocast():
+                    groups = [layer(h) for h in groups]
+                continue
+            if obj.loss == "threshold":
+                groups, li = self._threshold_layer(layer, groups, b, self.net.thresholds[i])
+            else:
                 with self.autocast():
-                    h = layer(h)
-                if i in self.cfg.model.loss_layers:
-                    g = goodness(h.float())
-                    li = ff_loss_terms(g[:n_pos], g[n_pos:], self.net.thresholds[i])
-                    li.backward()
-                    out[f"layer{i}"] = out.get(f"layer{i}", 0) + li.detach()
-                h = h.detach()
+                    hs = [layer(h) for h in groups]
+                g = torch.cat([layer_goodness(h, obj.measure) for h in hs])
+                li = (softmax_loss(g.view(b, -1), y, obj.scale, obj.relative) if obj.loss == "softmax"
+                      else symba_loss(g[:b], g[b:], obj.scale, obj.relative))
+                li.backward()
+                groups = [h.detach() for h in hs]
+            out[f"layer{i}"] = li.detach()
         return out
+
+    def _threshold_layer(self, layer, groups: list[torch.Tensor], b: int, theta: float):
+        """The threshold loss of one layer, group by group (first b rows of the inputs are positives)."""
+        obj, outs, total, start = self.cfg.goodness, [], 0.0, 0
+        for h in groups:
+            with self.autocast():
+                h = layer(h)
+            g = layer_goodness(h, obj.measure)
+            n_pos = max(0, min(len(g), b - start))
+            li = threshold_terms(g[:n_pos], 1.0, theta, obj.scale) + threshold_terms(g[n_pos:], -1.0, theta, obj.scale)
+            li.backward()
+            total, start = total + li.detach(), start + len(g)
+            outs.append(h.detach())
+        return outs, total
+
+    def negatives(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
+                  head_logits: torch.Tensor | None = None) -> torch.Tensor:
+        """One wrong label per image: uniform; hard (from the current goodness of every label, α-scaled);
+        or head (from the linear head's logits on the neutral input, which this step computes anyway)."""
+        obj = self.cfg.goodness
+        if obj.negatives == "uniform":
+            return sample_negatives(y, self.num_classes, gen)
+        if obj.negatives == "head":
+            return hard_negatives(head_logits, y, 1.0, gen)
+        with torch.no_grad(), self.autocast():
+            scores = goodness_scores(self.net, self.labels, x)
+        if obj.relative:
+            scores = scores / scores.mean(1, keepdim=True).clamp_min(1e-12)
+        return hard_negatives(scores, y, obj.scale, gen)
 
     # --- inference ------------------------------------------------------------------------
     @torch.no_grad()

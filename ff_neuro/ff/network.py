@@ -10,15 +10,18 @@ import torch
 from torch import nn
 
 from ..config import LayerConfig, ModelConfig
-from .functional import goodness, rms_norm
+from .functional import activation, rms_norm
+from .objective import layer_goodness
 
 
 class FFConv(nn.Module):
-    """One FF layer: RMS-normalise the (detached) input, convolve, ReLU."""
+    """One FF layer: normalise the (detached) input (``norm`` rms: the paper; none: static, deployable),
+    convolve, apply the rate function (``activation``, see ``functional.activation``)."""
 
-    def __init__(self, in_channels: int, spec: LayerConfig, bias: bool = True, init: str = "calibrated"):
+    def __init__(self, in_channels: int, spec: LayerConfig, bias: bool = True, init: str = "calibrated",
+                 norm: str = "rms", act: str = "relu"):
         super().__init__()
-        self.spec = spec
+        self.spec, self.norm, self.act = spec, norm, act
         self.conv = nn.Conv2d(in_channels, spec.channels, spec.kernel, spec.stride, spec.pad, bias=bias)
         if init == "calibrated":
             # Var(w) = 2 / fan_in on an RMS-normalised input gives E[y²] ≈ 1 per ReLU unit, i.e. G ≈ θ = N
@@ -28,8 +31,9 @@ class FFConv(nn.Module):
                 nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: torch.Tensor, detach: bool = True) -> torch.Tensor:
-        x = rms_norm(x)
-        return torch.relu(self.conv(x.detach() if detach else x))
+        if self.norm == "rms":
+            x = rms_norm(x)
+        return activation(self.conv(x.detach() if detach else x), self.act)
 
 
 def output_shapes(cfg: ModelConfig, in_shape: tuple[int, int, int]) -> list[tuple[int, int, int]]:
@@ -46,17 +50,21 @@ def output_shapes(cfg: ModelConfig, in_shape: tuple[int, int, int]) -> list[tupl
 
 
 class FFNet(nn.Module):
-    """Stack of :class:`FFConv` layers with the paper's goodness threshold θ = s · N per layer."""
+    """Stack of :class:`FFConv` layers with goodness threshold θ = s · N per layer (measure "sum", the
+    paper) or θ = s (measure "mean", g = Σy²/N), s = ``threshold_scale``."""
 
-    def __init__(self, cfg: ModelConfig, in_shape: tuple[int, int, int] = (1, 28, 28)):
+    def __init__(self, cfg: ModelConfig, in_shape: tuple[int, int, int] = (1, 28, 28), measure: str = "sum"):
         super().__init__()
-        self.cfg, self.in_shape = cfg, tuple(in_shape)
+        self.cfg, self.in_shape, self.measure = cfg, tuple(in_shape), measure
         self.shapes = output_shapes(cfg, self.in_shape)
         chans = [self.in_shape[0]] + [s[0] for s in self.shapes[:-1]]
-        self.layers = nn.ModuleList(FFConv(c, spec, cfg.bias, cfg.init) for c, spec in zip(chans, cfg.layers))
+        self.layers = nn.ModuleList(FFConv(c, spec, cfg.bias, cfg.init, cfg.norm, cfg.activation)
+                                    for c, spec in zip(chans, cfg.layers))
         for layer, spec in zip(self.layers, cfg.layers):
             layer.requires_grad_(spec.train)
-        self.thresholds = [cfg.threshold_scale * float(torch.Size(s).numel()) for s in self.shapes]
+        per_unit = measure == "mean"
+        self.thresholds = [cfg.threshold_scale * (1.0 if per_unit else float(torch.Size(s).numel()))
+                           for s in self.shapes]
 
     @property
     def readout_dim(self) -> int:
@@ -71,8 +79,8 @@ class FFNet(nn.Module):
         return acts
 
     def goodness_score(self, acts: list[torch.Tensor]) -> torch.Tensor:
-        """Σ over the loss layers of G_l: the score used by goodness classification."""
-        return sum(goodness(acts[i].float()) for i in self.cfg.loss_layers)
+        """Σ over the loss layers of g_l: the score used by goodness classification."""
+        return sum(layer_goodness(acts[i], self.measure) for i in self.cfg.loss_layers)
 
     def features(self, acts: list[torch.Tensor], detach: bool = True) -> torch.Tensor:
         """Linear-head input: RMS-normalised, flattened activations of the readout layers (detached)."""

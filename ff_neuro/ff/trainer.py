@@ -98,10 +98,11 @@ def _check_finite(losses: dict[str, torch.Tensor], epoch: int, step: int, run_di
 
 def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = False, kind: str = "rate",
           dataset: Dataset | None = None, progress: bool = True, verbose: bool = True,
-          on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+          on_epoch: Callable[[dict[str, Any]], None] | None = None, test: bool = True) -> dict[str, Any]:
     """Train ``cfg`` into run directory ``out``; returns (and writes) ``metrics.json``.
 
-    ``progress`` shows a bar per epoch, ``verbose`` prints one summary line per epoch.
+    ``progress`` shows a bar per epoch, ``verbose`` prints one summary line per epoch; ``test=False``
+    skips the test split (recipe studies that compare on validation only: test accuracies are null).
     """
     out = Path(out)
     dev = resolve_device(device)
@@ -179,8 +180,7 @@ def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = Fal
         if on_epoch:
             on_epoch(record)
 
-    metrics = finish(out, model, data, cfg, kind, dev, seconds, best, history)
-    return metrics
+    return finish(out, model, data, cfg, kind, dev, seconds, best, history, test)
 
 
 def _meta(cfg: Config, kind: str, epoch: int, best: dict, seconds: float) -> dict[str, Any]:
@@ -189,11 +189,12 @@ def _meta(cfg: Config, kind: str, epoch: int, best: dict, seconds: float) -> dic
 
 
 def finish(out: Path, model, data: Dataset, cfg: Config, kind: str, dev: torch.device, seconds: float,
-           best: dict, history: list[dict]) -> dict[str, Any]:
+           best: dict, history: list[dict], run_test: bool = True) -> dict[str, Any]:
     """Load the best-validation weights, evaluate the test split once, write metrics.json."""
     tensors, _ = load_checkpoint(out / BEST)
     model.load_weights({k: v.to(dev) for k, v in tensors.items()})
-    test = evaluate(model, data.test, cfg.train.eval_batch_size, goodness=True)
+    test = (evaluate(model, data.test, cfg.train.eval_batch_size, goodness=True) if run_test
+            else {"acc_linear": None, "acc_goodness": None})
     metrics = {
         "test_acc_linear": test["acc_linear"], "test_acc_goodness": test["acc_goodness"],
         "best_val_acc_linear": best["acc_linear"], "best_val_acc_goodness": best["acc_goodness"],
@@ -205,7 +206,7 @@ def finish(out: Path, model, data: Dataset, cfg: Config, kind: str, dev: torch.d
         "torch": torch.__version__, "numpy": np.__version__, "config": cfg.to_dict(),
         "history": history,
     }
-    if not math.isfinite(test["acc_linear"]):
+    if run_test and not math.isfinite(test["acc_linear"]):
         raise TrainingDivergedError("test accuracy is not finite; the checkpoint is broken")
     atomic_write_json(out / METRICS, metrics)
     return metrics

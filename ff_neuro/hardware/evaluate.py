@@ -28,7 +28,8 @@ def goodness_predictions(spec, counts, classes: int) -> np.ndarray:
     """Goodness predictions from counts of N·classes sample-major labelled inputs."""
     from ..spiking import goodness_score
     scales = [float(getattr(layer, "act_scale", 1.0)) for layer in spec.layers]
-    score = goodness_score([torch.as_tensor(np.asarray(c)) for c in counts], spec.timesteps, spec.loss_layers, scales)
+    score = goodness_score([torch.as_tensor(np.asarray(c)) for c in counts], spec.timesteps, spec.loss_layers, scales,
+                           spec.meta.get("goodness_measure", "sum"))
     return score.view(-1, classes).argmax(1).numpy()
 
 

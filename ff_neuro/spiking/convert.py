@@ -16,6 +16,10 @@ for a constant current I). Since rms_norm is scale-free, rms_norm(a_{l−1}) ≈
     in the simulated static network itself, layer by layer (so it includes the spiking distortion
     and the encoding); calibration "rate" uses ρ_{l−1} = mean rms(a_{l−1}) / λ_{l−1}.
 
+A rate model trained in spike units (``model.norm: none`` with a bounded ``model.activation``, relu1
+or ifzero: a_l = ψ(W_l · a_{l−1} + b_l) with rates in spikes per step) converts as it is: λ_l = 1,
+no gain (``native``; "exact" and "static" are then the same network).
+
 A directly trained spiking run (kind "spiking") keeps its own weights, threshold and beta (λ = 1):
 "exact" is the trained network itself (per-sample RMS input gain), "static" folds ρ as above.
 The linear head is reused unchanged on rms_norm(count/T) features.
@@ -61,7 +65,7 @@ def load_ff(run_dir: str | Path, which: str = "best.safetensors", device: str | 
                               f"{list(KINDS)}: point to a run trained with ff-neuro train")
     cfg = from_dict(meta["config"])
     in_shape = tuple(meta.get("in_shape", (1, 28, 28)))
-    net = FFNet(cfg.model, in_shape).to(device)
+    net = FFNet(cfg.model, in_shape, cfg.goodness.measure).to(device)
     classes = tensors["head.fc.weight"].shape[0] if "head.fc.weight" in tensors else 10
     head = LinearHead(net.readout_dim, classes).to(device)
     tensors = {k: v.to(device) for k, v in tensors.items()}
@@ -69,6 +73,11 @@ def load_ff(run_dir: str | Path, which: str = "best.safetensors", device: str | 
     load_module("head", head, tensors)
     labels = FourierLabels(in_shape[1:], classes, cfg.labels.set, cfg.labels.K, device)
     return net.eval(), head.eval(), labels, cfg, meta
+
+
+def is_native(cfg: Config) -> bool:
+    """True when a rate model is trained in spike units: no per-sample normalisation, bounded rates."""
+    return cfg.model.norm == "none" and cfg.model.activation in ("relu1", "ifzero")
 
 
 def calibration_inputs(labels: FourierLabels, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -89,9 +98,26 @@ def activation_scales(net: FFNet, x_labelled: torch.Tensor, percentile: float) -
     return lams, rms
 
 
-def mean_rms(inputs: torch.Tensor) -> float:
-    """Mean over samples of rms(r), r = the window rate of ``inputs`` (T, B, ...)."""
-    return float((1.0 / rms_gain(inputs)).mean())
+CALIB_BATCH_STEPS = 2048   # calibration chunks: T · images ≤ this, so memory does not grow with T or N
+
+
+@torch.no_grad()
+def mean_window_rms(layers: list[LIFConvSpec], x_labelled: torch.Tensor, timesteps: int, encoding: str,
+                    seed: int = 0) -> float:
+    """Mean over images of rms(r), r = the window rate of the last of ``layers`` (of the encoded input
+    when ``layers`` is empty), simulated in chunks of ≤ CALIB_BATCH_STEPS image-steps. Chunk k's rate
+    encoding is drawn from a generator seeded with (seed, k), so every call sees the same input spikes."""
+    from .network import torch_layers
+    chunk = max(1, CALIB_BATCH_STEPS // timesteps)
+    specs = torch_layers(SpikingNetSpec(layers, timesteps, encoding, [], []), x_labelled.device)
+    total = 0.0
+    for k, i in enumerate(range(0, x_labelled.shape[0], chunk)):
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + k)
+        s = encode(x_labelled[i:i + chunk], timesteps, encoding, gen).float()
+        for layer in specs:
+            s = simulate_layer(s, **layer)
+        total += float((1.0 / rms_gain(s)).sum())
+    return total / x_labelled.shape[0]
 
 
 @torch.no_grad()
@@ -99,7 +125,9 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
             calib_x: torch.Tensor, calib_y: torch.Tensor, timesteps: int, encoding: str,
             variant: str = "static", calibration: str = "spikes", percentile: float = 99.9,
             seed: int = 0) -> SpikingNetSpec:
-    """The spec of ``variant`` for a trained network; ``calib_*`` are training images (N, 1, H, W) and labels."""
+    """The spec of ``variant`` for a trained network; ``calib_*`` are training images (N, 1, H, W) and labels.
+
+    Calibration is simulated in chunks (:func:`mean_window_rms`): memory is bounded whatever T and N."""
     check_timesteps(timesteps)
     check_encoding(encoding)
     check_variant(variant)
@@ -109,40 +137,44 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
         calibration = "spikes"  # a directly trained SNN has no rate activations to calibrate on
     xl = calibration_inputs(labels, calib_x, calib_y)
     n_layers = len(net.layers)
-    if kind == "rate":
+    native = kind == "rate" and is_native(cfg)
+    if native:
+        lams, rms_a, p = [1.0] * n_layers, None, LIFParams(1.0, 1.0)
+    elif kind == "rate":
         lams, rms_a = activation_scales(net, xl, percentile)
         p = LIFParams(1.0, 1.0)
     else:
         lams, rms_a = [1.0] * n_layers, None
         p = LIFParams(float(cfg.spiking.beta), float(cfg.spiking.threshold))
-    static_in = kind == "spiking" and cfg.spiking.input_norm == "none"   # trained without any input gain
-    gen = torch.Generator().manual_seed(seed)
-    x = encode(xl, timesteps, encoding, gen).float()
-    rho_in = mean_rms(x)
-    layers, rhos = [], []
-    for i, layer in enumerate(net.layers):
+    # trained without any input gain: nothing to normalise
+    static_in = native or (kind == "spiking" and cfg.spiking.input_norm == "none")
+    exact = variant == "exact" and not static_in
+    shape = tuple(int(v) for v in xl.shape[1:])
+    layers: list[LIFConvSpec] = []
+    rhos = []
+    for i, (layer, out_shape) in enumerate(zip(net.layers, net.shapes)):
         conv = layer.conv
         w = conv.weight.detach().float() / lams[i]
         b = (conv.bias.detach().float() if conv.bias is not None else torch.zeros(conv.out_channels)) / lams[i]
         if variant == "static" and not static_in:
-            rho = rho_in if i == 0 or calibration == "spikes" else rms_a[i - 1] / lams[i - 1]
+            if i == 0 or calibration == "spikes":
+                rho = mean_window_rms(layers, xl, timesteps, encoding, seed)
+            else:
+                rho = rms_a[i - 1] / lams[i - 1]
             rhos.append(rho)
             w = w / rho
-        exact = variant == "exact" and not static_in
-        s = simulate_layer(x, w, b, conv.stride[0], conv.padding[0], p, rms_input=exact)
         layers.append(LIFConvSpec(
             weight=w.cpu().numpy().astype(np.float32), bias=b.cpu().numpy().astype(np.float32),
             stride=int(conv.stride[0]), padding=int(conv.padding[0]), beta=p.beta, threshold=p.threshold,
-            in_shape=tuple(int(v) for v in x.shape[2:]), out_shape=tuple(int(v) for v in s.shape[2:]),
-            act_scale=float(lams[i]), rms_input=exact))
-        rho_in, x = mean_rms(s), s
+            in_shape=shape, out_shape=tuple(int(v) for v in out_shape), act_scale=float(lams[i]), rms_input=exact))
+        shape = layers[-1].out_shape
     if kind == "rate":
         thresholds = [net.thresholds[i] / lams[i] ** 2 for i in range(n_layers)]
     else:
         thresholds = [cfg.spiking.readout_scale * float(np.prod(s.out_shape)) for s in layers]
-    meta = {"variant": variant, "source_kind": kind, "calibration": calibration if variant == "static" else None,
+    meta = {"variant": variant, "source_kind": kind, "native": native, "goodness_measure": cfg.goodness.measure, "calibration": calibration if variant == "static" else None,
             "percentile": percentile if kind == "rate" else None, "rho": rhos or None,
-            "calibration_images": int(calib_x.shape[0]), "goodness_thresholds": thresholds,
+            "calibration_images": int(calib_x.shape[0]), "calibration_seed": seed, "goodness_thresholds": thresholds,
             "labels": {"set": labels.label_set, "K": labels.K, "num_classes": labels.num_classes},
             "in_shape": list(net.in_shape), "config_name": cfg.name}
     return SpikingNetSpec(layers, timesteps, encoding, list(cfg.model.loss_layers), list(cfg.model.readout_layers),

@@ -79,7 +79,8 @@ class SpikingModel(RateModel):
         return SpikingNetwork(self.spec(), self.device, seed=self.cfg.train.seed)
 
     # --- training -------------------------------------------------------------------------
-    def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
+                     head_logits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Layer by layer on positive and negative spike trains: simulate, local loss, BPTT, free the graph."""
         neg = sample_negatives(y, self.num_classes, gen)
         b, out = x.shape[0], {}
@@ -100,8 +101,8 @@ class SpikingModel(RateModel):
                 break
         return out
 
-    def _head_loss(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """Cross-entropy of the linear head on spike-count features of the neutral-label input."""
+    def _head_logits(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Linear-head logits on spike-count features of the neutral-label input (the graph reaches the head only)."""
         with torch.no_grad():
             s = encode(self.labels.neutral(x), self.T, self.encoding, gen)
             counts = []
@@ -109,7 +110,7 @@ class SpikingModel(RateModel):
                 s = self._layer(i, s, train=False)
                 counts.append(s.sum(0))
             feats = spike_features(counts, self.T, self.cfg.model.readout_layers)
-        return F.cross_entropy(self.head(feats), y)
+        return self.head(feats)
 
     # --- inference ------------------------------------------------------------------------
     @torch.no_grad()

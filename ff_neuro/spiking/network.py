@@ -84,7 +84,8 @@ class SpikingNetwork:
         """(N, classes) spike-count goodness of images x (N, 1, H, W) under every label (batched over N·C)."""
         counts = self.spike_counts(self.labels.all_labels(x.to(self.device)))
         loss = self.spec.loss_layers
-        return goodness_score(counts, self.T, loss, self.act_scales).view(x.shape[0], self.num_classes)
+        measure = self.spec.meta.get("goodness_measure", "sum")
+        return goodness_score(counts, self.T, loss, self.act_scales, measure).view(x.shape[0], self.num_classes)
 
     @torch.no_grad()
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """Readouts from spike counts c_l (N, C, H, W) over a window of T steps.
 
     G_l      = Σ_units (c_l / T)²                    spike-count goodness, threshold on this scale
-    score    = Σ_{l ∈ loss layers} λ_l² · G_l         λ_l = act_scale (rates ≈ activations / λ_l)
+    score    = Σ_{l ∈ loss layers} λ_l² · G_l / n_l   λ_l = act_scale (rates ≈ activations / λ_l);
+                                                     n_l = 1 for measure "sum", N_l (units) for "mean"
     features = concat_l rms_norm(c_l / T)             (the rate model's feature normalisation)
 """
 from __future__ import annotations
@@ -19,9 +20,12 @@ def spike_goodness(counts: torch.Tensor, T: int) -> torch.Tensor:
 
 
 def goodness_score(counts: Sequence[torch.Tensor], T: int, loss_layers: Sequence[int],
-                   act_scales: Sequence[float]) -> torch.Tensor:
-    """(N,) Σ over the loss layers of λ_l² · G_l (rate-model units; λ = 1 for a directly trained SNN)."""
-    return sum(act_scales[i] ** 2 * spike_goodness(counts[i], T) for i in loss_layers)
+                   act_scales: Sequence[float], measure: str = "sum") -> torch.Tensor:
+    """(N,) Σ over the loss layers of λ_l² · G_l / n_l: the rate model's goodness score, from counts
+    (λ = 1 for a network in spike units; ``measure`` as in ``ff.objective.layer_goodness``)."""
+    def per_unit(i: int) -> float:
+        return float(counts[i][0].numel()) if measure == "mean" else 1.0
+    return sum(act_scales[i] ** 2 * spike_goodness(counts[i], T) / per_unit(i) for i in loss_layers)
 
 
 def spike_features(counts: Sequence[torch.Tensor], T: int, readout_layers: Sequence[int]) -> torch.Tensor:

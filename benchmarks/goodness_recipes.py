@@ -1,0 +1,100 @@
+"""Learning curves of FF goodness recipes: validation goodness and linear accuracy per epoch, and the
+training minutes each recipe needs to reach 95 / 97 / 98 % validation goodness.
+
+Each recipe is a set of config overrides on top of ``--config`` (and the shared ``--set`` ones), trained
+from scratch with the same seed into ``--runs/<name>``. Model selection and the test split are not
+touched here: this compares recipes on validation only.
+
+    python benchmarks/goodness_recipes.py --config mnist-quick --epochs 1 --set data.train_subset=10000 \\
+        --recipe paper: --recipe symba-hard:goodness.loss=symba,goodness.measure=mean,goodness.scale=8,goodness.negatives=hard
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+import torch
+import yaml
+
+from ff_neuro.config import load_config
+from ff_neuro.data.datasets import load_dataset
+from ff_neuro.ff.trainer import train
+from ff_neuro.io import atomic_write_json
+from ff_neuro.runtime import hardware_description
+
+TARGETS = (0.95, 0.97, 0.98)
+
+
+def parse_overrides(text: str) -> dict[str, dict]:
+    """'goodness.loss=symba;train.lr=1e-3' → {'goodness': {'loss': 'symba'}, 'train': {'lr': 0.001}}."""
+    out: dict[str, dict] = {}
+    for item in filter(None, (t.strip() for t in text.split(";"))):
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        out.setdefault(section, {})[name] = yaml.safe_load(value)
+    return out
+
+
+def merge(*parts: dict[str, dict]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for part in parts:
+        for sec, vals in part.items():
+            out.setdefault(sec, {}).update(vals)
+    return out
+
+
+def minutes_to(history: list[dict], target: float) -> float | None:
+    """Cumulative training minutes at the first epoch whose validation goodness reaches ``target``."""
+    for r in history:
+        if r["val_acc_goodness"] is not None and r["val_acc_goodness"] >= target:
+            return round(r["train_seconds"] / 60, 2)
+    return None
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="mnist-quick")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--set", default="", help="shared overrides, SECTION.KEY=VALUE separated by ;")
+    p.add_argument("--recipe", action="append", required=True, help="NAME:SECTION.KEY=VALUE;... (repeatable; VALUE is YAML)")
+    p.add_argument("--runs", default="runs/recipes")
+    p.add_argument("--test", action="store_true", help="also evaluate the test split (off: validation only)")
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "goodness_recipes.json"))
+    a = p.parse_args(argv)
+    base = load_config(a.config)
+    shared = parse_overrides(a.set)
+    if a.epochs:
+        shared = merge(shared, {"train": {"epochs": a.epochs}})
+    out_path = Path(a.out)
+    results = json.loads(out_path.read_text()) if out_path.exists() else {"recipes": {}}
+    data = None
+    for spec in a.recipe:
+        name, _, text = spec.partition(":")
+        overrides = merge(shared, parse_overrides(text))
+        cfg = base.replace(**overrides)
+        if data is None:
+            data = load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
+        run = Path(a.runs) / name
+        if run.exists():
+            import shutil
+            shutil.rmtree(run)
+        print(f"== {name}: {overrides}", flush=True)
+        m = train(cfg, run, device="cpu", dataset=data, progress=False, test=a.test)
+        hist = m["history"]
+        results["recipes"][name] = {
+            "overrides": overrides, "config": a.config,
+            "curve": [{k: r[k] for k in ("epoch", "val_acc_goodness", "val_acc_linear", "train_seconds")} for r in hist],
+            "minutes_to": {f"{int(t * 100)}": minutes_to(hist, t) for t in TARGETS},
+            "test_acc_goodness": m["test_acc_goodness"], "test_acc_linear": m["test_acc_linear"],
+            "seconds_per_epoch": round(m["train_seconds"] / len(hist), 1),
+            "hardware": hardware_description(torch.device("cpu")),
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        }
+        atomic_write_json(out_path, results)
+    return results
+
+
+if __name__ == "__main__":
+    main()
