@@ -12,6 +12,10 @@ export MPLBACKEND ?= Agg
 install: $(STAMP)
 
 # Idempotent: re-runs only when pyproject.toml, constraints.txt or the Makefile change.
+# The last two lines install the export clients the tests run (docs/hardware.md): norse, sinabs, lava-dl.
+# Their own pins conflict with ours, so they come without dependencies, which are listed: lava-dl pins
+# torch<2.4 and Python<3.11, sinabs nir<=1.0.4, and norse's torchvision would not match the CPU torch
+# (netx never uses torchvision; ff_neuro.hardware.netx_lava stubs lava-dl's import of it).
 $(STAMP): pyproject.toml constraints.txt Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]' h5py nir "scipy>=1.10.1,<1.15" "scikit-learn>=1.5,<1.6" "networkx<=2.8.7" "asteval>=0.9.31,<0.10"
@@ -20,6 +24,8 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	else \
 	  $(PY) -m pip install -q -c constraints.txt lava-nc==0.10.0; \
 	fi
+	$(PY) -m pip install -q -c constraints.txt nirtorch pbr opencv-python-headless
+	$(PY) -m pip install -q -c constraints.txt --no-deps --ignore-requires-python norse==1.1.0 sinabs==3.1.3 lava-dl==0.6.0
 	@touch $(STAMP)
 
 demo: $(STAMP)

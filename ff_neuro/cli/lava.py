@@ -14,6 +14,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--format", default="lava", choices=FORMATS)
     p.add_argument("--timesteps", type=int, default=None, help="time steps T (default: the run's spiking config)")
+    p.add_argument("--verify", type=int, default=0, metavar="N",
+                   help="run the export in its real clients on N test images (netx: lava-dl in Lava, against "
+                        "deploy --fixed-point; nir: norse, snnTorch, sinabs, against ff_neuro's simulator); "
+                        "writes OUT/clients.json")
+    p.add_argument("--emulation-samples", type=int, default=0, metavar="M",
+                   help="netx --verify: also compare the integer network netx runs with the deployed one on M "
+                        "test images in the emulation (no Lava)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("deploy", help="run test images of a trained run on Lava; writes RUN_DIR/deploy_metrics.json")
@@ -26,6 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact-grid", action=argparse.BooleanOptionalAction, default=True,
                    help="float: run the network rounded to a grid on which float32 (snnTorch) and float64 (Lava) "
                         "are exact, so agreement is guaranteed (default: on)")
+    p.add_argument("--lava-models", choices=("fast", "reference"), default="fast",
+                   help="Conv/LIF ProcessModels: ff_neuro's fast ones (default) or Lava's reference models")
+    p.add_argument("--chunk", type=int, default=500, help="images per Lava graph (bounds memory; default 500)")
+    p.add_argument("--reference-check", type=int, default=0, metavar="N",
+                   help="also run the first N images on Lava's reference models and compare neuron by neuron")
+    p.add_argument("--goodness-samples", type=int, default=None, metavar="N",
+                   help="with --goodness: only the first N images (default: all)")
     p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("compare", help="rate vs snnTorch vs Lava float vs Lava fixed point on the same images")
@@ -45,18 +59,36 @@ def _fmt(v, unit: str = "") -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from ..hardware.export import export_run
+    if args.verify:
+        from ..hardware.verify import check_verifiable
+        check_verifiable(args.format, args.verify)
     paths = export_run(args.run_dir, args.profile, args.out, args.format, args.timesteps)
     for p in paths:
         print(p)
+    if args.verify:
+        from ..hardware.verify import CLIENTS_JSON, verify_export
+        res = verify_export(args.run_dir, args.out, args.format, args.verify, args.profile, args.timesteps,
+                            emulation_samples=args.emulation_samples)
+        for name, r in res["rows"].items():
+            print(f"{name:55s} " + "  ".join(f"{k} {100 * v:.4f} %" if k != "seconds" else f"{v} s" for k, v in r.items()))
+        extra = res.get("netx_integer_network_vs_deployed_emulation")
+        if extra:
+            print(f"netx integer network vs deployed (emulation, {extra['samples']} images): "
+                  f"{100 * extra['spike_count_agreement']:.4f} % counts, {100 * extra['identical_predictions']:.2f} % predictions")
+        print(f"wrote {Path(args.out) / CLIENTS_JSON}")
     return 0
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from ..lava.deploy import DEPLOY_METRICS, deploy_run
+    from ..lava.deploy import DEPLOY_METRICS, ProgressBar, deploy_run
     from .common import pct
-    m = deploy_run(args.run_dir, args.profile, args.samples, args.fixed_point, args.timesteps, args.goodness,
-                   exact_grid=args.exact_grid, progress=lambda done, total: print(f"\r[deploy] {done}/{total} Lava steps", end="", flush=True))
-    print()
+    bar = ProgressBar("deploy")
+    try:
+        m = deploy_run(args.run_dir, args.profile, args.samples, args.fixed_point, args.timesteps, args.goodness,
+                       exact_grid=args.exact_grid, progress=bar, backend=args.lava_models, chunk=args.chunk,
+                       reference_check=args.reference_check, goodness_samples=args.goodness_samples)
+    finally:
+        bar.close()
     a = m["agreement"]
     print(f"profile {m['profile']} ({'fixed point' if m['fixed_point'] else 'float'}), {m['samples']} images, "
           f"T={m['timesteps']}")
@@ -67,7 +99,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
           f"energy {_fmt(m['energy_per_inference_j'], ' J')}, latency {_fmt(m['latency_per_inference_s'], ' s')}, "
           f"cores {m['cores_used']}, fits: {m['fits']}" + ("" if m["fits"] else f" ({'; '.join(m['cost']['reasons'])})"))
     print(f"wall {m['wall_seconds']:.1f} s, Lava {m['lava_ms_per_step']:.1f} ms/step "
-          f"({m['steps_per_second']:.1f} steps/s)")
+          f"({m['steps_per_second']:.1f} steps/s, {m['lava_backend']} models)")
+    if m["backend_check"]:
+        c = m["backend_check"]
+        print(f"Lava reference models on {c['samples']} images: {100 * c['spike_count_agreement']:.4f} % identical counts "
+              f"({c['identical_samples']}/{c['samples']} images), {c['reference_ms_per_step']:.1f} ms/step")
     print(f"wrote {Path(args.run_dir) / DEPLOY_METRICS}")
     return 0
 

@@ -1,11 +1,12 @@
 """``ff-neuro export``: a trained run → files for a hardware profile.
 
-Formats:
+Formats, and the clients that run them (docs/hardware.md has the measured agreement):
   * ``lava``: ``lava_net.npz`` (per layer: Lava Conv weight (C_out, kW, kH, C_in), bias_mant) and
     ``lava_net.json`` (shapes, vth, du, dv, bias_exp, input scale, profile, resources). No pickles.
-  * ``netx``: ``network.net`` (lava-dl netx HDF5; fixed-point profiles only).
-  * ``nir``:  ``network.nir`` (NIR graph of the float spec) and ``head.npz``.
-Every format also gets ``labels.json``: how to build the input (the part no format carries).
+  * ``netx``: ``network.net`` (lava-dl 0.6.0 netx HDF5, fixed-point profiles only; :mod:`.netx`).
+  * ``nir``:  ``network.nir`` (NIR graph of the float spec; norse, snnTorch, sinabs; :mod:`.nir_graph`).
+Every format also gets ``manifest.json`` + ``manifest.npz`` (:mod:`.manifest`): the input, label
+patterns, head and readout, which no format carries; and ``labels.json`` (label set, K, resources).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from ..io import atomic_write_json
 from .cost import estimate_resources
+from .manifest import save_npz, write_manifest
 from .profiles import ProfileError, load_profile
 from .quantize import LoihiNet, float_net, quantize_spec
 
@@ -47,8 +49,7 @@ def write_lava(net: LoihiNet, out: Path) -> list[Path]:
     if net.head_weight is not None:
         arrays["head.weight"] = np.asarray(net.head_weight)
         arrays["head.bias"] = np.asarray(net.head_bias)
-    npz = out / "lava_net.npz"
-    np.savez(npz, **arrays)
+    npz = save_npz(out / "lava_net.npz", **arrays)
     desc = out / "lava_net.json"
     atomic_write_json(desc, net_description(net))
     return [npz, desc]
@@ -57,14 +58,11 @@ def write_lava(net: LoihiNet, out: Path) -> list[Path]:
 def input_description(spec) -> dict:
     return {"labels": spec.meta.get("labels"), "encoding": spec.encoding, "timesteps": spec.timesteps,
             "in_shape": spec.meta.get("in_shape"),
-            "how": "layer-0 input = encode(minmax((1-K)·x + K·pattern)) of ff_neuro.data.FourierLabels "
-                   "(neutral pattern for the linear head, each class pattern for goodness); not part of any format",
-            "head": "linear head on concat_l rms_norm(count_l / T) of the readout layers (per-sample RMS: off-chip)",
-            "rms_norm": "the rate model's per-sample RMS normalisation is replaced by static per-layer scales "
-                        "folded into the weights (spiking_spec_from_run, variant 'static')"}
+            "how": "manifest.json (label mixing, encoding, head, readout) and manifest.npz (label patterns, head)"}
 
 
-def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava") -> list[Path]:
+def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset: str | None = None) -> list[Path]:
+    """Write ``spec`` under ``profile`` in format ``fmt`` into ``out``; returns the paths written."""
     if fmt not in FORMATS:
         raise ProfileError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
     prof = load_profile(profile)
@@ -82,21 +80,22 @@ def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava") -> list[
         if not net.fixed_point:
             raise ProfileError("netx holds integer Loihi parameters: export it with a fixed-point profile "
                                "(loihi or loihi2)")
-        paths = [write_netx(net, out / "network.net")]
+        paths = [write_netx(net, out / "network.net", prof.threshold_bits, prof.state_bits)]
     else:
         from .nir_graph import write_nir
         paths = [write_nir(spec, out / "network.nir")]
-        if spec.head_weight is not None:
-            np.savez(out / "head.npz", weight=spec.head_weight, bias=spec.head_bias)
-            paths.append(out / "head.npz")
+    fixed = net if (fmt != "nir" and net.fixed_point) else None     # NIR always holds the float spec
+    paths += write_manifest(out, spec, fmt, prof.name, {"network": paths[0].name}, fixed, dataset)
     info = {**input_description(spec), "resources": res.to_dict(), "format": fmt, "profile": prof.name}
-    (out / "labels.json").write_text(json.dumps(info, indent=2, default=str))
+    atomic_write_json(out / "labels.json", json.loads(json.dumps(info, default=str)))
     if not res.fits:
         print(f"[export] warning: the network does not fit {prof.name}: {'; '.join(res.reasons)}")
     return [*paths, out / "labels.json"]
 
 
 def export_run(run_dir, profile: str, out, fmt: str = "lava", timesteps: int | None = None) -> list[Path]:
+    from ..config import load_config
     from ..spiking import spiking_spec_from_run
     spec = spiking_spec_from_run(run_dir, timesteps=timesteps, variant="static")
-    return export_spec(spec, profile, out, fmt)
+    dataset = load_config(Path(run_dir) / "config.yaml").data.dataset
+    return export_spec(spec, profile, out, fmt, dataset)

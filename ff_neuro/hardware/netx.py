@@ -1,64 +1,124 @@
-"""lava-dl netx HDF5 export (the format ``lava.lib.dl.netx.hdf5.Network`` reads), written with h5py.
+"""lava-dl netx HDF5 export, in the form ``lava.lib.dl.netx.hdf5.Network`` (lava-dl 0.6.0) runs.
 
-Layout (schema of lava-dl's netx, checked against its reader)::
+Layout (checked by loading it with lava-dl's own reader and running it in Lava)::
 
-    /layer/0   type="input", shape=(C, H, W), neuron{type, iDecay, vDecay, vThMant, refDelay}
+    /layer/0   type="input", shape=(C, H, W)                  no neuron: netx only records the input shape
     /layer/i   type="conv",  shape=(C, H, W) of the output, weight (C_out, C_in, kH, kW) int32 (torch layout),
                bias (C_out,) int32, stride (2,), padding (2,), dilation (2,), groups (),
-               neuron{type="CUBA", iDecay=du+1, vDecay=dv, vThMant=vth, refDelay=1}
+               neuron{type="CUBA", iDecay=du+1=4096, vDecay=dv, vThMant=vth, refDelay=1}
 
-netx adds a conv layer's ``bias`` to the neuron with bias_exp = 6, so the bias stored is
-``round(bias_mant · 2^bias_exp / 2^6)`` (exact when bias_exp >= 6). netx's input layer is a neuron
-layer driven by its input; ours is the labelled image sent as graded values straight into conv 1,
-which netx expresses as an input layer with weight 1 and bias 0 (a documented approximation).
+Load it with ``Network(net_config=path, input_message_bits=INPUT_MESSAGE_BITS, reset_interval=T,
+reset_offset=1)`` (samples back to back, see :mod:`.netx_lava`) and send the graded integer image ``x_int = round(clip(x', 0, x_max)·input_scale)``
+into ``net.inp`` (any ``input_message_bits > 0`` keeps the input graded: 0 makes Lava's Conv cast it to
+bool; 24 is what ``ff-neuro deploy --fixed-point`` uses).
+
+Biases. netx gives every CUBA neuron ``bias_exp = 6`` whatever the file says, so Lava adds
+``bias·2⁶`` to v, i.e. whole units of the synaptic input a_in. The deployed layer adds
+``B = bias_mant·2^bias_exp`` (units of a_in/64). To keep B exact, layer l is scaled by 2^k:
+
+    W' = 2^k·W,   vth' = 2^k·vth,   bias' = round(B·2^k / 2⁶),   k = min(6 − bias_exp, k_max) (≥ 0)
+
+With du = 4095 (no current memory) and dv = 0 the netx membrane is then exactly 2^k times the deployed
+one (spikes and resets coincide); with dv > 0 the decay truncation differs by less than one deployed
+unit per step. k_max keeps vth' within the profile's threshold bits and the largest possible input
+current, 2^k·max_c Σ|W⁺| (or Σ|W⁻|) times the largest input, within u's state bits (the guard quantize
+applies to the deployed net); when k < 6 − bias_exp, bias' rounds to 2^−k units of a_in. W' = 2^k·W is an
+8-bit mantissa with weight exponent k on Loihi; Lava's Conv takes it as an integer. ``netx_net`` returns
+the integer network netx runs, so :func:`~ff_neuro.hardware.emulate.emulate_fixed` can check it.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .quantize import ACT_SHIFT, DECAY_UNITY, LoihiNet
+from .quantize import ACT_SHIFT, DECAY_UNITY, LoihiNet, max_input_current
+
+NETX_BIAS_EXP = 6            # lava-dl 0.6.0, hdf5.Network.get_neuron_params: 'bias_exp': 6
+INPUT_MESSAGE_BITS = 24      # graded layer-0 input, as in ff-neuro deploy --fixed-point
 
 
-def _neuron(g, du: int, dv: int, vth: int) -> None:
+def netx_scale(layer, x_max: float = 1.0, threshold_bits: int = 17, state_bits: int = 24) -> int:
+    """The power-of-two scale k of one layer: as large as 6 − bias_exp needs, while vth' fits the threshold
+    bits and the largest possible input current 2^k·a_max (inputs in [0, x_max]) fits u's state bits."""
+    need = max(0, NETX_BIAS_EXP - int(layer.bias_exp))
+    a_lim = 2 ** (state_bits - 1 - ACT_SHIFT) - 1
+    a_max = max_input_current(np.asarray(layer.weight), x_max)
+    k = 0
+    while k < need and int(layer.vth) << (k + 1) <= 2 ** threshold_bits - 1 and a_max * 2 ** (k + 1) <= a_lim:
+        k += 1
+    return k
+
+
+def _x_max(net: LoihiNet, i: int) -> float:
+    return float(net.input_max * net.input_scale) if (i == 0 and net.graded_input) else 1.0
+
+
+def netx_net(net: LoihiNet, threshold_bits: int = 17, state_bits: int = 24) -> LoihiNet:
+    """The integer network netx runs from our file: per layer scaled by 2^k, bias_exp = 6."""
+    if not net.fixed_point:
+        raise ValueError("netx stores integer (Loihi) parameters: quantise with a fixed-point profile first")
+    layers = []
+    for i, layer in enumerate(net.layers):
+        k = netx_scale(layer, _x_max(net, i), threshold_bits, state_bits)
+        b = np.asarray(layer.bias_mant, np.int64) * 2.0 ** (int(layer.bias_exp) + k - NETX_BIAS_EXP)
+        layers.append(replace(layer, weight=np.asarray(layer.weight, np.int64) << k, vth=int(layer.vth) << k,
+                              bias_mant=np.rint(b).astype(np.int64), bias_exp=NETX_BIAS_EXP,
+                              scale=float(layer.scale) * 2 ** k))
+    return replace(net, layers=layers)
+
+
+def netx_report(net: LoihiNet, threshold_bits: int = 17, state_bits: int = 24) -> list[dict]:
+    """Per layer: k, vth', and the largest bias error left, in units of the deployed a_in."""
+    out = []
+    for layer, nl in zip(net.layers, netx_net(net, threshold_bits, state_bits).layers):
+        k = int(round(np.log2(nl.scale / layer.scale)))
+        exact = np.asarray(layer.bias_mant, np.float64) * 2.0 ** (int(layer.bias_exp) - ACT_SHIFT)
+        err = np.abs(np.asarray(nl.bias_mant, np.float64) * 2.0 ** -k - exact)
+        out.append({"k": k, "k_needed": max(0, NETX_BIAS_EXP - int(layer.bias_exp)), "vth": int(nl.vth),
+                    "max_bias_error_a_in": float(err.max(initial=0.0)), "bias_exact": bool(err.max(initial=0.0) == 0.0)})
+    return out
+
+
+def _neuron(g, layer) -> None:
     n = g.create_group("neuron")
     n.create_dataset("type", data=np.bytes_("CUBA"))
-    n.create_dataset("iDecay", data=np.int64(du + 1))
-    n.create_dataset("vDecay", data=np.int64(dv))
-    n.create_dataset("vThMant", data=np.int64(vth))
+    n.create_dataset("iDecay", data=np.int64(int(layer.du) + 1))
+    n.create_dataset("vDecay", data=np.int64(int(layer.dv)))
+    n.create_dataset("vThMant", data=np.int64(int(layer.vth)))
     n.create_dataset("refDelay", data=np.int64(1))
     n.create_dataset("gradedSpike", data=np.bool_(False))
 
 
-def write_netx(net: LoihiNet, path: str | Path) -> Path:
-    """Write a fixed-point ``net`` (from :func:`quantize_spec`) as a netx HDF5 file."""
+def write_netx(net: LoihiNet, path: str | Path, threshold_bits: int = 17, state_bits: int = 24) -> Path:
+    """Write a fixed-point ``net`` (from :func:`quantize_spec`) as a netx HDF5 file (atomically)."""
     import h5py
-    if not net.fixed_point:
-        raise ValueError("netx stores integer (Loihi) parameters: quantise with a fixed-point profile first")
+    nx = netx_net(net, threshold_bits, state_bits)
+    if any(int(layer.du) != DECAY_UNITY - 1 for layer in nx.layers):
+        raise ValueError("netx export expects du = 4095 (no current memory), the neuron ff_neuro deploys")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w") as f:
+    tmp = path.with_name(path.name + ".tmp")
+    with h5py.File(tmp, "w") as f:
         layers = f.create_group("layer")
         g = layers.create_group("0")
         g.create_dataset("type", data=np.bytes_("input"))
-        g.create_dataset("shape", data=np.asarray(net.layers[0].in_shape, dtype=np.int64))
-        g.create_dataset("weight", data=np.int64(1))
-        g.create_dataset("bias", data=np.int64(0))
-        _neuron(g, DECAY_UNITY - 1, 0, 0)
-        for i, layer in enumerate(net.layers, start=1):
+        g.create_dataset("shape", data=np.asarray(nx.layers[0].in_shape, dtype=np.int64))
+        for i, layer in enumerate(nx.layers, start=1):
             g = layers.create_group(str(i))
             g.create_dataset("type", data=np.bytes_("conv"))
             g.create_dataset("shape", data=np.asarray(layer.out_shape, dtype=np.int64))
             g.create_dataset("weight", data=np.asarray(layer.weight).astype(np.int32))
-            bias = np.rint(np.asarray(layer.bias_mant, np.float64) * 2.0 ** (int(layer.bias_exp) - ACT_SHIFT))
-            g.create_dataset("bias", data=bias.astype(np.int32))
+            g.create_dataset("bias", data=np.asarray(layer.bias_mant).astype(np.int32))
             for key, val in (("stride", layer.stride), ("padding", layer.padding), ("dilation", 1)):
                 g.create_dataset(key, data=np.asarray([val, val], dtype=np.int64))
             g.create_dataset("groups", data=np.int64(1))
-            _neuron(g, int(layer.du), int(layer.dv), int(layer.vth))
-        f.attrs["ff_neuro"] = "FF-CNN exported by ff_neuro; layer 0 input is the labelled image (graded)"
+            _neuron(g, layer)
+        f.attrs["ff_neuro"] = "FF-CNN exported by ff_neuro; see manifest.json beside this file"
+        f.attrs["input_message_bits"] = INPUT_MESSAGE_BITS
         f.attrs["input_scale"] = float(net.input_scale)
         f.attrs["timesteps"] = int(net.timesteps)
         f.attrs["profile"] = net.profile
+    tmp.replace(path)
     return path

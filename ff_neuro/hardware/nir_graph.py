@@ -1,15 +1,28 @@
-"""NIR export of a spiking spec, and a rebuild of a NIR graph as snnTorch modules.
+"""NIR export of a spiking spec, and the one shim snnTorch 1.0's importer needs.
 
 Graph: ``input → conv0 → lif0 → conv1 → lif1 → … → output`` with ``nir.Conv2d`` (torch layout,
-bias = the constant input current per step) and, per layer, with the time step dt = 1:
+bias = the constant input current per step) and, per layer, for the time step dt = 1 (metadata ``dt``):
 
-  * β < 1: ``nir.LIF(tau = 1/(1 − β), r = tau, v_leak = 0, v_threshold = θ, v_reset = 0)``, whose Euler step
-    v ← (1 − dt/τ)·v + (dt/τ)·r·I is exactly v ← β·v + I;
-  * β = 1: ``nir.IF(r = 1, v_threshold = θ, v_reset = 0)``: v ← v + I.
+  * β = 1: ``nir.IF(r = 1, v_threshold = θ, v_reset = 0)``: v ← v + I;
+  * β < 1: ``nir.LIF(tau = 1/(1 − β), r = tau, v_leak = 0, v_threshold = θ, v_reset = 0)``, whose Euler
+    step v ← (1 − dt/τ)·v + (dt/τ)·r·I is exactly v ← β·v + I.
 
-The graph carries the per-step dynamics only: the label overlay and input encoding happen before
-its input, and the linear head works on RMS-normalised window counts, which NIR cannot express;
-both are described in ``metadata`` and the head is written beside the graph (``head.npz``).
+Our neuron spikes when v > θ (strict) and resets v to 0, one spike per step at most. NIR's IF and LIF
+say "v > v_threshold, then v = v_reset", so they carry it exactly. What the clients do with it:
+
+  * norse 1.1.0 ``norse.torch.from_nir(graph)``: IF → ``IAFCell`` (v ← v + I, v > θ, reset to v_reset):
+    exact. LIF: norse ignores r (it warns), so β < 1 graphs are not exact there.
+  * snnTorch 1.0.0 ``snntorch.import_nir.import_from_nir``: builds IF as ``Leaky(beta=0.9,
+    init_hidden=False)`` with subtract reset (the next conv then receives a tuple and fails), and
+    LIF with a hard-coded dt = 1e-4. :func:`snntorch_from_nir` is the documented call: snnTorch's own
+    converter for every node except IF/LIF, which become ``snn.Leaky(beta = 1 − dt/τ (1 for IF),
+    threshold = θ/(r·dt/τ) (θ·r for IF), reset_mechanism="zero", init_hidden=True, reset_delay=False)``
+    with the graph's dt. Reset the hidden state between samples: ``snntorch.utils.reset(module)``.
+  * sinabs 3.1.3 ``sinabs.from_nir(graph, batch_size=N)``: IF → ``IAFSqueeze`` with sinabs' defaults:
+    several spikes per step (⌊v/θ⌋), subtract reset, v ≥ θ, v floored at −θ. Not our neuron.
+
+The label overlay, the input encoding and the linear head (RMS-normalised window rates) are not NIR
+nodes: the export writes them into ``manifest.json`` / ``manifest.npz`` beside the graph.
 """
 from __future__ import annotations
 
@@ -41,58 +54,62 @@ def spec_to_nir(spec):
     nodes["output"] = nir.Output(output_type={"output": np.asarray(spec.layers[-1].out_shape)})
     edges.append((prev, "output"))
     meta = {"dt": 1.0, "timesteps": int(spec.timesteps), "encoding": spec.encoding,
-            "reset": "zero (v_reset = 0)", "threshold": "strict (v > v_threshold)",
-            "not_carried": "label overlay (Fourier labels), input encoding, RMS-normalised linear head"}
+            "reset": "zero (v_reset = 0)", "threshold": "strict (v > v_threshold)", "manifest": "manifest.json",
+            "not_carried": "label overlay (Fourier labels), input encoding, RMS-normalised linear head: see manifest"}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
 
 
 def write_nir(spec, path: str | Path) -> Path:
+    """Write the NIR graph of ``spec`` to ``path`` (atomically)."""
     import nir
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    nir.write(str(path), spec_to_nir(spec))
+    tmp = path.with_name(path.name + ".tmp")
+    nir.write(str(tmp), spec_to_nir(spec))
+    tmp.replace(path)
     return path
 
 
-def snntorch_layers(graph) -> list[tuple]:
-    """(torch Conv2d, snn.Leaky) per layer of a graph written by :func:`spec_to_nir` (follows the edges)."""
+def lif_node_names(graph) -> list[str]:
+    """Names of the IF/LIF nodes in the order of the graph's edges from ``input``."""
     import nir
+    nxt, names, node = dict(graph.edges), [], "input"
+    while node in nxt:
+        node = nxt[node]
+        if isinstance(graph.nodes[node], (nir.IF, nir.LIF)):
+            names.append(node)
+    return names
+
+
+def _single(x, what: str) -> float:
+    vals = np.unique(np.asarray(x))
+    if vals.size != 1:
+        raise ValueError(f"snnTorch's Leaky needs one {what} per layer, the graph has {vals.size}")
+    return float(vals[0])
+
+
+def snntorch_from_nir(graph, dt: float | None = None):
+    """snnTorch 1.0 module of a NIR graph: ``snntorch.import_nir``'s converter and nirtorch's executor,
+    with IF/LIF mapped onto ``snn.Leaky`` with reset to zero at the graph's dt (metadata, else 1)."""
+    import nir
+    import nirtorch
     import snntorch as snn
-    import torch
-    nxt = {a: b for a, b in graph.edges}
-    out, node = [], nxt["input"]
-    while node != "output":
-        conv = graph.nodes[node]
-        lif_name = nxt[node]
-        lif = graph.nodes[lif_name]
-        w = torch.as_tensor(np.asarray(conv.weight), dtype=torch.float32)
-        m = torch.nn.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:]), stride=tuple(np.broadcast_to(conv.stride, 2)),
-                            padding=tuple(np.broadcast_to(conv.padding, 2)))
-        m.weight.data, m.bias.data = w, torch.as_tensor(np.asarray(conv.bias), dtype=torch.float32)
-        thr = float(np.unique(np.asarray(lif.v_threshold))[0])
-        if isinstance(lif, nir.IF):
-            beta = 1.0
+    from snntorch.import_nir import _nir_to_snntorch_module
+
+    dt = float(graph.metadata.get("dt", 1.0)) if dt is None else float(dt)
+
+    def leaky(node):
+        if isinstance(node, nir.IF):
+            beta, threshold = 1.0, _single(node.v_threshold, "threshold") * _single(node.r, "r")
         else:
-            beta = float(1.0 - 1.0 / np.unique(np.asarray(lif.tau))[0])
-        out.append((m, snn.Leaky(beta=beta, threshold=thr, reset_mechanism="zero")))
-        node = nxt[lif_name]
-    return out
+            tau = _single(node.tau, "tau")
+            beta, threshold = 1.0 - dt / tau, _single(node.v_threshold, "threshold") * tau / (_single(node.r, "r") * dt)
+        v_reset = getattr(node, "v_reset", None)
+        if v_reset is not None and not np.allclose(np.asarray(v_reset), 0.0):
+            raise ValueError("snn.Leaky resets to zero only: the graph has v_reset != 0")
+        return snn.Leaky(beta=beta, threshold=threshold, reset_mechanism="zero", init_hidden=True, reset_delay=False)
 
-
-def run_snntorch_layers(layers, inputs) -> list:
-    """Per-layer spike counts (N, C, H, W) of ``inputs`` (N, T, C, H, W), one sample at a time from rest."""
-    import torch
-    x = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
-    counts = [[] for _ in layers]
-    with torch.no_grad():
-        for k in range(x.shape[0]):
-            mems = [lif.init_leaky() for _, lif in layers]
-            acc = [0 for _ in layers]
-            for t in range(x.shape[1]):
-                s = x[k:k + 1, t]
-                for l, (conv, lif) in enumerate(layers):
-                    s, mems[l] = lif(conv(s), mems[l])
-                    acc[l] = acc[l] + s
-            for l in range(len(layers)):
-                counts[l].append(acc[l])
-    return [torch.cat(c).numpy() for c in counts]
+    node_map = {t: (lambda n: _nir_to_snntorch_module(n, init_hidden=True))
+                for t in (nir.Affine, nir.Linear, nir.Conv2d, nir.Flatten, nir.AvgPool2d)}
+    node_map.update({nir.IF: leaky, nir.LIF: leaky})
+    return nirtorch.nir_to_torch(graph, node_map)
