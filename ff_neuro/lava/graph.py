@@ -3,14 +3,17 @@
 Graph (one build per call; Lava segfaults when stopped processes are run again)::
 
     RingBuffer ─▶ Conv₀ ─▶ LIFReset₀ ─▶ Conv₁ ─▶ LIFReset₁ ─▶ …
-                              └──▶ WindowCounter₀       └──▶ WindowCounter₁
-                                   (optional) Dense readout ─▶ WindowCounter
+                              │  └─▶ Dense readout (float) ─┐    │
+                              ▼                              ▼    ▼
+                  WindowCounter: one process, one input port per counted output
 
-Samples are concatenated in time with period P = T + L + 2. Sample k's input is sent at source
-steps [kP, kP + T) (zeros elsewhere). Conv and Dense delay by one step, so layer l integrates
-sample k during t ∈ [kP + l + 1, kP + l + 1 + T): its LIF state is reset to zero at the start of that
-window (LIFReset, reset_interval = P) and its counter sums exactly that window. This reproduces a
-step-by-step simulation of T steps per sample from zero state.
+Samples are concatenated in time back to back, with period P = T: sample k's input is sent at
+source steps t ∈ [kP, kP + T). Conv and Dense delay by one step, so layer l integrates sample k
+during t ∈ [kP + l + 1, kP + l + 1 + T), and everything it receives then comes from sample k: its LIF
+state is reset to zero at the first step of that window (LIFReset, reset_interval = P, the reset
+precedes the update) and its counter sums exactly that window. This reproduces a step-by-step
+simulation of T steps per sample from zero state; the pipeline needs L + 1 extra steps at the end
+(the Dense readout of the last layer ends at t = nT + L), so n samples take nT + L + 1 steps.
 
 Conv weights are converted from torch's cross-correlation layout (C_out, C_in, kH, kW) to Lava's
 true convolution in (C_out, W, H, C_in); tensors (C, H, W) become Lava's (W, H, C).
@@ -67,17 +70,19 @@ def readout_weight(head_weight: np.ndarray, shapes: list[tuple[int, int, int]]) 
 
 def _build(net: LoihiNet, data: np.ndarray, samples: int, period: int, record_dir: Path | None,
            readout: bool):
+    """Source, Conv + LIFReset per layer, Dense readouts; every output counted by WindowCounters (as few
+    processes as their port limit allows). Returns the source, the counters and, per counted output in
+    order (layers, then readouts), (counter index, input index, number of values, keep_sums)."""
     from lava.proc.conv.process import Conv
     from lava.proc.dense.process import Dense
     from lava.proc.io.source import RingBuffer
     from lava.proc.lif.process import LIFReset
 
-    from .procs.counter import WindowCounter
+    from .procs.counter import MAX_INPUTS, WindowCounter
 
     T = net.timesteps
     src = RingBuffer(data=data)
-    prev, counters, procs = src.s_out, [], [src]
-    lifs = []
+    prev, lifs, counted = src.s_out, [], []            # counted: (port, shape, offset, keep_sums, record path)
     for i, layer in enumerate(net.layers):
         graded = i == 0 and net.graded_input
         conv = Conv(weight=lava_conv_weight(layer.weight), input_shape=to_whc_shape(layer.in_shape),
@@ -86,28 +91,46 @@ def _build(net: LoihiNet, data: np.ndarray, samples: int, period: int, record_di
         lif = LIFReset(shape=shape, du=layer.du, dv=layer.dv, vth=layer.vth,
                        bias_mant=np.broadcast_to(layer.bias_mant, shape).copy(), bias_exp=layer.bias_exp,
                        reset_interval=period, reset_offset=(i + 2) % period)
-        rec = str(record_dir / f"layer{i}.npy") if record_dir is not None else None
-        cnt = WindowCounter(shape=shape, samples=samples, period=period, window=T, offset=i + 1, record_path=rec)
         prev.connect(conv.s_in)
         conv.a_out.connect(lif.a_in)
-        lif.s_out.connect(cnt.s_in)
         prev = lif.s_out
-        counters.append(cnt)
         lifs.append(lif)
-        procs += [conv, lif, cnt]
-    heads = []
+        counted.append((lif.s_out, shape, i + 1, False,
+                        str(record_dir / f"layer{i}.npy") if record_dir is not None else None))
     if readout:
         mats = readout_weight(np.asarray(net.head_weight, np.float64),
                               [net.layers[i].out_shape for i in net.readout_layers])
         for i, m in zip(net.readout_layers, mats):
             dense = Dense(weights=m, num_message_bits=0)
-            cnt = WindowCounter(shape=(m.shape[0],), samples=samples, period=period, window=T, offset=i + 2,
-                                keep_sums=True)
             lifs[i].s_out.flatten().connect(dense.s_in)
-            dense.a_out.connect(cnt.s_in)
-            heads.append(cnt)
-            procs += [dense, cnt]
-    return src, counters, heads
+            counted.append((dense.a_out, (m.shape[0],), i + 2, True, None))
+    counters, entries = [], []
+    for g in range(0, len(counted), MAX_INPUTS):
+        group = counted[g:g + MAX_INPUTS]
+        cnt = WindowCounter(shapes=[c[1] for c in group], offsets=[c[2] for c in group], samples=samples,
+                            period=period, window=T, keep_sums=[c[3] for c in group],
+                            record_paths=[c[4] for c in group])
+        for j, (port, shape, _, keep, _) in enumerate(group):
+            port.connect(cnt.port(j))
+            entries.append((len(counters), j, int(np.prod(shape)), keep))
+        counters.append(cnt)
+    return src, counters, entries
+
+
+def _read_counters(counters, entries, layers: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(N, L, 2) per-layer stats and the readouts' window sums, read from the counters' Vars."""
+    stats = [np.asarray(c.stats.get()) for c in counters]
+    sums = [np.asarray(c.sums.get()) if any(e[3] for e in entries if e[0] == k) else None
+            for k, c in enumerate(counters)]
+    col = [0] * len(counters)
+    layer_stats, heads = [], []
+    for n, (k, j, size, keep) in enumerate(entries):
+        if n < layers:
+            layer_stats.append(stats[k][:, j])
+        if keep:
+            heads.append(sums[k][:, col[k]:col[k] + size])
+            col[k] += size
+    return np.stack(layer_stats, 1), heads
 
 
 def to_whc_shape(chw: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -116,16 +139,18 @@ def to_whc_shape(chw: tuple[int, int, int]) -> tuple[int, int, int]:
 
 
 def run_lava(net: LoihiNet, inputs: np.ndarray, record_counts: bool = True, readout: bool = False,
-             chunk_steps: int | None = None, on_chunk: Callable[[int, int], None] | None = None) -> LavaResult:
+             chunk_steps: int | None = None, on_chunk: Callable[[int, int], None] | None = None,
+             backend: str = "fast", extra_models: dict | None = None) -> LavaResult:
     """Run ``inputs`` (N, T, C, H, W) through ``net`` on Lava's CPU simulator.
 
     ``net.fixed_point`` selects the ``fixed_pt`` process models (inputs are encoded by
-    ``net.encode``), else ``floating_pt``. The run is split into chunks of ``chunk_steps`` (default:
-    one chunk); ``on_chunk(done_steps, total_steps)`` is called after each. ``stop()`` always runs,
-    also when the run or the callback raises.
+    ``net.encode``), else ``floating_pt``. ``backend="fast"`` runs Conv and LIFReset with the models of
+    :mod:`ff_neuro.lava.fast`, ``"reference"`` with Lava's own; ``extra_models`` ({Process class:
+    ProcessModel}) overrides the selection further. The run is split into chunks of ``chunk_steps``
+    (default: one chunk); ``on_chunk(done_steps, total_steps)`` is called after each. ``stop()`` always
+    runs, also when the run or the callback raises.
     """
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
+    from .fast import run_config
 
     inputs = np.asarray(inputs)
     if inputs.ndim != 5 or inputs.shape[1] != net.timesteps or tuple(inputs.shape[2:]) != tuple(net.layers[0].in_shape):
@@ -133,49 +158,54 @@ def run_lava(net: LoihiNet, inputs: np.ndarray, record_counts: bool = True, read
     if readout and net.head_weight is None:
         raise ValueError("readout=True needs a spec with a linear head (head_weight)")
     n, T, L = inputs.shape[0], net.timesteps, len(net.layers)
-    period = T + L + 2
-    steps = n * period
-    enc = net.encode(inputs)
-    data = np.zeros((*to_whc_shape(net.layers[0].in_shape), steps), dtype=enc.dtype)
-    for k in range(n):
-        data[..., k * period:k * period + T] = np.moveaxis(to_whc(enc[k]), 0, -1)
+    period = T
+    steps = n * period + L + 1
+    enc = to_whc(net.encode(inputs))                         # (N, T, W, H, C)
+    data = np.zeros((*enc.shape[2:], steps), dtype=enc.dtype)
+    data[..., :n * T] = enc.transpose(2, 3, 4, 0, 1).reshape(*enc.shape[2:], n * T)
     tmp = tempfile.TemporaryDirectory(prefix="ff_neuro_lava_") if record_counts else None
-    rec_dir = Path(tmp.name) if tmp else None
+    try:
+        return _run(net, data, n, period, Path(tmp.name) if tmp else None, readout, chunk_steps, on_chunk,
+                    run_config(net.fixed_point, backend, extra_models), backend)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _run(net, data, n, period, rec_dir, readout, chunk_steps, on_chunk, cfg, backend) -> LavaResult:
+    from lava.magma.core.run_conditions import RunSteps
+    steps = data.shape[-1]
     if rec_dir is not None:
         for i, layer in enumerate(net.layers):
             np.lib.format.open_memmap(rec_dir / f"layer{i}.npy", mode="w+", dtype=np.float32,
                                       shape=(n, layer.neurons)).flush()
     t0 = time.perf_counter()
-    src, counters, heads = _build(net, data, n, period, rec_dir, readout)
-    cfg = Loihi2SimCfg(select_tag="fixed_pt" if net.fixed_point else "floating_pt")
-    build_s, run_s = time.perf_counter() - t0, 0.0
+    src, counters, entries = _build(net, data, n, period, rec_dir, readout)
+    build_s = run_s = 0.0
     try:
+        src.create_runtime(run_cfg=cfg)             # compile, start the processes (not part of ms/step)
+        build_s = time.perf_counter() - t0
         chunk = chunk_steps or steps
         done = 0
         while done < steps:
             todo = min(chunk, steps - done)
             t1 = time.perf_counter()
-            src.run(condition=RunSteps(num_steps=todo), run_cfg=cfg)
+            src.run(condition=RunSteps(num_steps=todo))
             run_s += time.perf_counter() - t1
             done += todo
             if on_chunk:
                 on_chunk(done, steps)
-        stats = np.stack([np.asarray(c.stats.get()) for c in counters], 1)
-        head = [np.asarray(h.sums.get()) for h in heads] if heads else None
+        stats, head = _read_counters(counters, entries, len(net.layers))
     finally:
         src.stop()
     counts = None
-    try:
-        if rec_dir is not None:
-            counts = []
-            for i, layer in enumerate(net.layers):
-                c, h, w = layer.out_shape
-                arr = np.load(rec_dir / f"layer{i}.npy")            # (N, W·H·C) in Lava order
-                counts.append(np.ascontiguousarray(to_whc(arr.reshape(n, w, h, c))).astype(np.int64))
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
-    return LavaResult(counts, stats, head, steps, period, build_s, run_s)
+    if rec_dir is not None:
+        counts = []
+        for i, layer in enumerate(net.layers):
+            c, h, w = layer.out_shape
+            arr = np.load(rec_dir / f"layer{i}.npy")            # (N, W·H·C) in Lava order
+            counts.append(np.ascontiguousarray(to_whc(arr.reshape(n, w, h, c))).astype(np.int64))
+    return LavaResult(counts, stats, head or None, steps, period, build_s, run_s, {"backend": backend})
 
 
 def no_lava_children() -> bool:

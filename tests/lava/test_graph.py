@@ -86,3 +86,27 @@ def test_bad_input_shape_is_rejected(small_spec):
     from ff_neuro.lava import run_lava
     with pytest.raises(ValueError, match="inputs must be"):
         run_lava(float_net(small_spec), np.zeros((2, 3, 1, 8, 8)))
+
+
+def test_more_outputs_than_counter_ports_use_several_counters(rng):
+    """9 layers: 9 counted outputs need two WindowCounter processes (8 ports each); counts, Σc and Σc²
+    still come back in layer order."""
+    from ff_neuro.lava import run_lava
+    from ff_neuro.lava.procs.counter import MAX_INPUTS
+    spec = random_spec(rng, channels=(3,) * (MAX_INPUTS + 1), hw=5, T=3)
+    x = rng.random((2, spec.timesteps, 1, 5, 5)).astype(np.float32)
+    spec, x = exact_float_grid(spec, x)
+    ref = snntorch_counts(spec, x)
+    res = run_lava(float_net(spec), x)
+    assert ref[0].sum() > 0 and len(res.counts) == MAX_INPUTS + 1
+    for a, b in zip(ref, res.counts):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(res.stats[:, :, 0], np.stack([c.sum((1, 2, 3)) for c in ref], 1))
+    np.testing.assert_allclose(res.stats[:, :, 1], np.stack([(c.astype(float) ** 2).sum((1, 2, 3)) for c in ref], 1))
+
+
+def test_window_counter_rejects_too_many_inputs():
+    import ff_neuro.lava  # noqa: F401
+    from ff_neuro.lava.procs.counter import MAX_INPUTS, WindowCounter
+    with pytest.raises(ValueError, match="inputs"):
+        WindowCounter(shapes=[(1,)] * (MAX_INPUTS + 1), offsets=[0] * (MAX_INPUTS + 1), samples=1, period=1, window=1)

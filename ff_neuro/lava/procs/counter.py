@@ -1,12 +1,15 @@
-"""WindowCounter: sums its input over one window per sample, so only a few numbers are read back.
+"""WindowCounter: sums each of its inputs over one window per sample, so only a few numbers are read back.
 
-Samples are concatenated in time with period P. For sample k the window is the T steps
-``t ∈ [k·P + offset, k·P + offset + T)`` (t = Lava time_step − 1). At the end of each window the
-process stores, per sample, ``stats[k] = (Σ_i c_i, Σ_i c_i²)`` — spike total and the goodness
-numerator of the window sums c_i — and, for small inputs (a readout), the whole vector
-``sums[k] = c``. Optionally the per-neuron window sums are written to a float32 memory-mapped file
-(``record_path``, shape (samples, N)): Lava's ``Var.get`` moves one element per message, which is
-far too slow for per-neuron counts of thousands of neurons.
+One process serves up to ``MAX_INPUTS`` inputs (ports ``s_in0`` … ``s_in{n−1}``; the unused ones keep
+shape (1,) and are never connected): a Lava process costs a fixed overhead per step, so the deploy
+graph counts every layer in one process. Samples are concatenated in time with period P. For input i
+and sample k the window is the T steps ``t ∈ [k·P + offset_i, k·P + offset_i + T)`` (t = Lava
+time_step − 1). At the end of each window the process stores, per sample and input,
+``stats[k, i] = (Σ_j c_j, Σ_j c_j²)`` — spike total and the goodness numerator of the window sums
+c_j — and, for the inputs with ``keep_sums`` (a readout), the whole vector c in its columns of
+``sums[k]``. Optionally the per-neuron window sums of an input are written to a float32
+memory-mapped file (``record_paths[i]``, shape (samples, N_i)): Lava's ``Var.get`` moves one element
+per message, far too slow for per-neuron counts of thousands of neurons.
 """
 from __future__ import annotations
 
@@ -21,16 +24,29 @@ from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
+MAX_INPUTS = 8
+
 
 class WindowCounter(AbstractProcess):
-    def __init__(self, *, shape: tuple[int, ...], samples: int, period: int, window: int, offset: int,
-                 keep_sums: bool = False, record_path: str | None = None, **kwargs):
-        super().__init__(shape=shape, samples=samples, period=period, window=window, offset=offset,
-                         keep_sums=keep_sums, record_path=record_path, **kwargs)
-        n = int(np.prod(shape))
-        self.s_in = InPort(shape=shape)
-        self.stats = Var(shape=(samples, 2), init=np.zeros((samples, 2)))
-        self.sums = Var(shape=(samples, n if keep_sums else 1), init=np.zeros((samples, n if keep_sums else 1)))
+    def __init__(self, *, shapes: list[tuple[int, ...]], offsets: list[int], samples: int, period: int, window: int,
+                 keep_sums: list[bool] | None = None, record_paths: list[str | None] | None = None, **kwargs):
+        n = len(shapes)
+        shapes = [tuple(int(d) for d in s) for s in shapes]
+        keep_sums = list(keep_sums or [False] * n)
+        record_paths = list(record_paths or [None] * n)
+        super().__init__(shapes=shapes, offsets=list(offsets), samples=samples, period=period, window=window,
+                         keep_sums=keep_sums, record_paths=record_paths, **kwargs)
+        if not 1 <= n <= MAX_INPUTS or len(offsets) != n:   # after AbstractProcess.__init__: its __del__ needs it
+            raise ValueError(f"WindowCounter takes 1 to {MAX_INPUTS} inputs with one offset each, got {n} shapes "
+                             f"and {len(offsets)} offsets")
+        for i in range(MAX_INPUTS):
+            setattr(self, f"s_in{i}", InPort(shape=shapes[i] if i < n else (1,)))
+        width = max(1, sum(int(np.prod(s)) for s, keep in zip(shapes, keep_sums) if keep))
+        self.stats = Var(shape=(samples, n, 2), init=np.zeros((samples, n, 2)))
+        self.sums = Var(shape=(samples, width), init=np.zeros((samples, width)))
+
+    def port(self, i: int) -> InPort:
+        return getattr(self, f"s_in{i}")
 
 
 class _WindowCounterModel(PyLoihiProcessModel):
@@ -40,43 +56,48 @@ class _WindowCounterModel(PyLoihiProcessModel):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         p = proc_params
-        self.samples, self.period, self.window, self.offset = p["samples"], p["period"], p["window"], p["offset"]
-        self.keep_sums, path = p["keep_sums"], p["record_path"]
-        self.acc = None
-        self.record = None
-        if path:
-            n = int(np.prod(p["shape"]))
-            self.record = np.lib.format.open_memmap(path, mode="r+", dtype=np.float32, shape=(self.samples, n))
+        self.samples, self.period, self.window = p["samples"], p["period"], p["window"]
+        self.offsets, self.keep = p["offsets"], p["keep_sums"]
+        sizes = [int(np.prod(s)) for s in p["shapes"]]
+        starts = np.cumsum([0] + [n if keep else 0 for n, keep in zip(sizes, self.keep)])
+        self.columns = [slice(int(a), int(a) + n) for a, n in zip(starts, sizes)]
+        self.acc = [None] * len(sizes)
+        self.records = [None if not path else np.lib.format.open_memmap(path, mode="r+", dtype=np.float32,
+                                                                        shape=(self.samples, n))
+                        for path, n in zip(p["record_paths"], sizes)]
 
     def run_spk(self) -> None:
-        x = np.asarray(self.s_in.recv(), dtype=np.float64).reshape(-1)
         t = self.time_step - 1
-        k, phase = divmod(t - self.offset, self.period)
-        if not 0 <= k < self.samples or phase >= self.window:
-            return
+        for i, offset in enumerate(self.offsets):
+            x = getattr(self, f"s_in{i}").recv()
+            k, phase = divmod(t - offset, self.period)
+            if 0 <= k < self.samples and phase < self.window:
+                self._add(i, k, phase, np.asarray(x, dtype=np.float64).reshape(-1))
+
+    def _add(self, i: int, k: int, phase: int, x: np.ndarray) -> None:
         if phase == 0:
-            self.acc = np.zeros_like(x)
-        self.acc += x
-        if phase == self.window - 1:
-            self.stats[k, 0] = self.acc.sum()
-            self.stats[k, 1] = np.square(self.acc).sum()
-            if self.keep_sums:
-                self.sums[k, :] = self.acc
-            if self.record is not None:
-                self.record[k] = self.acc
-                if k == self.samples - 1:
-                    self.record.flush()
+            self.acc[i] = np.zeros_like(x)
+        acc = self.acc[i]
+        acc += x
+        if phase < self.window - 1:
+            return
+        self.stats[k, i, 0] = acc.sum()
+        self.stats[k, i, 1] = np.square(acc).sum()
+        if self.keep[i]:
+            self.sums[k, self.columns[i]] = acc
+        if self.records[i] is not None:
+            self.records[i][k] = acc
+            if k == self.samples - 1:
+                self.records[i].flush()
 
 
-@implements(proc=WindowCounter, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PyWindowCounterFloat(_WindowCounterModel):
-    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+def _model(name: str, port_type: LavaPyType, tag_name: str) -> type:
+    ports = {f"s_in{i}": port_type for i in range(MAX_INPUTS)}
+    cls = type(name, (_WindowCounterModel,), {**ports, "__module__": __name__,
+                                              "__doc__": f"WindowCounter model ({tag_name})."})
+    return implements(proc=WindowCounter, protocol=LoihiProtocol)(requires(CPU)(tag(tag_name)(cls)))
 
 
-@implements(proc=WindowCounter, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt")
-class PyWindowCounterFixed(_WindowCounterModel):
-    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+PyWindowCounterFloat = _model("PyWindowCounterFloat", LavaPyType(PyInPort.VEC_DENSE, float), "floating_pt")
+PyWindowCounterFixed = _model("PyWindowCounterFixed", LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24),
+                              "fixed_pt")
