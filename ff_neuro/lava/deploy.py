@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +31,10 @@ import torch
 from ..data.datasets import Dataset, load_dataset
 from ..errors import FFNeuroError
 from ..hardware.cost import cost_report
-from ..hardware.emulate import emulate_fixed
-from ..hardware.evaluate import goodness_predictions, head_predictions as predictions
 from ..hardware.profiles import available_profiles, load_profile
 from ..hardware.quantize import LoihiNet, exact_float_grid, float_net, quantize_spec
 from ..io import atomic_write_json
-from .graph import run_lava
+from .tally import Tally, agreement, readout_predictions, reference_counts  # noqa: F401  (public helpers)
 
 DEPLOY_METRICS, COMPARE = "deploy_metrics.json", "compare.json"
 
@@ -55,42 +54,6 @@ def spec_inputs(spec, x_labelled: torch.Tensor, seed: int = 0) -> np.ndarray:
     """(N, T, C, H, W) encoded layer-0 input of labelled images (seeded for rate encoding)."""
     from ..spiking import spec_input
     return spec_input(spec, x_labelled, torch.Generator().manual_seed(seed)).transpose(0, 1).numpy()
-
-
-def reference_counts(spec, net: LoihiNet, inputs: np.ndarray) -> tuple[list[np.ndarray], float]:
-    """Per-layer counts of the reference model (snnTorch simulate_spec, or the fixed-point emulation)
-    and its sample-steps per second."""
-    from ..spiking import simulate_spec
-    t0 = time.perf_counter()
-    if net.fixed_point:
-        counts = [c.numpy() for c in emulate_fixed(net, inputs)]
-    else:
-        x = torch.as_tensor(inputs).transpose(0, 1)
-        counts = []
-        for i in range(0, x.shape[1], 64):
-            trains = simulate_spec(spec, x[:, i:i + 64].contiguous())
-            counts.append([s.sum(0).numpy().astype(np.int64) for s in trains])
-        counts = [np.concatenate(c) for c in zip(*counts)]
-    sec = time.perf_counter() - t0
-    return counts, inputs.shape[0] * inputs.shape[1] / max(sec, 1e-9)
-
-
-def agreement(a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    """Fraction of (sample, neuron) pairs, over all layers, with identical spike counts."""
-    same = sum(int((x == y).sum()) for x, y in zip(a, b))
-    return same / sum(x.size for x in a)
-
-
-def readout_predictions(spec, readout: list[np.ndarray], stats: np.ndarray) -> np.ndarray:
-    """Linear-head predictions from the few numbers Lava returns: the Dense readouts R_l = W_l · c_l and
-    the per-layer Σ c_l² of the window counters, since W_l · rms_norm(c_l / T) = R_l / (T · sqrt(Σc_l² / (N_l T²) + ε))."""
-    from ..ff.functional import EPS
-    logits = np.asarray(spec.head_bias, np.float64)[None, :].repeat(len(stats), 0)
-    T = spec.timesteps
-    for r, l in zip(readout, spec.readout_layers):
-        n = float(np.prod(spec.layers[l].out_shape))
-        logits = logits + r / T / np.sqrt(stats[:, l, 1] / (n * T * T) + EPS)[:, None]
-    return logits.argmax(1)
 
 
 def run_dataset(run_dir) -> Dataset:
@@ -126,65 +89,88 @@ def lava_net(spec, profile: str, fixed_point: bool, inputs: np.ndarray, exact_gr
 
 def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point: bool = False,
                timesteps: int | None = None, goodness: bool = False, dataset: Dataset | None = None,
-               write: bool = True, spec=None, seed: int = 0, progress=None, exact_grid: bool = True) -> dict:
-    """Deploy ``samples`` test images of a run on Lava; returns (and writes) the deploy metrics."""
+               write: bool = True, spec=None, seed: int = 0, progress=None, exact_grid: bool = True,
+               backend: str = "fast", chunk: int = 500, reference_check: int = 0,
+               goodness_samples: int | None = None) -> dict:
+    """Deploy ``samples`` test images of a run on Lava; returns (and writes) the deploy metrics.
+
+    The images go through Lava ``chunk`` at a time (one graph per chunk: bounded memory); the network
+    (quantisation, exact grid) is fixed once from the input range of all images. ``backend`` picks the
+    Conv/LIF models (:mod:`ff_neuro.lava.fast`); ``reference_check`` images are also run on Lava's
+    reference models and compared neuron by neuron. ``goodness`` runs the first ``goodness_samples``
+    (default all) images under every label. ``progress(done, total)`` counts Lava steps of the whole call.
+    Rate encoding draws its spikes per chunk (seed + index of the chunk's first image).
+    """
     from ..spiking.network import labels_for
     t_start = time.perf_counter()
     run_dir = Path(run_dir)
     prof = load_profile(profile)
     check_profile(prof, fixed_point)
+    if chunk < 1:
+        raise DeployError(f"chunk must be >= 1, got {chunk}")
     data = dataset or run_dataset(run_dir)
-    if spec is None:
-        spec = load_spec(run_dir, timesteps, data)
-    cfg_data = spec.meta.get("config_name")
+    spec0 = spec if spec is not None else load_spec(run_dir, timesteps, data)
     x, y = test_images(data, samples)
-    labels = labels_for(spec)
-    inputs = spec_inputs(spec, labels.neutral(x), seed)
-    spec0, inputs0 = spec, inputs
-    spec, net, inputs = lava_net(spec, prof.name, fixed_point, inputs, exact_grid)
-    ref, ref_rate = reference_counts(spec, net, inputs)
-    res = run_lava(net, inputs, record_counts=True, readout=not fixed_point, on_chunk=progress,
-                   chunk_steps=None if progress is None else 20 * (spec.timesteps + len(spec.layers) + 2))
-    pred = predictions(spec, res.counts)
-    acc_lin = float((pred == y.numpy()).mean())
-    unrounded = acc_unrounded = None
-    if exact_grid and not fixed_point:
-        ref0 = reference_counts(spec0, float_net(spec0), inputs0)[0]
-        unrounded = agreement(res.counts, ref0)
-        acc_unrounded = float((predictions(spec0, ref0) == y.numpy()).mean())
-    readout_agree = None
-    if res.readout is not None:  # the on-Lava Dense readout gives the same predictions from a few numbers
-        readout_agree = float((readout_predictions(spec, res.readout, res.stats) == pred).mean())
-    acc_good = None
-    if goodness:
-        g_in = spec_inputs(spec, labels.all_labels(x), seed)
-        if exact_grid and not fixed_point:
-            g_in = exact_float_grid(spec0, g_in)[1]
-        g_res = run_lava(net, g_in, record_counts=True)
-        acc_good = float((goodness_predictions(spec, g_res.counts, labels.num_classes) == y.numpy()).mean())
-    cost = cost_report(net.layers, prof, _activity(net, inputs, res.counts), spec.timesteps)
+    labels = labels_for(spec0)
+    n, T, L = len(y), spec0.timesteps, len(spec0.layers)
+    starts = range(0, n, chunk)
+    x_max = max(float(np.abs(spec_inputs(spec0, labels.neutral(x[i:i + chunk]), seed + i)).max()) for i in starts)
+    spec, net, _ = lava_net(spec0, prof.name, fixed_point, np.array([x_max]), exact_grid)
+    grid = exact_grid and not fixed_point
+    n_good = min(n, goodness_samples or n) if goodness else 0
+    g_chunk = max(1, chunk // labels.num_classes)
+    checked = [min(max(reference_check - i, 0), chunk, n - i) for i in starts]   # reference-model images per chunk
+    total = sum(T * min(chunk, n - i) + L + 1 for i in starts) + sum(T * r + L + 1 for r in checked if r) \
+        + sum(T * labels.num_classes * min(g_chunk, n_good - i) + L + 1 for i in range(0, n_good, g_chunk))
+    tally = Tally(progress, total)
+    with ThreadPoolExecutor(1) as pool:      # the reference simulation of a chunk overlaps its Lava run
+        for i, r in zip(starts, checked):
+            inputs0 = spec_inputs(spec0, labels.neutral(x[i:i + chunk]), seed + i)
+            inputs = exact_float_grid(spec0, inputs0)[1] if grid else inputs0
+            ref = pool.submit(tally.reference, spec, net, inputs)
+            res = tally.lava(net, inputs, readout=not fixed_point, backend=backend)
+            yc = y[i:i + chunk].numpy()
+            tally.add_linear(spec, net, inputs, yc, res, ref.result())
+            if grid:
+                tally.add_unrounded(spec0, inputs0, yc, res.counts)
+            if r:
+                tally.add_reference_backend(net, inputs[:r], [c[:r] for c in res.counts])
+        for i in range(0, n_good, g_chunk):
+            g_in = spec_inputs(spec0, labels.all_labels(x[i:min(i + g_chunk, n_good)]), seed + i)
+            if grid:
+                g_in = exact_float_grid(spec0, g_in)[1]
+            ref = pool.submit(tally.reference, spec, net, g_in)
+            res = tally.lava(net, g_in, readout=False, backend=backend)
+            tally.add_goodness(spec, labels.num_classes, y[i:i + g_chunk].numpy()[:n_good - i], res.counts,
+                               ref.result())
+    t = tally
+    cost = cost_report(net.layers, prof, {k: v / n for k, v in t.act.items()}, T)
     metrics = {
-        "profile": prof.name, "fixed_point": bool(fixed_point), "samples": int(len(y)),
-        "timesteps": int(spec.timesteps), "encoding": spec.encoding, "exact_grid": bool(exact_grid and not fixed_point),
-        "accuracy": {"linear": acc_lin, "goodness": acc_good},
-        "agreement": {"spike_count_agreement": agreement(res.counts, ref), "samples_compared": int(len(y)),
+        "profile": prof.name, "fixed_point": bool(fixed_point), "samples": n,
+        "timesteps": int(T), "encoding": spec.encoding, "exact_grid": bool(grid),
+        "accuracy": {"linear": t.hits / n, "goodness": t.g_hits / n_good if n_good else None},
+        "reference_accuracy": {"linear": t.ref_hits / n, "goodness": t.g_ref_hits / n_good if n_good else None},
+        "goodness_samples": n_good,
+        "agreement": {"spike_count_agreement": t.same / t.pairs, "samples_compared": n,
                       "reference": "fixed-point integer emulation" if fixed_point else "snnTorch simulate_spec",
-                      "identical_samples": int(sum(all((a[k] == b[k]).all() for a, b in zip(res.counts, ref))
-                                                   for k in range(len(y)))),
-                      "dense_readout_prediction_agreement": readout_agree,
-                      "unrounded_spike_count_agreement": unrounded,
-                      "unrounded_snntorch_acc_linear": acc_unrounded},
+                      "identical_samples": t.identical,
+                      "goodness_spike_count_agreement": t.g_same / t.g_pairs if n_good else None,
+                      "dense_readout_prediction_agreement": t.readout_same / n if not fixed_point else None,
+                      "unrounded_spike_count_agreement": t.u_same / t.pairs if grid else None,
+                      "unrounded_snntorch_acc_linear": t.u_hits / n if grid else None},
+        "backend_check": t.backend_check(reference_check),
         "spikes_per_inference": cost["spikes_per_inference"], "synops_per_inference": cost["synops_per_inference"],
         "energy_per_inference_j": cost["energy_per_inference_j"],
         "latency_per_inference_s": cost["latency_per_inference_s"],
         "cores_used": cost["cores_used"], "fits": cost["fits"], "cost": cost,
         "wall_seconds": round(time.perf_counter() - t_start, 3),
-        "steps_per_second": res.steps / max(res.run_seconds, 1e-9), "lava_ms_per_step": res.ms_per_step,
-        "lava_steps": res.steps, "lava_build_seconds": round(res.build_seconds, 3),
-        "reference_sample_steps_per_second": ref_rate,
-        "lava_sample_steps_per_second": len(y) * spec.timesteps / max(res.run_seconds, 1e-9),
+        "lava_backend": backend, "lava_graphs": t.graphs, "chunk_samples": chunk,
+        "steps_per_second": t.steps / max(t.run_s, 1e-9), "lava_ms_per_step": 1000 * t.run_s / max(t.steps, 1),
+        "lava_steps": t.steps, "lava_build_seconds": round(t.build_s, 3),
+        "reference_sample_steps_per_second": t.ref_samples * T / max(t.ref_s, 1e-9),
+        "lava_sample_steps_per_second": t.lava_samples * T / max(t.run_s, 1e-9),
         "quantisation": _quant_summary(net) if fixed_point else None,
-        "config_name": cfg_data, "torch_threads": torch.get_num_threads(),
+        "config_name": spec0.meta.get("config_name"), "torch_threads": torch.get_num_threads(),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     if write:
@@ -192,9 +178,21 @@ def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point
     return metrics
 
 
-def _activity(net: LoihiNet, inputs: np.ndarray, counts) -> dict:
-    from ..hardware.cost import activity
-    return activity(net.layers, inputs, counts)
+class ProgressBar:
+    """A tqdm bar over the Lava steps of a deployment: ``progress(done, total)`` for :func:`deploy_run`."""
+
+    def __init__(self, desc: str = "Lava steps", **kwargs):
+        self.desc, self.kwargs, self.bar = desc, kwargs, None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm.auto import tqdm
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.desc, unit="step", smoothing=0.05, **self.kwargs)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _quant_summary(net: LoihiNet) -> dict:
