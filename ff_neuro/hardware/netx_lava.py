@@ -64,15 +64,17 @@ def import_netx():
     return require("lava.lib.dl.netx", "lava")
 
 
-def run_netx(path: str | Path, x_int: np.ndarray, timesteps: int,
-             input_message_bits: int = INPUT_MESSAGE_BITS) -> list[np.ndarray]:
+def run_netx(path: str | Path, x_int: np.ndarray, timesteps: int, input_message_bits: int = INPUT_MESSAGE_BITS,
+             backend: str = "reference") -> list[np.ndarray]:
     """Per-layer spike counts (N, C, H, W) of the integer inputs ``x_int`` (N, T, C, H, W) through the
-    netx file ``path``, built by lava-dl and run in Lava (``fixed_pt``)."""
+    netx file ``path``, built by lava-dl and run in Lava (``fixed_pt``). ``backend="reference"`` runs
+    Lava's own Conv/LIF models; ``"fast"`` ff_neuro's bit-exact faster ones (:mod:`ff_neuro.lava.fast`)."""
     netx = import_netx()
+    import h5py
     from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.source import RingBuffer
 
+    from ..lava.fast import run_config
     from ..lava.graph import to_whc
     from ..lava.procs.counter import WindowCounter
 
@@ -80,7 +82,6 @@ def run_netx(path: str | Path, x_int: np.ndarray, timesteps: int,
     n, T = x_int.shape[0], int(timesteps)
     if x_int.ndim != 5 or x_int.shape[1] != T:
         raise ValueError(f"inputs must be (N, T={T}, C, H, W) integers, got {x_int.shape}")
-    import h5py
     with h5py.File(path, "r") as f:
         L = sum(f["layer"][k]["type"][()] != b"input" for k in f["layer"])
     net = netx.hdf5.Network(net_config=str(path), input_message_bits=input_message_bits,
@@ -90,19 +91,17 @@ def run_netx(path: str | Path, x_int: np.ndarray, timesteps: int,
     data[..., :n * T] = enc.transpose(2, 3, 4, 0, 1).reshape(*enc.shape[2:], n * T)
     src = RingBuffer(data=data)
     src.s_out.connect(net.inp)
-    tmp = tempfile.TemporaryDirectory(prefix="ff_neuro_netx_")
     shapes = [tuple(layer.neuron.s_out.shape) for layer in net.layers]   # (W, H, C)
-    try:
-        paths = [Path(tmp.name) / f"layer{i}.npy" for i in range(L)]
+    with tempfile.TemporaryDirectory(prefix="ff_neuro_netx_") as tmp:
+        paths = [str(Path(tmp) / f"layer{i}.npy") for i in range(L)]
         for p, s in zip(paths, shapes):
             np.lib.format.open_memmap(p, mode="w+", dtype=np.float32, shape=(n, int(np.prod(s)))).flush()
-        for i, (layer, p) in enumerate(zip(net.layers, paths)):
-            cnt = WindowCounter(shape=shapes[i], samples=n, period=T, window=T, offset=i + 1, record_path=str(p))
-            layer.neuron.s_out.connect(cnt.s_in)
+        cnt = WindowCounter(shapes=shapes, offsets=[i + 1 for i in range(L)], samples=n, period=T, window=T,
+                            record_paths=paths)
+        for i, layer in enumerate(net.layers):
+            layer.neuron.s_out.connect(cnt.port(i))
         try:
-            src.run(condition=RunSteps(num_steps=data.shape[-1]), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+            src.run(condition=RunSteps(num_steps=data.shape[-1]), run_cfg=run_config(True, backend))
         finally:
             src.stop()
         return [np.ascontiguousarray(to_whc(np.load(p).reshape(n, *s))).astype(np.int64) for p, s in zip(paths, shapes)]
-    finally:
-        tmp.cleanup()
