@@ -42,6 +42,7 @@ def env() -> dict:
 
 def model_maps(fixed: bool) -> dict[str, dict]:
     """{backend: {Process class: ProcessModel}} for the reference and fast models of every process in the graph."""
+    from ff_neuro.lava.fast import FAST_MODELS  # first: the Python 3.11 fix for lava
     from lava.proc.conv import models as conv
     from lava.proc.conv.process import Conv
     from lava.proc.dense import models as dense
@@ -51,7 +52,6 @@ def model_maps(fixed: bool) -> dict[str, dict]:
     from lava.proc.lif import models as lif
     from lava.proc.lif.process import LIFReset
 
-    from ff_neuro.lava.fast import FAST_MODELS
     from ff_neuro.lava.procs import counter
     from ff_neuro.lava.procs.counter import WindowCounter
     tag = "fixed_pt" if fixed else "floating_pt"

@@ -9,9 +9,11 @@ cpu and wall cover the whole ``run_spk`` (calling thread); the ``port_*`` parts 
 ports' recv/send (message passing, and for wall time the wait for the upstream process). Compute
 CPU time per step is (cpu − port_cpu) / steps. The last two are the process's CPU time (all its
 threads: Lava's port and management threads, BLAS) after its first and its latest step, so
-(last − first) / (steps − 1) is everything the process costs per step. ``floor(model)`` keeps the model's ports and Var types but replaces
-the compute by receiving every input and sending zeros (send first for the delayed synapses, Conv
-and Dense, as they do).
+(last − first) / steps is everything the process costs per step. The first step, where models
+build their caches and buffers, is left out of every figure.
+
+``floor(model)`` keeps the model's ports and Var types but replaces the compute by receiving every
+input and sending zeros (send first for the delayed synapses, Conv and Dense, as they do).
 """
 from __future__ import annotations
 
@@ -53,9 +55,11 @@ def timed(model: type, directory: str | os.PathLike, label: str) -> type:
         model.run_spk(self)
         cpu, wall = time.thread_time() - c0, time.perf_counter() - w0
         port_cpu, port_wall = self._port_acc - before
-        self._rec[:5] += (1.0, cpu, port_cpu, wall, port_wall)
         self._rec[6] = time.process_time()
-        if self._rec[0] == 1:
+        if getattr(self, "_warm", False):
+            self._rec[:5] += (1.0, cpu, port_cpu, wall, port_wall)
+        else:                                   # the first step (caches, buffers) is left out
+            self._warm = True
             self._rec[5] = self._rec[6]
 
     return type(f"Timed{model.__name__}", (model,), {"run_spk": run_spk, "__module__": model.__module__})
@@ -92,7 +96,7 @@ def read_timings(directory: str | os.PathLike) -> dict[str, dict]:
         d["processes"] += 1
         d["compute_cpu_ms_per_step"] += 1000 * (cpu - port_cpu) / max(steps, 1)
         d["port_cpu_ms_per_step"] += 1000 * port_cpu / max(steps, 1)
-        d["process_cpu_ms_per_step"] += 1000 * (last - first) / max(steps - 1, 1)
+        d["process_cpu_ms_per_step"] += 1000 * (last - first) / max(steps, 1)
     return {k: {n: round(v, 4) if isinstance(v, float) else v for n, v in d.items()} for k, d in out.items()}
 
 
