@@ -23,6 +23,9 @@ MAX_UV = 2 ** 23
 
 def signed_clamp(x: torch.Tensor, bits: int) -> torch.Tensor:
     base = 1 << bits
+    lo, hi = torch.aminmax(x) if x.numel() else (x.new_zeros(()), x.new_zeros(()))
+    if -(base // 2) <= int(lo) and int(hi) < base // 2:      # nothing to wrap (the usual case): skip the remainder
+        return x
     return torch.remainder(x + base // 2, base) - base // 2
 
 
@@ -38,16 +41,20 @@ def int_conv(x: torch.Tensor, w: torch.Tensor, stride: int, padding: int, exact_
 
 
 def lif_fixed_step(u, v, a, layer):
-    u = trunc_shift(u * (DECAY_UNITY - (int(layer.du) + 1))) + (a << ACT_SHIFT)
-    u = torch.where(u > MAX_UV, u - 2 * MAX_UV, u)
-    u = torch.where(u <= -MAX_UV, u + 2 * MAX_UV, u)
+    """One step; the decay products are skipped where they are the identity (du = 4095: the factor is 0;
+    dv = 0: the factor is 2¹², and trunc0(v·2¹² / 2¹²) = v), and the wrap where nothing overflows."""
+    du_factor, dv_factor = DECAY_UNITY - (int(layer.du) + 1), DECAY_UNITY - int(layer.dv)
+    u = (a << ACT_SHIFT) if du_factor == 0 else trunc_shift(u * du_factor) + (a << ACT_SHIFT)
+    lo, hi = torch.aminmax(u)
+    if int(hi) > MAX_UV:
+        u = torch.where(u > MAX_UV, u - 2 * MAX_UV, u)
+    if int(lo) <= -MAX_UV:
+        u = torch.where(u <= -MAX_UV, u + 2 * MAX_UV, u)
     bias = torch.as_tensor(np.asarray(layer.bias_mant), dtype=torch.long, device=u.device).view(1, -1, 1, 1)
     bias = bias << int(layer.bias_exp)
-    v = trunc_shift(v * (DECAY_UNITY - int(layer.dv))) + u + bias
-    v = v.clamp(-MAX_UV + 1, MAX_UV - 1)
+    v = ((v if dv_factor == DECAY_UNITY else trunc_shift(v * dv_factor)) + u + bias).clamp_(-MAX_UV + 1, MAX_UV - 1)
     s = v > (int(layer.vth) << ACT_SHIFT)
-    v = torch.where(s, torch.zeros_like(v), v)
-    return u, v, s
+    return u, v.masked_fill_(s, 0), s
 
 
 @torch.no_grad()
