@@ -53,6 +53,24 @@ def minutes_to(history: list[dict], target: float) -> float | None:
     return None
 
 
+@torch.no_grad()
+def per_layer_goodness(run: Path, data, n: int = 2000) -> dict[str, float]:
+    """Validation goodness accuracy of each loss layer alone and of their sum (best checkpoint)."""
+    from ff_neuro.ff.objective import layer_goodness
+    from ff_neuro.ff.trainer import load_run
+    model, cfg, _ = load_run(run, device="cpu")
+    x, y = data.val.tensors(n)
+    layers = cfg.model.loss_layers
+    g = []
+    for i in range(0, len(y), 100):
+        acts = model.net(model.labels.all_labels(x[i:i + 100]))
+        g.append(torch.stack([layer_goodness(acts[l], model.net.measure) for l in layers], 1).view(-1, 10, len(layers)))
+    g = torch.cat(g)
+    out = {f"layer{l}": float((g[:, :, j].argmax(1) == y).float().mean()) for j, l in enumerate(layers)}
+    out["sum"] = float((g.sum(2).argmax(1) == y).float().mean())
+    return out
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="mnist-quick")
@@ -89,9 +107,11 @@ def main(argv=None) -> dict:
             "minutes_to": {f"{int(t * 100)}": minutes_to(hist, t) for t in TARGETS},
             "test_acc_goodness": m["test_acc_goodness"], "test_acc_linear": m["test_acc_linear"],
             "seconds_per_epoch": round(m["train_seconds"] / len(hist), 1),
+            "val_goodness_per_layer": per_layer_goodness(run, data),
             "hardware": hardware_description(torch.device("cpu")),
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         }
+        print("per layer:", results["recipes"][name]["val_goodness_per_layer"], flush=True)
         atomic_write_json(out_path, results)
     return results
 

@@ -58,6 +58,7 @@ class ModelConfig:
                                                                LayerConfig(128, 7), LayerConfig(128, 7)])
     loss_layers: list[int] = field(default_factory=lambda: [1, 2])     # FF loss and goodness readout
     readout_layers: list[int] = field(default_factory=lambda: [1, 2])  # linear-head features
+    goodness_layers: list[int] | None = None   # layers whose goodness the classifier sums (None: loss_layers)
     threshold_scale: float = 1.0    # θ = threshold_scale · N, N = units of the layer
     bias: bool = True
     init: str = "calibrated"        # "calibrated": He-normal weights, zero bias, so G ≈ θ at the start;
@@ -65,6 +66,12 @@ class ModelConfig:
     norm: str = "rms"               # rms: per-sample RMS normalisation of every layer's input (the paper);
                                     # none: no normalisation (static: what a spiking network computes)
     activation: str = "relu"        # relu (the paper) | relu1 | ifzero: bounded rates of IF neurons
+    activation_scale: float = 1.0   # λ of relu1/ifzero: a = λ·ψ(z/λ); the spiking layer gets current z/λ
+
+    @property
+    def score_layers(self) -> list[int]:
+        """The layers whose goodness the goodness classifier sums."""
+        return list(self.loss_layers if self.goodness_layers is None else self.goodness_layers)
 
 
 @dataclass
@@ -90,6 +97,7 @@ class TrainConfig:
     eval_batch_size: int = 500
     val_goodness: bool = True    # also compute goodness accuracy on validation each epoch
     val_goodness_subset: int | None = None  # ... on this many validation images only (it costs C passes)
+    select: str = "linear"       # best.safetensors = best validation accuracy of: linear | goodness
     bf16: bool = False           # bf16 autocast (CUDA only)
     compile: bool = False        # torch.compile every layer (CUDA only)
     compile_mode: str = "default"  # torch.compile mode, e.g. "reduce-overhead" (CUDA graphs)
@@ -107,6 +115,9 @@ class SpikingConfig:
     surrogate_slope: float = 5.0
     readout_scale: float = 0.05  # goodness threshold on Σ(count/T)² is readout_scale · N (rms rate √0.05 ≈ 0.22)
     input_norm: str = "rms"      # direct training: rms = per-sample RMS gain on each layer's input rates | none
+                                 # (ignored in spike units: model.norm none with a bounded activation)
+    gradient: str = "bptt"       # direct training within a layer: bptt (surrogate through time) | rate
+                                 # (exact spikes forward, gradient of the rate ψ(mean current): DSR)
 
 
 @dataclass
@@ -173,14 +184,16 @@ def _build(cls: type, data: Any, where: str) -> Any:
 
 def validate(cfg: Config) -> Config:
     n = len(cfg.model.layers)
-    for key in ("loss_layers", "readout_layers"):
-        bad = [i for i in getattr(cfg.model, key) if not 0 <= i < n]
+    for key in ("loss_layers", "readout_layers", "goodness_layers"):
+        bad = [i for i in getattr(cfg.model, key) or [] if not 0 <= i < n]
         if bad:
             raise ConfigError(f"model.{key} has indices {bad} outside 0..{n - 1} (layer indices are 0-based)")
     if cfg.model.norm not in ("rms", "none"):
         raise ConfigError(f"model.norm must be 'rms' or 'none', got {cfg.model.norm!r}")
     if cfg.model.activation not in ACTIVATIONS:
         raise ConfigError(f"model.activation must be one of {list(ACTIVATIONS)}, got {cfg.model.activation!r}")
+    if not cfg.model.activation_scale > 0:
+        raise ConfigError(f"model.activation_scale must be > 0, got {cfg.model.activation_scale}")
     if cfg.model.init not in ("calibrated", "torch"):
         raise ConfigError(f"model.init must be 'calibrated' or 'torch', got {cfg.model.init!r}")
     if cfg.train.ff_posneg not in ("batched", "sequential"):
@@ -190,6 +203,8 @@ def validate(cfg: Config) -> Config:
             raise ConfigError(f"goodness.{key} must be one of {list(valid)}, got {getattr(cfg.goodness, key)!r}")
     if not cfg.goodness.scale > 0:
         raise ConfigError(f"goodness.scale must be > 0, got {cfg.goodness.scale}")
+    if cfg.train.select not in ("linear", "goodness"):
+        raise ConfigError(f"train.select must be 'linear' or 'goodness', got {cfg.train.select!r}")
     if cfg.train.method not in ("ff", "bp", "random"):
         raise ConfigError(f"train.method must be ff, bp or random, got {cfg.train.method!r}")
     if cfg.labels.kind != "fourier":
@@ -200,6 +215,8 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"spiking.encoding must be 'current' or 'rate', got {cfg.spiking.encoding!r}")
     if cfg.spiking.input_norm not in ("rms", "none"):
         raise ConfigError(f"spiking.input_norm must be 'rms' or 'none', got {cfg.spiking.input_norm!r}")
+    if cfg.spiking.gradient not in ("bptt", "rate"):
+        raise ConfigError(f"spiking.gradient must be 'bptt' or 'rate', got {cfg.spiking.gradient!r}")
     if cfg.spiking.timesteps < 1:
         raise ConfigError(f"spiking.timesteps must be >= 1, got {cfg.spiking.timesteps}")
     return cfg

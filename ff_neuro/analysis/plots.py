@@ -216,3 +216,32 @@ def plot_hardware_cost(compare: dict[str, Any], path: str | Path) -> Path:
         ax.tick_params(axis="x", labelsize=8, rotation=20)
         ax.grid(alpha=0.3, axis="y")
     return save_figure(fig, path)
+
+
+def plot_recipe_curves(recipes: dict[str, Any], path: str | Path) -> Path:
+    """Validation goodness and linear accuracy against training minutes, one line per recipe.
+
+    ``recipes`` is the JSON written by ``benchmarks/goodness_recipes.py``: {"recipes": {name: {"curve":
+    [{epoch, val_acc_goodness, val_acc_linear, train_seconds}, ...]}}}. Dotted lines mark 95/97/98 %.
+    """
+    _require(recipes, ("recipes",), "the recipe results")
+    if not recipes["recipes"]:
+        raise AnalysisInputError("the recipe results hold no recipe; run benchmarks/goodness_recipes.py")
+    fig = new_figure(10.0, 4.0)
+    panels = [(fig.add_subplot(1, 2, 1), "val_acc_goodness", "goodness"),
+              (fig.add_subplot(1, 2, 2), "val_acc_linear", "linear head")]
+    for i, (name, rec) in enumerate(recipes["recipes"].items()):
+        curve = rec["curve"]
+        minutes = [r["train_seconds"] / 60 for r in curve]
+        for ax, key, _ in panels:
+            vals = [100 * r[key] if r[key] is not None else np.nan for r in curve]
+            ax.plot(minutes, vals, marker="o", ms=3, color=f"C{i % 10}", label=name)
+    for ax, _, title in panels:
+        for target in (95, 97, 98):
+            ax.axhline(target, color=REF_COLOUR, lw=0.6, ls=":")
+        ax.set_xlabel("training minutes")
+        ax.set_ylabel("validation accuracy (%)")
+        ax.set_title(f"Validation accuracy, {title}", fontsize=10)
+        ax.grid(alpha=0.3)
+    panels[0][0].legend(fontsize=7)
+    return save_figure(fig, path)

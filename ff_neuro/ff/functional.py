@@ -5,17 +5,18 @@
     θ           = s · N                       threshold, N = number of units, s = 1 in the paper
     loss        = softplus(−(G⁺ − θ)) + softplus(G⁻ − θ)     (mean over the batch)
 
-Activations (``model.activation``), z = the layer's input current:
+Activations (``model.activation``), z = the layer's input, λ = ``model.activation_scale``:
     relu        a = max(z, 0)                                  the paper
-    relu1       a = min(max(z, 0), 1)                          rate of an IF neuron with reset by
+    relu1       a = λ · min(max(z/λ, 0), 1)                    rate (× λ) of an IF neuron with reset by
                                                                subtraction, threshold 1 (spikes per step)
-    ifzero      a = z / (1 + z) for z > 0, else 0              rate of the IF neuron with reset to zero
+    ifzero      a = λ · ψ(z/λ), ψ(u) = u/(1 + u) for u > 0     rate (× λ) of the IF neuron with reset to zero
                                                                (Lava's LIF, du = 1, dv = 0, vth = 1) driven
                                                                by spikes, as measured (docs/spiking.md); for
                                                                a constant current its staircase
                                                                1/(⌊1/z⌋ + 1) touches it at z = 1/n
-The bounded activations make the rate model the T → ∞ limit of its spiking network, with weights in
-spike units: conversion needs no scale λ (``docs/spiking.md``).
+The bounded activations make the rate model the T → ∞ limit of its spiking network: the current of
+layer l is z_l/λ and its rate a_l/λ, so conversion is exact up to the known λ (``docs/spiking.md``).
+λ → ∞ recovers ReLU; λ = 1 puts the weights in spike units.
 """
 from __future__ import annotations
 
@@ -33,14 +34,14 @@ def rms_norm(y: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     return y * torch.rsqrt(sq / n + eps)
 
 
-def activation(z: torch.Tensor, kind: str = "relu") -> torch.Tensor:
-    """The layer's rate function (see the module docstring): relu | relu1 | ifzero."""
+def activation(z: torch.Tensor, kind: str = "relu", scale: float = 1.0) -> torch.Tensor:
+    """The layer's rate function (see the module docstring): relu | relu1 | ifzero, with scale λ."""
     if kind == "relu":
         return torch.relu(z)
     if kind == "relu1":
-        return z.clamp(0.0, 1.0)
+        return z.clamp(0.0, scale)
     zp = torch.relu(z)
-    return zp / (1.0 + zp)
+    return zp / (1.0 + zp / scale)
 
 
 def goodness(y: torch.Tensor) -> torch.Tensor:

@@ -89,6 +89,16 @@ class RateModel:
             feats = self.net.features(self.net(self.labels.neutral(x)))
         return self.head(feats)
 
+    def _encode(self, x_labelled: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Layer-0 input of labelled images (the spiking model encodes them over T steps)."""
+        return x_labelled
+
+    def _layer(self, i: int, h: torch.Tensor, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input of the next layer, activations whose goodness layer i is trained on)."""
+        with self.autocast():
+            a = self.net.layers[i](h)
+        return a, a
+
     def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
                      head_logits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Layer by layer: forward, local loss, backward, free the graph (objective: ``ff.objective``).
@@ -107,36 +117,38 @@ class RateModel:
             groups = [self.labels.overlay(x, y), self.labels.overlay(x, neg)]
             if self.cfg.train.ff_posneg == "batched":
                 groups = [torch.cat(groups)]
+        groups = [self._encode(h, gen) for h in groups]
         out: dict[str, torch.Tensor] = {}
         last = max(self.cfg.model.loss_layers, default=-1)
-        for i, layer in enumerate(self.net.layers[:last + 1]):
-            if i not in self.cfg.model.loss_layers:
-                with torch.no_grad(), self.autocast():
-                    groups = [layer(h) for h in groups]
+        for i in range(last + 1):
+            learn = i in self.cfg.model.loss_layers
+            if not learn:
+                with torch.no_grad():
+                    groups = [self._layer(i, h, False)[0] for h in groups]
                 continue
             if obj.loss == "threshold":
-                groups, li = self._threshold_layer(layer, groups, b, self.net.thresholds[i])
+                groups, li = self._threshold_layer(i, groups, b, self.net.thresholds[i])
             else:
-                with self.autocast():
-                    hs = [layer(h) for h in groups]
-                g = torch.cat([layer_goodness(h, obj.measure) for h in hs])
+                outs = [self._layer(i, h, True) for h in groups]
+                g = torch.cat([layer_goodness(a, obj.measure) for _, a in outs])
                 li = (softmax_loss(g.view(b, -1), y, obj.scale, obj.relative) if obj.loss == "softmax"
                       else symba_loss(g[:b], g[b:], obj.scale, obj.relative))
-                li.backward()
-                groups = [h.detach() for h in hs]
+                if li.requires_grad:
+                    li.backward()
+                groups = [h.detach() for h, _ in outs]
             out[f"layer{i}"] = li.detach()
         return out
 
-    def _threshold_layer(self, layer, groups: list[torch.Tensor], b: int, theta: float):
-        """The threshold loss of one layer, group by group (first b rows of the inputs are positives)."""
+    def _threshold_layer(self, i: int, groups: list[torch.Tensor], b: int, theta: float):
+        """The threshold loss of layer i, group by group (the first b rows of the inputs are positives)."""
         obj, outs, total, start = self.cfg.goodness, [], 0.0, 0
         for h in groups:
-            with self.autocast():
-                h = layer(h)
-            g = layer_goodness(h, obj.measure)
+            h, a = self._layer(i, h, True)
+            g = layer_goodness(a, obj.measure)
             n_pos = max(0, min(len(g), b - start))
             li = threshold_terms(g[:n_pos], 1.0, theta, obj.scale) + threshold_terms(g[n_pos:], -1.0, theta, obj.scale)
-            li.backward()
+            if li.requires_grad:
+                li.backward()
             total, start = total + li.detach(), start + len(g)
             outs.append(h.detach())
         return outs, total

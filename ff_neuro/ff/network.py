@@ -19,9 +19,9 @@ class FFConv(nn.Module):
     convolve, apply the rate function (``activation``, see ``functional.activation``)."""
 
     def __init__(self, in_channels: int, spec: LayerConfig, bias: bool = True, init: str = "calibrated",
-                 norm: str = "rms", act: str = "relu"):
+                 norm: str = "rms", act: str = "relu", act_scale: float = 1.0):
         super().__init__()
-        self.spec, self.norm, self.act = spec, norm, act
+        self.spec, self.norm, self.act, self.act_scale = spec, norm, act, act_scale
         self.conv = nn.Conv2d(in_channels, spec.channels, spec.kernel, spec.stride, spec.pad, bias=bias)
         if init == "calibrated":
             # Var(w) = 2 / fan_in on an RMS-normalised input gives E[y²] ≈ 1 per ReLU unit, i.e. G ≈ θ = N
@@ -33,7 +33,7 @@ class FFConv(nn.Module):
     def forward(self, x: torch.Tensor, detach: bool = True) -> torch.Tensor:
         if self.norm == "rms":
             x = rms_norm(x)
-        return activation(self.conv(x.detach() if detach else x), self.act)
+        return activation(self.conv(x.detach() if detach else x), self.act, self.act_scale)
 
 
 def output_shapes(cfg: ModelConfig, in_shape: tuple[int, int, int]) -> list[tuple[int, int, int]]:
@@ -58,7 +58,7 @@ class FFNet(nn.Module):
         self.cfg, self.in_shape, self.measure = cfg, tuple(in_shape), measure
         self.shapes = output_shapes(cfg, self.in_shape)
         chans = [self.in_shape[0]] + [s[0] for s in self.shapes[:-1]]
-        self.layers = nn.ModuleList(FFConv(c, spec, cfg.bias, cfg.init, cfg.norm, cfg.activation)
+        self.layers = nn.ModuleList(FFConv(c, spec, cfg.bias, cfg.init, cfg.norm, cfg.activation, cfg.activation_scale)
                                     for c, spec in zip(chans, cfg.layers))
         for layer, spec in zip(self.layers, cfg.layers):
             layer.requires_grad_(spec.train)
@@ -80,7 +80,7 @@ class FFNet(nn.Module):
 
     def goodness_score(self, acts: list[torch.Tensor]) -> torch.Tensor:
         """Σ over the loss layers of g_l: the score used by goodness classification."""
-        return sum(layer_goodness(acts[i], self.measure) for i in self.cfg.loss_layers)
+        return sum(layer_goodness(acts[i], self.measure) for i in self.cfg.score_layers)
 
     def features(self, acts: list[torch.Tensor], detach: bool = True) -> torch.Tensor:
         """Linear-head input: RMS-normalised, flattened activations of the readout layers (detached)."""

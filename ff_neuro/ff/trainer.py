@@ -2,8 +2,9 @@
 
 Per epoch: a seeded shuffle and negative draw (seed, epoch) — so ``resume`` replays exactly —,
 optional linear cool-down of the learning rate, validation accuracy, one JSONL line in
-``metrics.jsonl``, and an atomic checkpoint. The weights with the best validation accuracy of the
-linear head are kept in ``best.safetensors``; the test split is evaluated once, at the end, on them.
+``metrics.jsonl``, and an atomic checkpoint. The weights with the best validation accuracy (of the
+linear head, or of goodness with ``train.select: goodness``) are kept in ``best.safetensors``; the test
+split is evaluated once, at the end, on them.
 """
 from __future__ import annotations
 
@@ -88,6 +89,13 @@ def evaluate(model, split: Split, batch_size: int = 1000, goodness: bool = True,
     return {"acc_linear": hit_lin / n if linear else None, "acc_goodness": hit_good / n if has_good else None}
 
 
+def improves(val: dict, best: dict, select: str) -> bool:
+    """True when validation accuracies ``val`` beat the best so far on ``select`` (linear | goodness);
+    goodness falls back to linear when it was not measured; ties go to the earlier epoch."""
+    key = "acc_goodness" if select == "goodness" and val.get("acc_goodness") is not None else "acc_linear"
+    return best.get(key) is None or val[key] > best[key]
+
+
 def _check_finite(losses: dict[str, torch.Tensor], epoch: int, step: int, run_dir: Path) -> None:
     bad = [k for k, v in losses.items() if not bool(torch.isfinite(v).all())]
     if bad:
@@ -166,7 +174,7 @@ def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = Fal
                   "loss": {k: float(v) / steps for k, v in sums.items()},
                   "val_acc_linear": val["acc_linear"], "val_acc_goodness": val["acc_goodness"],
                   "epoch_seconds": round(epoch_seconds, 3), "train_seconds": round(seconds, 3)}
-        if val["acc_linear"] > best["acc_linear"]:
+        if improves(val, best, t.select):
             best = {"acc_linear": val["acc_linear"], "acc_goodness": val["acc_goodness"], "epoch": epoch}
             save_checkpoint(out / BEST, model.weights(), _meta(cfg, kind, epoch, best, seconds))
         history.append(record)

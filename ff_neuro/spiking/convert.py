@@ -137,15 +137,15 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
         calibration = "spikes"  # a directly trained SNN has no rate activations to calibrate on
     xl = calibration_inputs(labels, calib_x, calib_y)
     n_layers = len(net.layers)
-    native = kind == "rate" and is_native(cfg)
+    native = is_native(cfg)
+    p = LIFParams(1.0, 1.0) if kind == "rate" else LIFParams(float(cfg.spiking.beta), float(cfg.spiking.threshold))
+    rms_a = None
     if native:
-        lams, rms_a, p = [1.0] * n_layers, None, LIFParams(1.0, 1.0)
+        lams = [float(cfg.model.activation_scale)] * n_layers
     elif kind == "rate":
         lams, rms_a = activation_scales(net, xl, percentile)
-        p = LIFParams(1.0, 1.0)
     else:
-        lams, rms_a = [1.0] * n_layers, None
-        p = LIFParams(float(cfg.spiking.beta), float(cfg.spiking.threshold))
+        lams = [1.0] * n_layers
     # trained without any input gain: nothing to normalise
     static_in = native or (kind == "spiking" and cfg.spiking.input_norm == "none")
     exact = variant == "exact" and not static_in
@@ -155,6 +155,8 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
     for i, (layer, out_shape) in enumerate(zip(net.layers, net.shapes)):
         conv = layer.conv
         w = conv.weight.detach().float() / lams[i]
+        if native and i > 0:
+            w = w * lams[i - 1]          # the input is the spike rate r = a/λ of the previous layer
         b = (conv.bias.detach().float() if conv.bias is not None else torch.zeros(conv.out_channels)) / lams[i]
         if variant == "static" and not static_in:
             if i == 0 or calibration == "spikes":
@@ -173,11 +175,11 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
     else:
         thresholds = [cfg.spiking.readout_scale * float(np.prod(s.out_shape)) for s in layers]
     meta = {"variant": variant, "source_kind": kind, "native": native, "goodness_measure": cfg.goodness.measure, "calibration": calibration if variant == "static" else None,
-            "percentile": percentile if kind == "rate" else None, "rho": rhos or None,
+            "percentile": percentile if kind == "rate" and not native else None, "rho": rhos or None,
             "calibration_images": int(calib_x.shape[0]), "calibration_seed": seed, "goodness_thresholds": thresholds,
             "labels": {"set": labels.label_set, "K": labels.K, "num_classes": labels.num_classes},
             "in_shape": list(net.in_shape), "config_name": cfg.name}
-    return SpikingNetSpec(layers, timesteps, encoding, list(cfg.model.loss_layers), list(cfg.model.readout_layers),
+    return SpikingNetSpec(layers, timesteps, encoding, cfg.model.score_layers, list(cfg.model.readout_layers),
                           head.fc.weight.detach().cpu().numpy().astype(np.float32),
                           head.fc.bias.detach().cpu().numpy().astype(np.float32), meta)
 

@@ -3,16 +3,25 @@
 Same interface, parameters and checkpoint layout as :class:`ff_neuro.ff.model.RateModel` (an FFNet's
 conv weights and a linear head), but every forward pass is the LIF simulation of ``simulate.py``:
 
-    s_0 = encode(x', T);   s_l = LIF(g_l · (W_l ∗ s_{l−1}.detach()) + b_l),  g_l = 1/rms(r_{l−1}) or 1
-    G_l = Σ (count_l / T)²,  θ_l = readout_scale · N_l,
-    loss_l = softplus(θ_l − G_l⁺) + softplus(G_l⁻ − θ_l)          (ff_loss, mean over the batch)
+    s_0 = encode(x', T);   s_l = LIF(I_l),  I_l[t] = g_l · (W'_l ∗ s_{l−1}[t]) + b'_l
+    r_l = count_l / T,     goodness on a_l = λ_l · r_l   (``ff.objective``: measure, loss, negatives)
 
-Gradients flow through time inside one layer (BPTT with snnTorch's fast-sigmoid surrogate for the
-spike's derivative, reset detached) and never across layers: each layer's input spikes are
-detached, and its loss is back-propagated and its graph freed before the next layer runs.
-Positive and negative data are both spike trains. The linear head learns from the detached
-spike-count features rms_norm(count/T) of the neutral-label input. Inference runs the "exact"
-spec of the trained network through :class:`SpikingNetwork`.
+In spike units (``model.norm: none`` with ``model.activation: ifzero`` or ``relu1``, the default of the
+spiking configs) the parameters are those of the rate model a_l = λ ψ((W_l a_{l−1} + b_l)/λ):
+W'_l = W_l · λ_{l−1}/λ_l, b'_l = b_l/λ_l (λ_{−1} = 1), g_l = 1, so the rate model is this network's
+T → ∞ limit and a trained run deploys as it is. Otherwise (legacy) W' = W, b' = b, λ = 1, and
+g_l = 1/rms(r_{l−1}) per sample when ``spiking.input_norm`` is rms.
+
+Gradients never cross layers: each layer's input spikes are detached, and its loss is back-propagated
+and its graph freed before the next layer runs. Within a layer, ``spiking.gradient`` chooses:
+  * ``bptt`` – back-propagation through the T steps with snnTorch's fast-sigmoid surrogate for the
+               spike's derivative (reset detached);
+  * ``rate`` – the forward pass is the exact spike simulation, the backward pass differentiates the
+               spike representation (Meng et al., CVPR 2022, "DSR"): r̂ = ψ(Ī) with the mean current
+               Ī = g · (W' ∗ r_{l−1}) + b' (exact: the conv is linear) and ψ(u) = u/(1 + u) the measured
+               rate of this neuron (``docs/spiking.md``); r = r̂ + (count/T − r̂).detach(), so the loss
+               sees the true spike counts and the gradient costs one conv instead of T.
+The linear head learns from the detached spike-count features rms_norm(count/T) of the neutral input.
 """
 from __future__ import annotations
 
@@ -23,14 +32,14 @@ from snntorch import surrogate
 
 from ..config import Config
 from ..errors import ConfigError
-from ..data.labels import sample_negatives
-from ..ff.functional import ff_loss
+from ..ff.functional import activation
 from ..ff.model import RateModel
+from .convert import is_native
 from .encoding import encode
 from .lif import LIFParams, heaviside
 from .network import SpikingNetwork
-from .readout import spike_features, spike_goodness
-from .simulate import simulate_layer
+from .readout import spike_features
+from .simulate import rms_gain, simulate_layer
 from .spec import LIFConvSpec, SpikingNetSpec
 
 
@@ -44,34 +53,63 @@ class SpikingModel(RateModel):
                               f"{cfg.train.method!r}: use --model rate for the bp control")
         super().__init__(cfg, in_shape, num_classes, device)
         sc = cfg.spiking
-        self.T, self.encoding = sc.timesteps, sc.encoding
+        self.T, self.encoding, self.gradient = sc.timesteps, sc.encoding, sc.gradient
         self.lif = LIFParams(float(sc.beta), float(sc.threshold))
         self.spike_fn = surrogate.fast_sigmoid(slope=sc.surrogate_slope)
-        self.rms_input = sc.input_norm == "rms"
-        self.net.thresholds = [sc.readout_scale * float(np.prod(s)) for s in self.net.shapes]
+        self.native = is_native(cfg)
+        self.rms_input = sc.input_norm == "rms" and not self.native
+        self.scales = [float(cfg.model.activation_scale) if self.native else 1.0] * len(self.net.layers)
+        per_unit = cfg.goodness.measure == "mean"
+        self.net.thresholds = [sc.readout_scale * (1.0 if per_unit else float(np.prod(s))) for s in self.net.shapes]
 
     # --- simulation -----------------------------------------------------------------------
-    def _layer(self, i: int, inputs: torch.Tensor, train: bool) -> torch.Tensor:
+    def layer_params(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(W'_l, b'_l): the weights and per-step bias current of layer i in spike units."""
         conv = self.net.layers[i].conv
-        return simulate_layer(inputs.detach(), conv.weight, conv.bias, conv.stride[0], conv.padding[0], self.lif,
-                              rms_input=self.rms_input, spike_fn=self.spike_fn if train else heaviside)
+        prev = self.scales[i - 1] if i else 1.0
+        w = conv.weight * (prev / self.scales[i])
+        b = conv.bias / self.scales[i] if conv.bias is not None else None
+        return w, b
+
+    def _encode(self, x_labelled: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        return encode(x_labelled, self.T, self.encoding, gen).float()
+
+    def _layer(self, i: int, s: torch.Tensor, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """(spike trains (T, B, C, H, W), λ · rate for the goodness) of layer i driven by spikes ``s``."""
+        w, b = self.layer_params(i)
+        conv, s = self.net.layers[i].conv, s.detach()
+        stride, pad = conv.stride[0], conv.padding[0]
+        if not (train and self.gradient == "rate"):
+            fn = self.spike_fn if train else heaviside
+            out = simulate_layer(s, w, b, stride, pad, self.lif, rms_input=self.rms_input, spike_fn=fn)
+            return out, self.scales[i] * out.mean(0)
+        with torch.no_grad():
+            out = simulate_layer(s, w, b, stride, pad, self.lif, rms_input=self.rms_input)
+        z = F.conv2d(s.mean(0), w, None, stride, pad)
+        if self.rms_input:
+            z = z * rms_gain(s).view(-1, 1, 1, 1)
+        if b is not None:
+            z = z + b.view(1, -1, 1, 1)
+        r_hat = activation(z, "ifzero", 1.0)
+        return out, self.scales[i] * (r_hat + (out.mean(0) - r_hat).detach())
 
     def spec(self) -> SpikingNetSpec:
         """The trained network as a spec ("exact" when input_norm is rms: not deployable as is)."""
         layers, shape = [], tuple(self.net.in_shape)
-        for layer, out in zip(self.net.layers, self.net.shapes):
-            conv = layer.conv
-            bias = conv.bias if conv.bias is not None else torch.zeros(conv.out_channels)
-            layers.append(LIFConvSpec(conv.weight.detach().cpu().numpy().copy(), bias.detach().cpu().numpy().copy(),
-                                      conv.stride[0], conv.padding[0], self.lif.beta, self.lif.threshold,
-                                      shape, tuple(out), 1.0, self.rms_input))
-            shape = tuple(out)
+        with torch.no_grad():
+            for i, (layer, out) in enumerate(zip(self.net.layers, self.net.shapes)):
+                w, b = self.layer_params(i)
+                b = b if b is not None else torch.zeros(layer.conv.out_channels)
+                layers.append(LIFConvSpec(w.cpu().numpy().astype(np.float32), b.cpu().numpy().astype(np.float32),
+                                          layer.conv.stride[0], layer.conv.padding[0], self.lif.beta,
+                                          self.lif.threshold, shape, tuple(out), self.scales[i], self.rms_input))
+                shape = tuple(out)
         lab = self.labels
-        meta = {"variant": "exact" if self.rms_input else "static", "source_kind": "spiking",
-                "goodness_thresholds": list(self.net.thresholds),
+        meta = {"variant": "exact" if self.rms_input else "static", "source_kind": "spiking", "native": self.native,
+                "goodness_measure": self.cfg.goodness.measure, "goodness_thresholds": list(self.net.thresholds),
                 "labels": {"set": lab.label_set, "K": lab.K, "num_classes": lab.num_classes},
                 "in_shape": list(self.net.in_shape), "config_name": self.cfg.name}
-        return SpikingNetSpec(layers, self.T, self.encoding, list(self.cfg.model.loss_layers),
+        return SpikingNetSpec(layers, self.T, self.encoding, self.cfg.model.score_layers,
                               list(self.cfg.model.readout_layers), self.head.fc.weight.detach().cpu().numpy().copy(),
                               self.head.fc.bias.detach().cpu().numpy().copy(), meta)
 
@@ -79,35 +117,13 @@ class SpikingModel(RateModel):
         return SpikingNetwork(self.spec(), self.device, seed=self.cfg.train.seed)
 
     # --- training -------------------------------------------------------------------------
-    def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
-                     head_logits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Layer by layer on positive and negative spike trains: simulate, local loss, BPTT, free the graph."""
-        neg = sample_negatives(y, self.num_classes, gen)
-        b, out = x.shape[0], {}
-        s = encode(torch.cat([self.labels.overlay(x, y), self.labels.overlay(x, neg)]), self.T, self.encoding, gen)
-        last = max(self.cfg.model.loss_layers, default=-1)
-        for i, layer in enumerate(self.net.layers):
-            learn = i in self.cfg.model.loss_layers and layer.spec.train
-            with torch.set_grad_enabled(learn):
-                s = self._layer(i, s, train=learn)
-            if i in self.cfg.model.loss_layers:
-                g = spike_goodness(s.sum(0), self.T)
-                li = ff_loss(g[:b], g[b:], self.net.thresholds[i])
-                if learn:
-                    li.backward()
-                out[f"layer{i}"] = li.detach()
-            s = s.detach()
-            if i >= last:
-                break
-        return out
-
     def _head_logits(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Linear-head logits on spike-count features of the neutral-label input (the graph reaches the head only)."""
         with torch.no_grad():
-            s = encode(self.labels.neutral(x), self.T, self.encoding, gen)
+            s = self._encode(self.labels.neutral(x), gen)
             counts = []
             for i in range(len(self.net.layers)):
-                s = self._layer(i, s, train=False)
+                s = self._layer(i, s, train=False)[0]
                 counts.append(s.sum(0))
             feats = spike_features(counts, self.T, self.cfg.model.readout_layers)
         return self.head(feats)

@@ -55,7 +55,7 @@ class SpikingNetSpec:
     layers: list[LIFConvSpec]
     timesteps: int
     encoding: str                       # "current" | "rate"
-    loss_layers: list[int]
+    loss_layers: list[int]              # the layers whose goodness the goodness classifier sums
     readout_layers: list[int]
     head_weight: np.ndarray | None = None   # (classes, features) linear head on spike-count features
     head_bias: np.ndarray | None = None

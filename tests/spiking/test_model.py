@@ -41,15 +41,50 @@ def test_spike_run_on_a_spiking_checkpoint(spiking_run):
     assert r["results"][1]["acc_linear"] > 0.3
 
 
-@pytest.mark.slow
-def test_training_has_no_gradient_across_layers(spiking_run):
-    model = load_run(spiking_run[0], "cpu")[0]
-    x = torch.rand(4, 1, 28, 28)
-    s = model._layer(0, model.labels.neutral(x).unsqueeze(0).expand(4, 4, 1, 28, 28).requires_grad_(), True)
-    assert not s.requires_grad or s.grad_fn is not None
-    s1 = model._layer(1, s, True)
-    s1.sum().backward()                          # the input of a layer is detached inside _layer
-    assert model.net.layers[1].conv.weight.grad is not None and model.net.layers[0].conv.weight.grad is None
+def test_training_has_no_gradient_across_layers():
+    """Layer 2's loss reaches layer 2's weights only, though layer 1 is trainable and feeds it."""
+    torch.manual_seed(0)
+    model = SpikingModel(tiny_config().replace(spiking={"timesteps": 4}))
+    assert model.net.layers[1].conv.weight.requires_grad
+    s = model._encode(model.labels.neutral(torch.rand(4, 1, 28, 28)), torch.Generator().manual_seed(0))
+    s1, a1 = model._layer(1, model._layer(0, s, True)[0], True)
+    assert a1.requires_grad                      # layer 1's own loss would train layer 1
+    s2, a2 = model._layer(2, s1, True)
+    a2.sum().backward()
+    assert model.net.layers[2].conv.weight.grad is not None
+    assert model.net.layers[1].conv.weight.grad is None
+
+
+NATIVE = {"model": {"norm": "none", "activation": "ifzero", "activation_scale": 2.0},
+          "goodness": {"loss": "symba", "measure": "mean", "scale": 8.0}}
+
+
+def test_rate_gradient_sees_true_spike_counts():
+    """gradient "rate": the forward value is the exact count rate, the gradient that of ψ(mean current)."""
+    torch.manual_seed(0)
+    cfg = tiny_config().replace(spiking={"timesteps": 8, "gradient": "rate"}, **NATIVE)
+    model = SpikingModel(cfg)
+    s = model._encode(model.labels.neutral(torch.rand(3, 1, 28, 28)), torch.Generator().manual_seed(0))
+    s0 = model._layer(0, s, False)[0]
+    out, a = model._layer(1, s0, True)
+    assert torch.allclose(a, 2.0 * out.mean(0))            # λ · count/T, exactly
+    a.sum().backward()
+    assert model.net.layers[1].conv.weight.grad.abs().sum() > 0
+
+
+def test_native_spiking_spec_matches_its_training_forward():
+    torch.manual_seed(0)
+    model = SpikingModel(tiny_config().replace(spiking={"timesteps": 6}, **NATIVE))
+    x = torch.rand(3, 1, 28, 28)
+    xl = model.labels.neutral(x)
+    s, counts = model._encode(xl, torch.Generator().manual_seed(0)), []
+    with torch.no_grad():
+        for i in range(3):
+            s = model._layer(i, s, False)[0]
+            counts.append(s.sum(0))
+    spec = model.spec()
+    assert spec.deployable and spec.meta["native"] and [lay.act_scale for lay in spec.layers] == [2.0] * 3
+    assert all(torch.equal(c, d) for c, d in zip(counts, model.network().spike_counts(xl)))
 
 
 def test_bp_is_refused():
@@ -67,4 +102,4 @@ def test_train_step_updates_only_trainable_layers():
     after = [layer.conv.weight.detach() for layer in model.net.layers]
     assert torch.equal(before[0], after[0])                      # layer 0 is not trained (train: false)
     assert not torch.equal(before[1], after[1]) and not torch.equal(before[2], after[2])
-    assert model.net.thresholds[1] == 0.05 * 16 * 28 * 28
+    assert model.net.thresholds[1] == 0.05 * 16 * 28 * 28             # readout_scale · N (measure "sum")
