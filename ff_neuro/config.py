@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
+import types
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -30,6 +32,7 @@ class LayerConfig:
     padding: int | None = None   # None: "same" (kernel // 2)
     stride: int = 1
     train: bool = True           # False: keep the random initialisation (the paper's layer 1)
+    activation_scale: float | None = None   # this layer's λ (None: model.activation_scale)
 
     @property
     def pad(self) -> int:
@@ -67,6 +70,14 @@ class ModelConfig:
                                     # none: no normalisation (static: what a spiking network computes)
     activation: str = "relu"        # relu (the paper) | relu1 | ifzero: bounded rates of IF neurons
     activation_scale: float = 1.0   # λ of relu1/ifzero: a = λ·ψ(z/λ); the spiking layer gets current z/λ
+    train_timesteps: int | None = None  # relu1/ifzero: train on rates rounded to counts over T steps
+                                        # (stochastic rounding, straight-through; functional.count_noise)
+
+    @property
+    def scales(self) -> list[float]:
+        """λ_l of every layer: its own ``activation_scale``, else the model's."""
+        return [float(self.activation_scale if layer.activation_scale is None else layer.activation_scale)
+                for layer in self.layers]
 
     @property
     def score_layers(self) -> list[int]:
@@ -170,7 +181,9 @@ def _build(cls: type, data: Any, where: str) -> Any:
             if not isinstance(val, list):
                 raise ConfigError(f"config key {path!r} must be a list")
             val = [_build(typing.get_args(hint)[0], v, f"{path}[{i}]") for i, v in enumerate(val)]
-        elif hint is float and isinstance(val, (int, str)) and not isinstance(val, bool):
+        elif hint in (int, int | None) and isinstance(val, float) and val.is_integer():
+            val = int(val)   # 1.0e4 in YAML is 10000
+        elif hint in (float, float | None) and isinstance(val, (int, str)) and not isinstance(val, bool):
             try:
                 val = float(val)
             except ValueError:
@@ -182,43 +195,199 @@ def _build(cls: type, data: Any, where: str) -> Any:
         raise ConfigError(f"config section {where or '<root>'}: {e}") from None
 
 
+# Limits checked by ``validate``: beyond them a run fails deep inside the allocator or runs for ever.
+DATASETS = {"mnist": (28, 28, 60_000), "fashion-mnist": (28, 28, 60_000)}  # H, W, official training images
+MAX_LAYERS = 32
+MAX_CHANNELS = 4096
+MAX_CONV_WEIGHTS = 2 ** 26        # all conv weights together (64 Mi floats = 256 MB)
+MAX_LAYER_UNITS = 2 ** 22         # C·H·W of one layer's output for one image
+MAX_EPOCHS = 100_000
+MAX_BATCH = 65_536
+MAX_TIMESTEPS = 4096              # spiking T (the CLI's --timesteps has the same bound)
+MAX_SEED = 2 ** 32 - 1
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def _check_types(obj: Any, where: str) -> None:
+    """Every field of dataclass ``obj`` has its annotated type (ints are not bools, numbers are finite)."""
+    hints = typing.get_type_hints(type(obj))
+    for f in fields(obj):
+        _check_value(getattr(obj, f.name), hints[f.name], f"{where}.{f.name}" if where else f.name)
+
+
+def _check_value(val: Any, hint: Any, path: str) -> None:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        if val is None and type(None) in args:
+            return
+        hint = next(a for a in args if a is not type(None))
+        args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(val, hint):
+            raise ConfigError(f"config key {path!r} must be a mapping, got {val!r}")
+        _check_types(val, path)
+    elif typing.get_origin(hint) is list:
+        if not isinstance(val, list):
+            raise ConfigError(f"config key {path!r} must be a list, got {val!r}")
+        for i, v in enumerate(val):
+            _check_value(v, args[0], f"{path}[{i}]")
+    elif hint is bool:
+        if not isinstance(val, bool):
+            raise ConfigError(f"config key {path!r} must be true or false, got {val!r}")
+    elif hint is int:
+        if isinstance(val, bool) or not isinstance(val, int):
+            raise ConfigError(f"config key {path!r} must be an integer, got {val!r}")
+    elif hint is float:
+        if isinstance(val, bool) or not isinstance(val, (int, float)):
+            raise ConfigError(f"config key {path!r} must be a number, got {val!r}")
+        if not math.isfinite(val):
+            raise ConfigError(f"config key {path!r} must be a finite number, got {val!r}")
+    elif hint is str:
+        if not isinstance(val, str):
+            raise ConfigError(f"config key {path!r} must be a string, got {val!r}")
+
+
+def _range(cfg: Config, key: str, lo: float | None = None, hi: float | None = None, *,
+           open_lo: bool = False, optional: bool = False) -> None:
+    """``cfg.<key>`` lies in [lo, hi] (lo excluded when ``open_lo``); None passes when ``optional``."""
+    sec, name = key.split(".")
+    val = getattr(getattr(cfg, sec), name)
+    if val is None and optional:
+        return
+    too_low = lo is not None and (val <= lo if open_lo else val < lo)
+    if too_low or (hi is not None and val > hi):
+        if hi is None:
+            want = f"> {lo}" if open_lo else f">= {lo}"
+        else:
+            want = f"in {'(' if open_lo else '['}{lo}, {hi}]"
+        raise ConfigError(f"config key {key!r} must be {want}, got {val!r}")
+
+
+def _choice(cfg: Config, key: str, valid: tuple | list) -> None:
+    sec, name = key.split(".")
+    val = getattr(getattr(cfg, sec), name)
+    if val not in valid:
+        raise ConfigError(f"config key {key!r} must be one of {list(valid)}, got {val!r}")
+
+
+def _check_layers(cfg: Config) -> None:
+    layers = cfg.model.layers
+    if not layers:
+        raise ConfigError("config key 'model.layers' must list at least one layer")
+    if len(layers) > MAX_LAYERS:
+        raise ConfigError(f"config key 'model.layers' has {len(layers)} layers; at most {MAX_LAYERS} are allowed")
+    h, w, _ = DATASETS.get(cfg.data.dataset, (28, 28, 0))
+    cin, weights = 1, 0
+    for i, layer in enumerate(layers):
+        path = f"model.layers[{i}]"
+        if not 1 <= layer.channels <= MAX_CHANNELS:
+            raise ConfigError(f"config key '{path}.channels' must be in [1, {MAX_CHANNELS}], got {layer.channels}")
+        if layer.kernel < 1:
+            raise ConfigError(f"config key '{path}.kernel' must be >= 1, got {layer.kernel}")
+        if layer.stride < 1:
+            raise ConfigError(f"config key '{path}.stride' must be >= 1, got {layer.stride}")
+        if layer.padding is not None and not 0 <= layer.padding <= layer.kernel:
+            raise ConfigError(f"config key '{path}.padding' must be in [0, kernel = {layer.kernel}] "
+                              f"or null (same), got {layer.padding}")
+        if layer.kernel > h + 2 * layer.pad or layer.kernel > w + 2 * layer.pad:
+            raise ConfigError(f"config key '{path}.kernel' = {layer.kernel} is larger than the layer's padded "
+                              f"input {h + 2 * layer.pad}×{w + 2 * layer.pad}; lower the kernel or raise padding")
+        h = (h + 2 * layer.pad - layer.kernel) // layer.stride + 1
+        w = (w + 2 * layer.pad - layer.kernel) // layer.stride + 1
+        units = layer.channels * h * w
+        if units > MAX_LAYER_UNITS:
+            raise ConfigError(f"config key '{path}.channels': the layer has {units:,} units per image "
+                              f"({layer.channels}×{h}×{w}); at most {MAX_LAYER_UNITS:,} are allowed")
+        weights += layer.channels * cin * layer.kernel ** 2
+        cin = layer.channels
+    if weights > MAX_CONV_WEIGHTS:
+        raise ConfigError(f"config key 'model.layers': {weights:,} conv weights in all; at most "
+                          f"{MAX_CONV_WEIGHTS:,} are allowed (fewer channels or smaller kernels)")
+
+
 def validate(cfg: Config) -> Config:
+    """Check every value (types, ranges, lists, sizes); a bad one raises :class:`ConfigError` naming its key."""
+    _check_types(cfg, "")
+    # data
+    _choice(cfg, "data.dataset", list(DATASETS))
+    n_train = DATASETS[cfg.data.dataset][2]
+    _range(cfg, "data.val_size", 1, n_train - 1)
+    _range(cfg, "data.split_seed", 0, MAX_SEED)
+    _range(cfg, "data.train_subset", 1, optional=True)
+    if cfg.data.root is not None and not cfg.data.root.strip():
+        raise ConfigError("config key 'data.root' must be a folder or null, got an empty string")
+    # labels
+    if cfg.labels.kind != "fourier":
+        raise ConfigError(f"labels.kind must be 'fourier', got {cfg.labels.kind!r}")
+    _choice(cfg, "labels.set", (1, 2))
+    _range(cfg, "labels.K", 0.0, 1.0)
+    # model
+    _check_layers(cfg)
     n = len(cfg.model.layers)
     for key in ("loss_layers", "readout_layers", "goodness_layers"):
-        bad = [i for i in getattr(cfg.model, key) or [] if not 0 <= i < n]
+        val = getattr(cfg.model, key)
+        if val is None:
+            continue
+        if not val:
+            raise ConfigError(f"config key 'model.{key}' must name at least one layer"
+                              + (" (or be null: the loss layers)" if key == "goodness_layers" else ""))
+        bad = [i for i in val if not 0 <= i < n]
         if bad:
             raise ConfigError(f"model.{key} has indices {bad} outside 0..{n - 1} (layer indices are 0-based)")
+        if len(set(val)) != len(val):
+            raise ConfigError(f"config key 'model.{key}' lists a layer twice: {val}")
+    _range(cfg, "model.threshold_scale", 0.0, open_lo=True)
     if cfg.model.norm not in ("rms", "none"):
         raise ConfigError(f"model.norm must be 'rms' or 'none', got {cfg.model.norm!r}")
     if cfg.model.activation not in ACTIVATIONS:
         raise ConfigError(f"model.activation must be one of {list(ACTIVATIONS)}, got {cfg.model.activation!r}")
+    tt = cfg.model.train_timesteps
+    if tt is not None and (not isinstance(tt, int) or isinstance(tt, bool) or not 1 <= tt <= 4096):
+        raise ConfigError(f"model.train_timesteps must be an integer in 1..4096 or null, got {tt!r}")
+    if tt is not None and cfg.model.activation == "relu":
+        raise ConfigError("model.train_timesteps needs a bounded rate (model.activation relu1 or ifzero)")
+    if not all(s > 0 for s in cfg.model.scales):
+        raise ConfigError(f"every activation_scale must be > 0, got {cfg.model.scales}")
     if not cfg.model.activation_scale > 0:
         raise ConfigError(f"model.activation_scale must be > 0, got {cfg.model.activation_scale}")
     if cfg.model.init not in ("calibrated", "torch"):
         raise ConfigError(f"model.init must be 'calibrated' or 'torch', got {cfg.model.init!r}")
-    if cfg.train.ff_posneg not in ("batched", "sequential"):
-        raise ConfigError(f"train.ff_posneg must be 'batched' or 'sequential', got {cfg.train.ff_posneg!r}")
+    # goodness
     for key, valid in (("measure", MEASURES), ("loss", LOSSES), ("negatives", NEGATIVES)):
         if getattr(cfg.goodness, key) not in valid:
             raise ConfigError(f"goodness.{key} must be one of {list(valid)}, got {getattr(cfg.goodness, key)!r}")
     if not cfg.goodness.scale > 0:
         raise ConfigError(f"goodness.scale must be > 0, got {cfg.goodness.scale}")
-    if cfg.train.select not in ("linear", "goodness"):
-        raise ConfigError(f"train.select must be 'linear' or 'goodness', got {cfg.train.select!r}")
+    # train
     if cfg.train.method not in ("ff", "bp", "random"):
         raise ConfigError(f"train.method must be ff, bp or random, got {cfg.train.method!r}")
-    if cfg.labels.kind != "fourier":
-        raise ConfigError(f"labels.kind must be 'fourier', got {cfg.labels.kind!r}")
-    if cfg.train.epochs < 1 or cfg.train.batch_size < 1:
-        raise ConfigError("train.epochs and train.batch_size must be >= 1")
+    _range(cfg, "train.epochs", 1, MAX_EPOCHS)
+    _range(cfg, "train.batch_size", 1, MAX_BATCH)
+    _range(cfg, "train.lr", 0.0, 10.0, open_lo=True)
+    _range(cfg, "train.head_lr", 0.0, 10.0, open_lo=True)
+    _range(cfg, "train.seed", 0, MAX_SEED)
+    _range(cfg, "train.eval_batch_size", 1, MAX_BATCH)
+    _range(cfg, "train.val_goodness_subset", 1, optional=True)
+    _range(cfg, "train.nan_check_every", 1)
+    if cfg.train.select not in ("linear", "goodness"):
+        raise ConfigError(f"train.select must be 'linear' or 'goodness', got {cfg.train.select!r}")
+    _choice(cfg, "train.compile_mode", COMPILE_MODES)
+    if cfg.train.ff_posneg not in ("batched", "sequential"):
+        raise ConfigError(f"train.ff_posneg must be 'batched' or 'sequential', got {cfg.train.ff_posneg!r}")
+    # spiking
+    _range(cfg, "spiking.timesteps", 1, MAX_TIMESTEPS)
     if cfg.spiking.encoding not in ("current", "rate"):
         raise ConfigError(f"spiking.encoding must be 'current' or 'rate', got {cfg.spiking.encoding!r}")
+    _range(cfg, "spiking.beta", 0.0, 1.0)
+    _range(cfg, "spiking.threshold", 0.0, open_lo=True)
+    _range(cfg, "spiking.surrogate_slope", 0.0, open_lo=True)
+    _range(cfg, "spiking.readout_scale", 0.0, open_lo=True)
     if cfg.spiking.input_norm not in ("rms", "none"):
         raise ConfigError(f"spiking.input_norm must be 'rms' or 'none', got {cfg.spiking.input_norm!r}")
     if cfg.spiking.gradient not in ("bptt", "rate"):
         raise ConfigError(f"spiking.gradient must be 'bptt' or 'rate', got {cfg.spiking.gradient!r}")
-    if cfg.spiking.timesteps < 1:
-        raise ConfigError(f"spiking.timesteps must be >= 1, got {cfg.spiking.timesteps}")
+    if cfg.hardware.profile is not None and not cfg.hardware.profile.strip():
+        raise ConfigError("config key 'hardware.profile' must be a profile name or null, got an empty string")
     return cfg
 
 

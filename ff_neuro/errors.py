@@ -23,3 +23,11 @@ class CheckpointError(FFNeuroError):
 
 class TrainingDivergedError(FFNeuroError):
     pass
+
+
+class RunDirError(FFNeuroError):
+    """A run directory that cannot be used: a file, under a file, unwritable, or locked by another process."""
+
+
+class UsageError(FFNeuroError):
+    """A command-line value out of range (e.g. ``--samples 0``)."""

@@ -8,14 +8,23 @@ import random
 import numpy as np
 import torch
 
+from .errors import FFNeuroError
+
+
+class DeviceError(FFNeuroError, RuntimeError):
+    """The requested device is not available (a user error: one line, exit code 2)."""
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """'auto' → CUDA when available, else CPU. Asking for CUDA without one is an error."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise DeviceError(f"unknown device {str(device)!r}; use auto, cpu or cuda") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
+        raise DeviceError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
     return dev
 
 

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 
 from ff_neuro.config import available_configs, load_config
@@ -41,3 +43,43 @@ def test_replace_overrides():
     assert cfg.train.epochs == 1
     with pytest.raises(ConfigError):
         cfg.replace(nosection={"a": 1})
+
+
+def test_types_and_ranges_name_the_key():
+    from ff_neuro.config import MAX_TIMESTEPS, Config, from_dict
+    base = Config().to_dict()
+
+    def bad(section, key, value, match):
+        d = Config().to_dict()
+        d[section][key] = value
+        with pytest.raises(ConfigError, match=match):
+            from_dict(d)
+
+    bad("train", "epochs", "abc", r"'train\.epochs' must be an integer")
+    bad("train", "epochs", True, r"'train\.epochs' must be an integer")
+    bad("train", "batch_size", 2.5, r"'train\.batch_size' must be an integer")
+    bad("train", "lr", float("nan"), r"'train\.lr' must be a finite number")
+    bad("train", "lr", "nan", r"'train\.lr' must be a finite number")
+    bad("train", "lr", 0.0, r"'train\.lr' must be in \(0\.0, 10\.0\]")
+    bad("train", "bf16", "yes", r"'train\.bf16' must be true or false")
+    bad("train", "val_goodness_subset", 0, r"'train\.val_goodness_subset' must be >= 1")
+    bad("labels", "K", 1.5, r"'labels\.K'")
+    bad("labels", "set", 3, r"'labels\.set'")
+    bad("data", "val_size", 60_000, r"'data\.val_size'")
+    bad("data", "root", 5, r"'data\.root' must be a string")
+    bad("model", "loss_layers", [], r"'model\.loss_layers' must name at least one layer")
+    bad("model", "goodness_layers", [], r"'model\.goodness_layers'")
+    bad("model", "loss_layers", [1.5], r"'model\.loss_layers\[0\]' must be an integer")
+    bad("model", "layers", [{"channels": 8, "kernel": 29, "padding": 0}], r"'model\.layers\[0\]\.kernel' = 29 is larger")
+    bad("model", "layers", [{"channels": 4096, "kernel": 7, "padding": 7}], r"'model\.layers\[0\]\.channels'.*units per image")
+    bad("spiking", "timesteps", MAX_TIMESTEPS + 1, r"'spiking\.timesteps'")
+    # integral floats are integers (YAML writes 1.0e4 for 10000); the defaults are valid
+    d = copy.deepcopy(base)
+    d["data"]["val_size"] = 1.0e4
+    assert from_dict(d).data.val_size == 10_000 and isinstance(from_dict(d).data.val_size, int)
+    assert from_dict(base).to_dict() == base
+
+
+def test_every_shipped_config_is_valid():
+    for name in available_configs():
+        load_config(name)

@@ -11,8 +11,22 @@ from ..errors import FFNeuroError
 COMMAND_MODULES = ["train", "spike", "lava", "report", "demo"]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2), like every other user error of ff-neuro."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _oserror_line(e: OSError) -> str:
+    """'Permission denied: runs/x' rather than a traceback."""
+    if e.strerror and e.filename:
+        return f"{e.strerror}: {e.filename}" + (f" -> {e.filename2}" if e.filename2 else "")
+    return str(e) or type(e).__name__
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ff-neuro",
         description="Forward-Forward CNNs: train (rate or spiking), convert to spikes, deploy on Lava, report.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('ff_neuro').__version__}")
@@ -29,11 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. User errors (bad config, checkpoint, path, device, value; an ``OSError`` from the
+    file system) print one line to stderr and return 2; anything else is a bug and keeps its traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
     except FFNeuroError as e:
-        print(f"ff-neuro: error: {e}", file=sys.stderr)
+        print(f"ff-neuro: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"ff-neuro: error: {_oserror_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ff-neuro: interrupted; the last checkpoint is intact (continue with --resume)", file=sys.stderr)

@@ -10,6 +10,26 @@ def add_device(p: argparse.ArgumentParser) -> None:
                    help="where to compute (default: auto = cuda if available)")
 
 
+def int_at_least(lo: int, hi: int | None = None):
+    """argparse ``type=``: an integer in [lo, hi] (one-line error otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(f"must be >= {lo}" + (f" and <= {hi}" if hi is not None else "")
+                                             + f", got {v}")
+        return v
+    parse.__name__ = "int"
+    return parse
+
+
+def max_timesteps() -> int:
+    from ..config import MAX_TIMESTEPS
+    return MAX_TIMESTEPS
+
+
 def print_table(rows: list[list[str]], header: list[str]) -> str:
     """A plain fixed-width table; returns the text it printed."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]

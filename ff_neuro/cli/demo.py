@@ -10,14 +10,16 @@ import json
 import shutil
 from pathlib import Path
 
+from .common import int_at_least
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="train mnist-quick, spike it, deploy it on Lava, print the comparison")
     p.add_argument("--out", default="runs/demo", metavar="RUN_DIR")
     p.add_argument("--config", default="mnist-quick")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--spike-samples", type=int, default=1000, help="test images for the snnTorch evaluation")
-    p.add_argument("--lava-samples", type=int, default=5, help="test images deployed on Lava")
+    p.add_argument("--spike-samples", type=int_at_least(1), default=1000, help="test images for the snnTorch evaluation")
+    p.add_argument("--lava-samples", type=int_at_least(1), default=5, help="test images deployed on Lava")
     p.add_argument("--profile", default="loihi2")
     p.add_argument("--fresh", action="store_true", help="start again even if RUN_DIR holds a finished run")
     p.set_defaults(func=run_demo)

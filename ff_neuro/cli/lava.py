@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .common import int_at_least, max_timesteps
+
 FORMATS = ("lava", "netx", "nir")
 
 
@@ -13,12 +15,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="loihi2", help="hardware profile name or YAML path (default loihi2)")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--format", default="lava", choices=FORMATS)
-    p.add_argument("--timesteps", type=int, default=None, help="time steps T (default: the run's spiking config)")
-    p.add_argument("--verify", type=int, default=0, metavar="N",
+    p.add_argument("--timesteps", type=int_at_least(1, max_timesteps()), default=None,
+                   help="time steps T (default: the run's spiking config)")
+    p.add_argument("--verify", type=int_at_least(0), default=0, metavar="N",
                    help="run the export in its real clients on N test images (netx: lava-dl in Lava, against "
                         "deploy --fixed-point; nir: norse, snnTorch, sinabs, against ff_neuro's simulator); "
                         "writes OUT/clients.json")
-    p.add_argument("--emulation-samples", type=int, default=0, metavar="M",
+    p.add_argument("--emulation-samples", type=int_at_least(0), default=0, metavar="M",
                    help="netx --verify: also compare the integer network netx runs with the deployed one on M "
                         "test images in the emulation (no Lava)")
     p.set_defaults(func=cmd_export)
@@ -26,27 +29,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("deploy", help="run test images of a trained run on Lava; writes RUN_DIR/deploy_metrics.json")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--profile", default="loihi2")
-    p.add_argument("--samples", type=int, default=100)
+    p.add_argument("--samples", type=int_at_least(1), default=100)
     p.add_argument("--fixed-point", action="store_true", help="Lava fixed_pt models, quantised to the profile")
-    p.add_argument("--timesteps", type=int, default=None)
+    p.add_argument("--timesteps", type=int_at_least(1, max_timesteps()), default=None)
     p.add_argument("--goodness", action="store_true", help="also run every label per image (10x the Lava work)")
     p.add_argument("--exact-grid", action=argparse.BooleanOptionalAction, default=True,
                    help="float: run the network rounded to a grid on which float32 (snnTorch) and float64 (Lava) "
                         "are exact, so agreement is guaranteed (default: on)")
     p.add_argument("--lava-models", choices=("fast", "reference"), default="fast",
                    help="Conv/LIF ProcessModels: ff_neuro's fast ones (default) or Lava's reference models")
-    p.add_argument("--chunk", type=int, default=500, help="images per Lava graph (bounds memory; default 500)")
-    p.add_argument("--reference-check", type=int, default=0, metavar="N",
+    p.add_argument("--chunk", type=int_at_least(1), default=500, help="images per Lava graph (bounds memory; default 500)")
+    p.add_argument("--reference-check", type=int_at_least(0), default=0, metavar="N",
                    help="also run the first N images on Lava's reference models and compare neuron by neuron")
-    p.add_argument("--goodness-samples", type=int, default=None, metavar="N",
+    p.add_argument("--goodness-samples", type=int_at_least(1), default=None, metavar="N",
                    help="with --goodness: only the first N images (default: all)")
     p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("compare", help="rate vs snnTorch vs Lava float vs Lava fixed point on the same images")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--samples", type=int, default=10)
+    p.add_argument("--samples", type=int_at_least(1), default=10)
     p.add_argument("--profile", default="loihi2", help="profile of the fixed-point Lava row")
-    p.add_argument("--timesteps", type=int, default=None)
+    p.add_argument("--timesteps", type=int_at_least(1, max_timesteps()), default=None)
     p.add_argument("--goodness", action="store_true", help="goodness accuracy on Lava too (10x the Lava work)")
     p.set_defaults(func=cmd_compare)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_device
+from .common import add_device, int_at_least
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "PNG files are written beside it.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory of `ff-neuro train`")
     p.add_argument("--out", metavar="DIR", help="report folder (default RUN_DIR/report)")
-    p.add_argument("--samples", type=int, default=1000,
+    p.add_argument("--samples", type=int_at_least(1), default=1000,
                    help="test images for the separation histograms and CAM picks (default 1000)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--spiking", dest="spiking", action="store_true", default=None,

@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 from ..spiking.errors import TimestepsError
-from .common import add_device, pct, print_table
+from .common import add_device, int_at_least, max_timesteps, pct, print_table
 
 
 def parse_list(text: str, what: str) -> list[str]:
@@ -20,7 +20,20 @@ def parse_timesteps(text: str) -> list[int]:
         raise TimestepsError(f"--timesteps must be comma-separated integers >= 1, got {text!r}") from None
     if not ts or min(ts) < 1:
         raise TimestepsError(f"--timesteps must be comma-separated integers >= 1, got {text!r}")
+    if max(ts) > max_timesteps():
+        raise TimestepsError(f"--timesteps {max(ts)} is above the maximum T = {max_timesteps()} (simulation time "
+                             f"and memory grow with T)")
     return ts
+
+
+def percentile(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not 0 < v <= 100:
+        raise argparse.ArgumentTypeError(f"must be in (0, 100], got {text}")
+    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,12 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="input encoding: constant current (default), Bernoulli rate spikes, or both")
     p.add_argument("--variant", default="exact,static",
                    help="comma-separated: exact (per-sample RMS, simulation only), static (deployable)")
-    p.add_argument("--samples", type=int, default=1000, help="test images to evaluate (default 1000)")
+    p.add_argument("--samples", type=int_at_least(1), default=1000, help="test images to evaluate (default 1000)")
     p.add_argument("--no-goodness", action="store_true", help="skip goodness classification (10x cheaper)")
     p.add_argument("--calibration", default="spikes", choices=["spikes", "rate"],
                    help="how the static variant measures its per-layer scales (default spikes)")
-    p.add_argument("--percentile", type=float, default=99.9, help="activation percentile λ (default 99.9)")
-    p.add_argument("--calib-samples", type=int, default=200, help="training images for calibration")
+    p.add_argument("--percentile", type=percentile, default=99.9, help="activation percentile λ (default 99.9)")
+    p.add_argument("--calib-samples", type=int_at_least(1), default=200, help="training images for calibration")
     p.add_argument("--seed", type=int, default=0, help="seed of the rate encoding and calibration subset")
     add_device(p)
     p.set_defaults(func=run_spike)

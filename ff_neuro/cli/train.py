@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import available_configs, load_config
-from .common import add_device, pct, print_table
+from .common import add_device, int_at_least, pct, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,11 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "checkpoint.safetensors, best.safetensors, config.yaml}.")
     p.add_argument("--config", required=True, help=f"shipped config name {available_configs()} or a YAML path")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
-    p.add_argument("--epochs", type=int, help="override train.epochs")
+    p.add_argument("--epochs", type=int_at_least(1), help="override train.epochs")
     p.add_argument("--seed", type=int, help="override train.seed")
     p.add_argument("--method", choices=["ff", "bp", "random"], help="override train.method")
     p.add_argument("--model", choices=["rate", "spiking"], default="rate", help="rate-coded or spiking FF")
-    p.add_argument("--train-subset", type=int, help="train on this many images only (seeded)")
+    p.add_argument("--train-subset", type=int_at_least(1), help="train on this many images only (seeded)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override any config key, e.g. --set train.lr=1e-4 (repeatable; VALUE is YAML)")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
@@ -44,7 +44,12 @@ def parse_overrides(items: list[str]) -> dict[str, dict]:
         section, dot, name = key.partition(".")
         if not sep or not dot or not name:
             raise ConfigError(f"--set {item!r} must look like SECTION.KEY=VALUE, e.g. train.lr=1e-4")
-        out.setdefault(section, {})[name] = yaml.safe_load(value)
+        try:
+            if any(isinstance(t, yaml.TagToken) for t in yaml.scan(value, Loader=yaml.SafeLoader)):
+                raise ConfigError(f"--set {item!r}: YAML tags (!...) are not allowed in VALUE")
+            out.setdefault(section, {})[name] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"--set {item!r}: VALUE is not valid YAML ({str(e).splitlines()[0]})") from None
     return out
 
 
@@ -59,9 +64,13 @@ def config_from_args(args: argparse.Namespace):
 
 def run_train(args: argparse.Namespace) -> int:
     from ..ff.trainer import train
+    from ..io import ensure_writable_dir
+    from ..runtime import resolve_device
     cfg = config_from_args(args)
     if args.profile:
         cfg = cfg.replace(hardware={"profile": args.profile})
+    resolve_device(args.device)   # an unavailable device fails before anything is written
+    ensure_writable_dir(args.out)
     m = train(cfg, args.out, device=args.device, resume=args.resume, kind=args.model,
               progress=not args.no_progress)
     print_table([[m["kind"], m["method"], pct(m["best_val_acc_linear"]), pct(m["test_acc_linear"]),
