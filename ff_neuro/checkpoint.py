@@ -43,7 +43,51 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     except (SafetensorError, ValueError, KeyError, OSError, RuntimeError) as e:
         raise CheckpointError(f"checkpoint {path} is corrupted or not an ff_neuro checkpoint ({e}); "
                               f"delete it and retrain, or point to another run") from None
+    check_meta(meta, path)
     return tensors, meta
+
+
+KINDS = ("rate", "spiking")
+
+
+def check_meta(meta: Any, path: str | Path) -> None:
+    """The metadata every ff_neuro checkpoint carries, with its types; else :class:`CheckpointError`
+    "not an ff_neuro checkpoint: field X ..." (the config is validated like any config)."""
+    from .config import from_dict
+    from .errors import ConfigError
+
+    def bad(field: str, why: str) -> CheckpointError:
+        return CheckpointError(f"{path} is not an ff_neuro checkpoint: field {field!r} {why}")
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path} is not an ff_neuro checkpoint: its metadata is a "
+                              f"{type(meta).__name__}, not a mapping")
+    if "config" not in meta:
+        raise bad("config", "is missing")
+    if not isinstance(meta["config"], dict):
+        raise bad("config", f"must be a mapping, got {type(meta['config']).__name__}")
+    try:
+        from_dict(meta["config"])
+    except ConfigError as e:
+        raise bad("config", f"is invalid ({e})") from None
+    if "kind" in meta and meta["kind"] not in KINDS:
+        raise bad("kind", f"must be one of {list(KINDS)}, got {meta['kind']!r}")
+    if "epoch" not in meta:
+        raise bad("epoch", "is missing")
+    if isinstance(meta["epoch"], bool) or not isinstance(meta["epoch"], int) or meta["epoch"] < 0:
+        raise bad("epoch", f"must be an integer >= 0, got {meta['epoch']!r}")
+    if "train_seconds" in meta and not number(meta["train_seconds"]):
+        raise bad("train_seconds", f"must be a number, got {meta['train_seconds']!r}")
+    if "best" in meta:
+        best = meta["best"]
+        if not isinstance(best, dict) or not isinstance(best.get("epoch"), int) \
+                or not (best.get("acc_linear") is None or number(best.get("acc_linear"))):
+            raise bad("best", f"must be a mapping with an integer epoch and acc_linear, got {best!r}")
+    if "optimizers" in meta and not isinstance(meta["optimizers"], dict):
+        raise bad("optimizers", f"must be a mapping, got {type(meta['optimizers']).__name__}")
 
 
 def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
