@@ -26,8 +26,9 @@ def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: di
     atomic_write_bytes(path, blob)
 
 
-def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(tensors, metadata); a missing, truncated or foreign file raises :class:`CheckpointError`."""
+def load_checkpoint(path: str | Path, check: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, metadata); a missing, truncated or foreign file raises :class:`CheckpointError`, and so
+    (with ``check``) does metadata without the fields of a run checkpoint (see :func:`check_meta`)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train first (ff-neuro train ... --out {path.parent})")
@@ -43,7 +44,8 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     except (SafetensorError, ValueError, KeyError, OSError, RuntimeError) as e:
         raise CheckpointError(f"checkpoint {path} is corrupted or not an ff_neuro checkpoint ({e}); "
                               f"delete it and retrain, or point to another run") from None
-    check_meta(meta, path)
+    if check:
+        check_meta(meta, path)
     return tensors, meta
 
 
@@ -74,7 +76,7 @@ def check_meta(meta: Any, path: str | Path) -> None:
     except ConfigError as e:
         raise bad("config", f"is invalid ({e})") from None
     if "kind" in meta and meta["kind"] not in KINDS:
-        raise bad("kind", f"must be one of {list(KINDS)}, got {meta['kind']!r}")
+        raise bad("kind", f"names an unknown model kind {meta['kind']!r} (expected one of {list(KINDS)})")
     if "epoch" not in meta:
         raise bad("epoch", "is missing")
     if isinstance(meta["epoch"], bool) or not isinstance(meta["epoch"], int) or meta["epoch"] < 0:

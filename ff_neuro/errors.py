@@ -31,3 +31,7 @@ class RunDirError(FFNeuroError):
 
 class UsageError(FFNeuroError):
     """A command-line value out of range (e.g. ``--samples 0``)."""
+
+
+class RunFileError(FFNeuroError):
+    """A file of a run directory (e.g. metrics.jsonl) is damaged beyond what a crash can cause."""

@@ -148,7 +148,7 @@ BAD_META = [
     (lambda m: m.update(config=[1, 2]), "field 'config' must be a mapping"),
     (lambda m: m["config"]["train"].update(lr="fast"), "field 'config' is invalid"),
     (lambda m: m["config"]["model"].update(loss_layers=[7]), "field 'config' is invalid"),
-    (lambda m: m.update(kind="quantum"), "field 'kind'"),
+    (lambda m: m.update(kind="quantum"), "field 'kind' names an unknown model kind 'quantum'"),
     (lambda m: m.pop("epoch"), "field 'epoch' is missing"),
     (lambda m: m.update(epoch="3"), "field 'epoch'"),
     (lambda m: m.update(best=[1]), "field 'best'"),

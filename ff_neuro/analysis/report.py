@@ -45,9 +45,9 @@ def read_json(path: Path) -> Any | None:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(s) for s in path.read_text().splitlines() if s.strip()]
+    """The epochs of metrics.jsonl; a torn last line (training killed mid-write) is skipped with a warning."""
+    from ..io import read_jsonl as read
+    return read(path)
 
 
 @dataclass

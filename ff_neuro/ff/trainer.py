@@ -9,7 +9,6 @@ split is evaluated once, at the end, on them.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import time
 from pathlib import Path
@@ -23,7 +22,8 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import Config, dump_config, from_dict
 from ..data.datasets import Dataset, Split, load_dataset
 from ..errors import CheckpointError, TrainingDivergedError
-from ..io import append_jsonl, atomic_write_json
+from ..io import (RunLock, append_jsonl, atomic_write_bytes, atomic_write_json, read_jsonl, remove_stale_tmp,
+                  write_jsonl)
 from ..runtime import hardware_description, resolve_device, seed_everything
 
 CHECKPOINT, BEST, METRICS, JSONL = "checkpoint.safetensors", "best.safetensors", "metrics.json", "metrics.jsonl"
@@ -99,9 +99,19 @@ def improves(val: dict, best: dict, select: str) -> bool:
 def _check_finite(losses: dict[str, torch.Tensor], epoch: int, step: int, run_dir: Path) -> None:
     bad = [k for k, v in losses.items() if not bool(torch.isfinite(v).all())]
     if bad:
+        where = f"non-finite loss ({', '.join(bad)}) at epoch {epoch}, step {step}"
+        if (run_dir / CHECKPOINT).is_file():
+            raise TrainingDivergedError(
+                f"{where}; the last good checkpoint (end of epoch {epoch - 1}) is kept in {run_dir / CHECKPOINT}: "
+                f"continue from it with a lower rate (--resume --set train.lr=... or train.head_lr=...) or retrain")
         raise TrainingDivergedError(
-            f"non-finite loss ({', '.join(bad)}) at epoch {epoch}, step {step}; the last good checkpoint "
-            f"is kept in {run_dir / CHECKPOINT}: lower train.lr or train.head_lr and resume or retrain")
+            f"{where}; no checkpoint was written yet, so there is nothing to resume: lower train.lr or "
+            f"train.head_lr and train again (the same --out may be reused)")
+
+
+# Keys that ``--resume`` may change (after a divergence): the new values apply from the next epoch and the
+# first resumed epoch's record in metrics.jsonl lists them under "changed".
+RESUME_MAY_CHANGE = (("train", "epochs"), ("train", "lr"), ("train", "head_lr"))
 
 
 def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = False, kind: str = "rate",
@@ -111,34 +121,62 @@ def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = Fal
 
     ``progress`` shows a bar per epoch, ``verbose`` prints one summary line per epoch; ``test=False``
     skips the test split (recipe studies that compare on validation only: test accuracies are null).
+    One process at a time writes ``out`` (``out/.lock`` holds its PID; a lock left by a killed process
+    is taken over); a resume removes the temporary files of writes a kill interrupted.
     """
     out = Path(out)
+    resolve_device(device)
+    if resume and not (out / CHECKPOINT).is_file():
+        load_checkpoint(out / CHECKPOINT)   # the clear "no checkpoint" error, before anything is created
+    out.mkdir(parents=True, exist_ok=True)
+    with RunLock(out):
+        return _train(cfg, out, device, resume, kind, dataset, progress, verbose, on_epoch, test)
+
+
+def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset: Dataset | None,
+           progress: bool, verbose: bool, on_epoch: Callable[[dict[str, Any]], None] | None,
+           test: bool) -> dict[str, Any]:
     dev = resolve_device(device)
     t = cfg.train
+    changed: dict[str, list] = {}
     if resume:
         tensors, meta = load_checkpoint(out / CHECKPOINT)
         saved = from_dict(meta["config"])
-        if saved.replace(train={"epochs": t.epochs}).to_dict() != cfg.replace(train={"epochs": t.epochs}).to_dict() \
-                or meta.get("kind") != kind:
+        free: dict[str, dict] = {}
+        for sec, k in RESUME_MAY_CHANGE:
+            free.setdefault(sec, {})[k] = getattr(getattr(cfg, sec), k)
+        if saved.replace(**free).to_dict() != cfg.to_dict() or meta.get("kind", "rate") != kind:
             raise CheckpointError(f"{out / CHECKPOINT} was written by another config or model kind; "
-                                  f"resume with the same --config/--model or use another --out")
+                                  f"resume with the same --config/--model (only "
+                                  f"{', '.join('.'.join(k) for k in RESUME_MAY_CHANGE)} may change) "
+                                  f"or use another --out")
+        if t.epochs < meta["epoch"]:
+            raise CheckpointError(f"{out} has already trained {meta['epoch']} epochs; --resume with "
+                                  f"{t.epochs} epochs would shorten it: pass --epochs {meta['epoch']} or more")
+        if "optimizers" not in meta:
+            raise CheckpointError(f"{out / CHECKPOINT} holds no optimiser state (not written by the trainer); "
+                                  f"it cannot be resumed")
+        changed = {f"{sec}.{k}": [getattr(getattr(saved, sec), k), getattr(getattr(cfg, sec), k)]
+                   for sec, k in RESUME_MAY_CHANGE[1:]
+                   if getattr(getattr(saved, sec), k) != getattr(getattr(cfg, sec), k)}
+        remove_stale_tmp(out)
     elif (out / CHECKPOINT).exists():
         raise CheckpointError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    else:
+        remove_stale_tmp(out)
     seed_everything(t.seed)
     data = dataset or load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
     train_split = data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)
     model = build_model(cfg, data, dev, kind)
-    (out / "config.yaml").write_text(dump_config(cfg))
+    atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
 
     start, best, history, seconds = 1, {"acc_linear": -1.0, "acc_goodness": None, "epoch": 0}, [], 0.0
     if resume:
         model.load_training_state({k: v.to(dev) for k, v in tensors.items()}, meta["optimizers"])
         start, best, seconds = meta["epoch"] + 1, meta["best"], meta["train_seconds"]
-        if (out / JSONL).exists():  # drop lines of an epoch that was logged but not checkpointed
-            lines = [json.loads(s) for s in (out / JSONL).read_text().splitlines() if s.strip()]
-            history = [r for r in lines if r["epoch"] < start]
-            (out / JSONL).write_text("".join(json.dumps(r) + "\n" for r in history))
+        if (out / JSONL).exists():  # drop a torn last line and lines of an epoch logged but not checkpointed
+            history = [r for r in read_jsonl(out / JSONL) if isinstance(r.get("epoch"), int) and r["epoch"] < start]
+            write_jsonl(out / JSONL, history)   # atomic: a kill here leaves the old or the new log
     elif (out / JSONL).exists():
         (out / JSONL).unlink()
 
@@ -174,6 +212,8 @@ def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = Fal
                   "loss": {k: float(v) / steps for k, v in sums.items()},
                   "val_acc_linear": val["acc_linear"], "val_acc_goodness": val["acc_goodness"],
                   "epoch_seconds": round(epoch_seconds, 3), "train_seconds": round(seconds, 3)}
+        if changed and epoch == start:
+            record["changed"] = changed   # resumed with another learning rate: [old, new]
         if improves(val, best, t.select):
             best = {"acc_linear": val["acc_linear"], "acc_goodness": val["acc_goodness"], "epoch": epoch}
             save_checkpoint(out / BEST, model.weights(), _meta(cfg, kind, epoch, best, seconds))
