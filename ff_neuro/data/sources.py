@@ -8,7 +8,10 @@ Acquisition order (the first that yields all four files wins):
      ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``) for Fashion-MNIST;
   5. otherwise a :class:`DatasetNotFoundError` that says where to put the files.
 
-Every file is verified by the MD5 of its *uncompressed* bytes; a mismatch is an error.
+Every file is verified by the MD5 of its *uncompressed* bytes; a mismatch is an error, except in the
+cache: a cached file that fails decompression or its MD5 is moved aside (``NAME.damaged``) with a
+warning and fetched again from the next source. An explicit ``root`` (or ``FF_NEURO_DATA``) that is
+not a folder is an error.
 """
 from __future__ import annotations
 
@@ -19,12 +22,14 @@ import subprocess
 import tarfile
 import tempfile
 import urllib.request
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..errors import ChecksumError, DatasetNotFoundError
-from ..io import atomic_write_bytes
+from ..io import atomic_write_bytes, remove_stale_tmp
 from .idx import read_bytes
 
 PARTS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -102,13 +107,40 @@ def _find_part(folder: Path, part: str) -> Path | None:
 
 
 def _verified(spec: DatasetSpec, part: str, path: Path) -> bytes:
-    data = read_bytes(path)
+    try:
+        data = read_bytes(path)
+    except (EOFError, zlib.error, OSError) as e:   # a truncated or damaged .gz (gzip.BadGzipFile is an OSError)
+        err = ChecksumError(f"{path}: cannot be decompressed ({e or type(e).__name__}); delete the file and "
+                            f"fetch it again ({spec.hint})")
+        err.path = path
+        raise err from None
     digest = hashlib.md5(data).hexdigest()
     if digest != spec.md5[part]:
-        raise ChecksumError(
+        err = ChecksumError(
             f"{path}: MD5 {digest} does not match the expected {spec.md5[part]} for {spec.name} "
             f"{part}; delete the file and fetch it again ({spec.hint})")
+        err.path = path
+        raise err
     return data
+
+
+def _from_cache(spec: DatasetSpec) -> dict[str, bytes] | None:
+    """The parts from the cache; a damaged cached file is moved aside (so that it is fetched again)."""
+    for _ in range(len(PARTS) + 1):
+        try:
+            return _from_folder(spec, cache_dir())
+        except ChecksumError as e:
+            bad = getattr(e, "path", None)
+            if bad is None:
+                raise
+            aside = bad.with_name(bad.name + ".damaged")
+            try:
+                os.replace(bad, aside)
+            except OSError:
+                raise e from None
+            warnings.warn(f"ff_neuro: the cached {bad} is damaged ({str(e).split(': ', 1)[1].split(';')[0]}); "
+                          f"moved it to {aside.name} and fetching {spec.name} again", stacklevel=3)
+    return None
 
 
 def _from_folder(spec: DatasetSpec, folder: Path) -> dict[str, bytes] | None:
@@ -124,6 +156,7 @@ def _store_in_cache(spec: DatasetSpec, parts: dict[str, bytes]) -> None:
     target = cache_dir() / spec.name
     try:
         target.mkdir(parents=True, exist_ok=True)
+        remove_stale_tmp(target)   # temporary files of an earlier write that was killed
         for part, data in parts.items():
             atomic_write_bytes(target / part, data)
     except OSError:
@@ -150,12 +183,16 @@ def fetch_raw(name: str, root: str | Path | None = None) -> dict[str, bytes]:
     tried = []
     explicit = root if root is not None else os.environ.get("FF_NEURO_DATA")
     if explicit:
+        if not Path(explicit).is_dir():
+            what = "data.root" if root is not None else "FF_NEURO_DATA"
+            raise DatasetNotFoundError(f"{what} {str(explicit)!r} is not a folder; point it to the folder that "
+                                       f"holds the four {spec.name} IDX files, or leave it unset to use the cache")
         tried.append(str(explicit))
         parts = _from_folder(spec, Path(explicit))
         if parts:
             return parts
     tried.append(str(cache_dir() / spec.name))
-    parts = _from_folder(spec, cache_dir())
+    parts = _from_cache(spec)
     if parts:
         return parts
     fetchers = [("mirrors", _download)] if os.environ.get("FF_NEURO_NO_MIRRORS") != "1" else []
