@@ -143,3 +143,75 @@ def test_remove_stale_tmp_keeps_other_files(tmp_path):
     (tmp_path / "metrics.json").write_text("{}")
     assert [p.name for p in remove_stale_tmp(tmp_path)] == [".metrics.json.abc.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "notes.tmp"]
+
+
+# --- kill -9 at random moments ---------------------------------------------------------------------
+
+CHILD = """
+import sys
+from pathlib import Path
+from ff_neuro.data import Dataset, load_dataset
+from ff_neuro.ff import train
+from tests.conftest import tiny_config
+m = load_dataset("mnist")
+d = Dataset("mnist", m.train.subset(150, 1), m.val.subset(50, 2), m.test.subset(50, 3), m.class_names)
+cfg = tiny_config(epochs=5, val_goodness=False, batch_size=25).replace(model={"layers": [
+    {"channels": 4, "kernel": 3, "train": False}, {"channels": 4, "kernel": 3}, {"channels": 4, "kernel": 3}]})
+out = Path(sys.argv[1])
+train(cfg, out, device="cpu", dataset=d, progress=False, verbose=False,
+      resume=(out / "checkpoint.safetensors").exists())
+"""
+
+
+@pytest.mark.slow
+def test_random_kill9_resumes_exactly(tmp_path):
+    """Train in a child process, kill -9 it at random moments, resume until done: same weights and
+    losses as a run never killed, no torn line, no temporary file, no lock left behind."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ff_neuro.checkpoint import load_checkpoint
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+
+    def run(out, kill_after=None):
+        p = subprocess.Popen([sys.executable, str(script), str(out)], env=env, cwd=root)
+        if kill_after is None:
+            assert p.wait(timeout=600) == 0
+            return True
+        try:
+            p.wait(timeout=kill_after)
+            assert p.returncode == 0
+            return True
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+            return False
+
+    t0 = time.perf_counter()
+    run(tmp_path / "straight")
+    full = time.perf_counter() - t0
+    rng = random.Random(12)
+    killed, resumed, done = 0, 0, False
+    while not done and killed < 8:
+        resumed += (tmp_path / "killed" / "checkpoint.safetensors").exists()
+        done = run(tmp_path / "killed", rng.uniform(0.3, 1.0) * full)
+        killed += not done
+    if not done:
+        run(tmp_path / "killed")
+    assert killed >= 1 and resumed >= 1, (killed, resumed)   # killed mid-training, then resumed
+    a, b = tmp_path / "straight", tmp_path / "killed"
+    ta, ma = load_checkpoint(a / "checkpoint.safetensors")
+    tb, mb = load_checkpoint(b / "checkpoint.safetensors")
+    assert ma["epoch"] == mb["epoch"] == 5 and ta.keys() == tb.keys()
+    assert all(torch.equal(ta[k], tb[k]) for k in ta)
+    ha, hb = (json.loads((d / "metrics.json").read_text())["history"] for d in (a, b))
+    assert [(r["epoch"], r["loss"], r["val_acc_linear"]) for r in ha] == \
+        [(r["epoch"], r["loss"], r["val_acc_linear"]) for r in hb]
+    assert read_jsonl(b / "metrics.jsonl") == hb
+    assert not list(b.glob(".*.tmp")) and not (b / ".lock").exists()
