@@ -55,5 +55,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ff-neuro: error: {_oserror_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("ff-neuro: interrupted; the last checkpoint is intact (continue with --resume)", file=sys.stderr)
+        print("ff-neuro: interrupted" + ("; the last checkpoint is intact (continue with --resume)"
+                                         if args.command == "train" else ""), file=sys.stderr)
         return 130

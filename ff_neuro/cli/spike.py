@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "accuracy, spikes and time for each T. Writes RUN_DIR/spike_metrics.json "
                                    "and RUN_DIR/accuracy_vs_timesteps.png.")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--timesteps", default="8,16,32,64", help="comma-separated T values (default 8,16,32,64)")
+    p.add_argument("--timesteps", default="8,16,32,64",
+                   help=f"comma-separated T values, each at most {max_timesteps()} (default 8,16,32,64)")
     p.add_argument("--encoding", default="current", choices=["current", "rate", "both"],
                    help="input encoding: constant current (default), Bernoulli rate spikes, or both")
     p.add_argument("--variant", default="exact,static",
