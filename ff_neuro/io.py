@@ -1,6 +1,7 @@
 """Atomic file writes: write to a temporary file in the same folder, fsync, then rename."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -24,6 +25,22 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _remove_old_tmp(path)
+
+
+STALE_TMP_SECONDS = 3600   # a temporary file of this target older than this belongs to a killed write
+
+
+def _remove_old_tmp(path: Path) -> None:
+    """Remove ``.NAME.*.tmp`` files of ``path`` left by killed writes (old enough not to be a live writer's)."""
+    import time
+    now = time.time()
+    for p in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - p.stat().st_mtime > STALE_TMP_SECONDS:
+                p.unlink()
+        except OSError:
+            pass
 
 
 def ensure_writable_dir(path: str | Path, what: str = "--out") -> Path:

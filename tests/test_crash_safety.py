@@ -215,3 +215,20 @@ def test_random_kill9_resumes_exactly(tmp_path):
         [(r["epoch"], r["loss"], r["val_acc_linear"]) for r in hb]
     assert read_jsonl(b / "metrics.jsonl") == hb
     assert not list(b.glob(".*.tmp")) and not (b / ".lock").exists()
+
+
+def test_atomic_write_removes_old_tmp_of_the_same_file(tmp_path):
+    import time
+
+    from ff_neuro.io import atomic_write_json
+    old = tmp_path / ".metrics.json.dead.tmp"
+    fresh = tmp_path / ".metrics.json.live.tmp"
+    other = tmp_path / ".other.json.dead.tmp"
+    for f in (old, fresh, other):
+        f.write_text("x")
+    hours_ago = time.time() - 7200
+    os.utime(old, (hours_ago, hours_ago))
+    os.utime(other, (hours_ago, hours_ago))
+    atomic_write_json(tmp_path / "metrics.json", {"a": 1})
+    assert not old.exists() and fresh.exists() and other.exists()
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"a": 1}
