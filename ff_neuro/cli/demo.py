@@ -50,11 +50,11 @@ def run_demo(args: argparse.Namespace) -> int:
             raise SystemExit(rc)
 
     print(f"[2/4] spiking conversion (snnTorch), {args.spike_samples} test images")
-    cli(["spike", str(out), "--timesteps", "8,16,32", "--encoding", "current", "--variant", "exact,static",
-         "--samples", str(args.spike_samples), "--no-goodness", "--device", args.device])
-    print(f"[3/4] Lava deployment ({args.profile}, float), {args.lava_samples} test images")
-    cli(["deploy", str(out), "--profile", args.profile, "--samples", str(args.lava_samples)])
+    cli(["spike", str(out), "--timesteps", "8,16,32", "--encoding", "current", "--variant", "static",
+         "--samples", str(args.spike_samples), "--device", args.device])
+    print(f"[3/4] Lava deployment ({args.profile}, float), {args.lava_samples} test images, linear and goodness")
+    cli(["deploy", str(out), "--profile", args.profile, "--samples", str(args.lava_samples), "--goodness"])
     print("[4/4] rate vs snnTorch vs Lava float vs Lava fixed point, on the same test images")
-    cli(["compare", str(out), "--samples", str(args.lava_samples), "--profile", args.profile])
+    cli(["compare", str(out), "--samples", str(args.lava_samples), "--profile", args.profile, "--goodness"])
     print(f"results: {out}/{{metrics,spike_metrics,deploy_metrics,compare}}.json; pictures: ff-neuro report {out}")
     return 0

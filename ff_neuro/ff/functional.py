@@ -44,6 +44,16 @@ def activation(z: torch.Tensor, kind: str = "relu", scale: float = 1.0) -> torch
     return zp / (1.0 + zp / scale)
 
 
+def count_noise(a: torch.Tensor, scale: float, T: int, gen: torch.Generator) -> torch.Tensor:
+    """Spike-count quantisation in training (``model.train_timesteps``): the rate r = a/λ ∈ [0, 1] becomes
+    q = ⌊T·r + U⌋ / T, U ~ U[0, 1) per unit (unbiased stochastic rounding to a count over T steps), and
+    a ← λ·q in the forward pass with the gradient of a (straight-through). The goodness then sees the
+    quantisation a T-step spiking network imposes, so training widens margins that survive it."""
+    u = torch.rand(a.shape, generator=gen, device=gen.device, dtype=torch.float32).to(a.device, a.dtype)
+    q = torch.floor(a.detach() / scale * T + u) * (scale / T)
+    return a + (q - a.detach())
+
+
 def goodness(y: torch.Tensor) -> torch.Tensor:
     """G = Σ y² per sample: (N, ...) → (N,)."""
     return y.pow(2).flatten(1).sum(1)

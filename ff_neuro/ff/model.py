@@ -19,6 +19,7 @@ from ..checkpoint import load_module, load_optimizer, module_tensors, optimizer_
 from ..config import Config
 from ..data.labels import FourierLabels, sample_negatives
 from .classify import LinearHead, goodness_scores
+from .functional import count_noise
 from .objective import hard_negatives, layer_goodness, softmax_loss, symba_loss, threshold_terms
 from .network import FFNet
 
@@ -93,10 +94,14 @@ class RateModel:
         """Layer-0 input of labelled images (the spiking model encodes them over T steps)."""
         return x_labelled
 
-    def _layer(self, i: int, h: torch.Tensor, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """(input of the next layer, activations whose goodness layer i is trained on)."""
+    def _layer(self, i: int, h: torch.Tensor, train: bool,
+               gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input of the next layer, activations whose goodness layer i is trained on); with
+        ``model.train_timesteps`` T the rates carry the spike-count quantisation of a T-step window."""
         with self.autocast():
             a = self.net.layers[i](h)
+        if self.cfg.model.train_timesteps and gen is not None:
+            a = count_noise(a, self.cfg.model.scales[i], int(self.cfg.model.train_timesteps), gen)
         return a, a
 
     def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
@@ -124,12 +129,12 @@ class RateModel:
             learn = i in self.cfg.model.loss_layers
             if not learn:
                 with torch.no_grad():
-                    groups = [self._layer(i, h, False)[0] for h in groups]
+                    groups = [self._layer(i, h, False, gen)[0] for h in groups]
                 continue
             if obj.loss == "threshold":
-                groups, li = self._threshold_layer(i, groups, b, self.net.thresholds[i])
+                groups, li = self._threshold_layer(i, groups, b, self.net.thresholds[i], gen)
             else:
-                outs = [self._layer(i, h, True) for h in groups]
+                outs = [self._layer(i, h, True, gen) for h in groups]
                 g = torch.cat([layer_goodness(a, obj.measure) for _, a in outs])
                 li = (softmax_loss(g.view(b, -1), y, obj.scale, obj.relative) if obj.loss == "softmax"
                       else symba_loss(g[:b], g[b:], obj.scale, obj.relative))
@@ -139,11 +144,12 @@ class RateModel:
             out[f"layer{i}"] = li.detach()
         return out
 
-    def _threshold_layer(self, i: int, groups: list[torch.Tensor], b: int, theta: float):
+    def _threshold_layer(self, i: int, groups: list[torch.Tensor], b: int, theta: float,
+                         gen: torch.Generator | None = None):
         """The threshold loss of layer i, group by group (the first b rows of the inputs are positives)."""
         obj, outs, total, start = self.cfg.goodness, [], 0.0, 0
         for h in groups:
-            h, a = self._layer(i, h, True)
+            h, a = self._layer(i, h, True, gen)
             g = layer_goodness(a, obj.measure)
             n_pos = max(0, min(len(g), b - start))
             li = threshold_terms(g[:n_pos], 1.0, theta, obj.scale) + threshold_terms(g[n_pos:], -1.0, theta, obj.scale)

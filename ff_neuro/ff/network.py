@@ -58,8 +58,8 @@ class FFNet(nn.Module):
         self.cfg, self.in_shape, self.measure = cfg, tuple(in_shape), measure
         self.shapes = output_shapes(cfg, self.in_shape)
         chans = [self.in_shape[0]] + [s[0] for s in self.shapes[:-1]]
-        self.layers = nn.ModuleList(FFConv(c, spec, cfg.bias, cfg.init, cfg.norm, cfg.activation, cfg.activation_scale)
-                                    for c, spec in zip(chans, cfg.layers))
+        self.layers = nn.ModuleList(FFConv(c, spec, cfg.bias, cfg.init, cfg.norm, cfg.activation, lam)
+                                    for c, spec, lam in zip(chans, cfg.layers, cfg.scales))
         for layer, spec in zip(self.layers, cfg.layers):
             layer.requires_grad_(spec.train)
         per_unit = measure == "mean"

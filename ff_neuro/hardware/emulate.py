@@ -5,7 +5,7 @@ Per layer and step, with integer weights and inputs (all arithmetic in int64, co
     a   = clamp24(W ∗ s_in)                                  Conv: signed 24-bit wrap (signed_clamp)
     u   = wrap24(trunc0(u · (4096 − (du + 1)) / 2¹²) + a · 2⁶)   wrap into (−2²³, 2²³]
     v   = clip(trunc0(v · (4096 − dv) / 2¹²) + u + bias_mant · 2^bias_exp, ±(2²³ − 1))
-    s   = v > vth · 2⁶;   v[s] = 0
+    s   = v > vth · 2⁶;   v[s] = 0   (reset "subtract": v[s] −= vth · 2⁶, ``LIFResetSubtract``)
 
 trunc0 rounds toward zero. This is the update of ``PyLifModelBitAcc`` in lava/proc/lif/models.py;
 the time shift of Lava's one-step synaptic delay does not change per-window spike counts.
@@ -53,7 +53,10 @@ def lif_fixed_step(u, v, a, layer):
     bias = torch.as_tensor(np.asarray(layer.bias_mant), dtype=torch.long, device=u.device).view(1, -1, 1, 1)
     bias = bias << int(layer.bias_exp)
     v = ((v if dv_factor == DECAY_UNITY else trunc_shift(v * dv_factor)) + u + bias).clamp_(-MAX_UV + 1, MAX_UV - 1)
-    s = v > (int(layer.vth) << ACT_SHIFT)
+    vth = int(layer.vth) << ACT_SHIFT
+    s = v > vth
+    if getattr(layer, "reset", "zero") == "subtract":
+        return u, v.sub_(s.long() * vth), s
     return u, v.masked_fill_(s, 0), s
 
 

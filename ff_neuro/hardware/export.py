@@ -36,8 +36,10 @@ def net_description(net: LoihiNet) -> dict:
             "layers": [{"in_shape_chw": list(layer.in_shape), "out_shape_chw": list(layer.out_shape),
                         "stride": layer.stride, "padding": layer.padding, "vth": float(layer.vth),
                         "du": float(layer.du), "dv": float(layer.dv), "bias_exp": int(layer.bias_exp),
-                        "scale": float(layer.scale)} for layer in net.layers],
-            "semantics": "Lava LIF per step: u = u(1-du) + a_in; v = v(1-dv) + u + bias; spike v > vth; v = 0 "
+                        "scale": float(layer.scale), "reset": layer.reset} for layer in net.layers],
+            "semantics": "Lava LIF per step: u = u(1-du) + a_in; v = v(1-dv) + u + bias; spike v > vth; then "
+                         "v = 0 (reset zero: LIFReset) or v = v - vth (reset subtract: "
+                         "ff_neuro.lava.procs.lif_subtract.LIFResetSubtract) "
                          "(fixed point: Loihi bit-accurate, a_in and vth shifted by 6 bits)"}
 
 
@@ -72,6 +74,10 @@ def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset:
     if prof.fixed_point and not prof.deployable:
         raise ProfileError(f"profile {prof.name!r} is for cost estimates only (no Lava neuron model); "
                            f"export with loihi, loihi2 or ideal")
+    if fmt in ("netx", "nir") and any(getattr(layer, "reset", "zero") == "subtract" for layer in spec.layers):
+        raise ProfileError(f"this network's neurons reset by subtraction, which {fmt} cannot express "
+                           f"({'CUBA resets to zero' if fmt == 'netx' else 'NIR IF/LIF reset to v_reset'}): "
+                           f"export --format lava (LIFResetSubtract) instead")
     net = quantize_spec(spec, prof) if prof.fixed_point else float_net(spec, prof.name)
     if fmt == "lava":
         paths = write_lava(net, out)

@@ -80,6 +80,12 @@ def is_native(cfg: Config) -> bool:
     return cfg.model.norm == "none" and cfg.model.activation in ("relu1", "ifzero")
 
 
+def neuron_reset(cfg: Config) -> str:
+    """The LIF reset whose rate function the model was trained with: relu1 in spike units is the rate of
+    reset by subtraction (min(max(I, 0), 1)); everything else converts to Lava's reset to zero."""
+    return "subtract" if is_native(cfg) and cfg.model.activation == "relu1" else "zero"
+
+
 def calibration_inputs(labels: FourierLabels, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Labelled calibration images: each image with its true label and with the neutral label."""
     return torch.cat([labels.overlay(x, y), labels.neutral(x)])
@@ -138,10 +144,12 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
     xl = calibration_inputs(labels, calib_x, calib_y)
     n_layers = len(net.layers)
     native = is_native(cfg)
-    p = LIFParams(1.0, 1.0) if kind == "rate" else LIFParams(float(cfg.spiking.beta), float(cfg.spiking.threshold))
+    reset = neuron_reset(cfg)
+    p = (LIFParams(1.0, 1.0, reset) if kind == "rate"
+         else LIFParams(float(cfg.spiking.beta), float(cfg.spiking.threshold), reset))
     rms_a = None
     if native:
-        lams = [float(cfg.model.activation_scale)] * n_layers
+        lams = cfg.model.scales
     elif kind == "rate":
         lams, rms_a = activation_scales(net, xl, percentile)
     else:
@@ -168,7 +176,8 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
         layers.append(LIFConvSpec(
             weight=w.cpu().numpy().astype(np.float32), bias=b.cpu().numpy().astype(np.float32),
             stride=int(conv.stride[0]), padding=int(conv.padding[0]), beta=p.beta, threshold=p.threshold,
-            in_shape=shape, out_shape=tuple(int(v) for v in out_shape), act_scale=float(lams[i]), rms_input=exact))
+            in_shape=shape, out_shape=tuple(int(v) for v in out_shape), act_scale=float(lams[i]), rms_input=exact,
+            reset=p.reset))
         shape = layers[-1].out_shape
     if kind == "rate":
         thresholds = [net.thresholds[i] / lams[i] ** 2 for i in range(n_layers)]

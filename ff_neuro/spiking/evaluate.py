@@ -5,6 +5,9 @@ Per (variant, encoding, T), on the first ``samples`` test images:
   * acc_linear   – the run's linear head on rms_norm(count/T) of the neutral-label input;
   * acc_goodness – argmax over labels of Σ_l λ_l² Σ(count_l/T)² (all N·C labelled inputs batched);
                    null when the run has no goodness classifier (method ≠ ff) or goodness=False;
+                   (``measure: mean`` divides each layer's term by its number of units n_l);
+  * goodness_predictions_per_class – how many images goodness assigned to each class (a bias of the
+                   conversion piles them onto a few classes);
   * spikes_per_inference – mean spikes of each layer per neutral-label inference (T steps);
   * seconds      – wall time of the evaluation (conversion/calibration excluded).
 "rate" holds the reference: the rate model (ReLU network) for a rate run, and the trained network
@@ -45,6 +48,7 @@ def evaluate_network(sn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, goodn
     """Accuracies, spikes per inference and firing rates of a spiking network on (x, y)."""
     t0 = time.perf_counter()
     hit_lin, hit_good, spikes, rates = 0, 0, None, None
+    per_class = np.zeros(sn.num_classes, dtype=np.int64)      # goodness predictions per class
     for i in range(0, len(y), batch):
         xb, yb = x[i:i + batch], y[i:i + batch]
         counts = sn.spike_counts(sn.labels.neutral(xb))
@@ -52,11 +56,14 @@ def evaluate_network(sn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, goodn
         per = np.array([float(c.flatten(1).sum(1).sum()) for c in counts])
         spikes = per if spikes is None else spikes + per
         if goodness:
-            hit_good += int((sn.predict_goodness(xb) == yb).sum())
+            pred = sn.predict_goodness(xb)
+            hit_good += int((pred == yb).sum())
+            per_class += np.bincount(pred.cpu().numpy(), minlength=sn.num_classes)
     n = len(y)
     sizes = [float(np.prod(layer.out_shape)) for layer in sn.spec.layers]
     spikes = spikes / n
     return {"acc_linear": hit_lin / n, "acc_goodness": hit_good / n if goodness else None,
+            "goodness_predictions_per_class": per_class.tolist() if goodness else None,
             "spikes_per_inference": {f"layer{i}": float(s) for i, s in enumerate(spikes)},
             "spikes_total": float(spikes.sum()), "seconds": round(time.perf_counter() - t0, 3),
             "firing_rates": {f"layer{i}": float(s / (sizes[i] * sn.T)) for i, s in enumerate(spikes)}}

@@ -18,8 +18,9 @@ and its graph freed before the next layer runs. Within a layer, ``spiking.gradie
                spike's derivative (reset detached);
   * ``rate`` – the forward pass is the exact spike simulation, the backward pass differentiates the
                spike representation (Meng et al., CVPR 2022, "DSR"): r̂ = ψ(Ī) with the mean current
-               Ī = g · (W' ∗ r_{l−1}) + b' (exact: the conv is linear) and ψ(u) = u/(1 + u) the measured
-               rate of this neuron (``docs/spiking.md``); r = r̂ + (count/T − r̂).detach(), so the loss
+               Ī = g · (W' ∗ r_{l−1}) + b' (exact: the conv is linear) and ψ the rate of this neuron:
+               u/(1 + u) as measured for reset to zero (``docs/spiking.md``), min(max(u, 0), 1) for reset
+               by subtraction (``model.activation: relu1``); r = r̂ + (count/T − r̂).detach(), so the loss
                sees the true spike counts and the gradient costs one conv instead of T.
 The linear head learns from the detached spike-count features rms_norm(count/T) of the neutral input.
 """
@@ -34,7 +35,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..ff.functional import activation
 from ..ff.model import RateModel
-from .convert import is_native
+from .convert import is_native, neuron_reset
 from .encoding import encode
 from .lif import LIFParams, heaviside
 from .network import SpikingNetwork
@@ -54,11 +55,11 @@ class SpikingModel(RateModel):
         super().__init__(cfg, in_shape, num_classes, device)
         sc = cfg.spiking
         self.T, self.encoding, self.gradient = sc.timesteps, sc.encoding, sc.gradient
-        self.lif = LIFParams(float(sc.beta), float(sc.threshold))
+        self.lif = LIFParams(float(sc.beta), float(sc.threshold), neuron_reset(cfg))
         self.spike_fn = surrogate.fast_sigmoid(slope=sc.surrogate_slope)
         self.native = is_native(cfg)
         self.rms_input = sc.input_norm == "rms" and not self.native
-        self.scales = [float(cfg.model.activation_scale) if self.native else 1.0] * len(self.net.layers)
+        self.scales = cfg.model.scales if self.native else [1.0] * len(self.net.layers)
         per_unit = cfg.goodness.measure == "mean"
         self.net.thresholds = [sc.readout_scale * (1.0 if per_unit else float(np.prod(s))) for s in self.net.shapes]
 
@@ -74,7 +75,8 @@ class SpikingModel(RateModel):
     def _encode(self, x_labelled: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         return encode(x_labelled, self.T, self.encoding, gen).float()
 
-    def _layer(self, i: int, s: torch.Tensor, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def _layer(self, i: int, s: torch.Tensor, train: bool,
+               gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(spike trains (T, B, C, H, W), λ · rate for the goodness) of layer i driven by spikes ``s``."""
         w, b = self.layer_params(i)
         conv, s = self.net.layers[i].conv, s.detach()
@@ -90,7 +92,7 @@ class SpikingModel(RateModel):
             z = z * rms_gain(s).view(-1, 1, 1, 1)
         if b is not None:
             z = z + b.view(1, -1, 1, 1)
-        r_hat = activation(z, "ifzero", 1.0)
+        r_hat = activation(z, "relu1" if self.lif.reset == "subtract" else "ifzero", 1.0)
         return out, self.scales[i] * (r_hat + (out.mean(0) - r_hat).detach())
 
     def spec(self) -> SpikingNetSpec:
@@ -102,7 +104,8 @@ class SpikingModel(RateModel):
                 b = b if b is not None else torch.zeros(layer.conv.out_channels)
                 layers.append(LIFConvSpec(w.cpu().numpy().astype(np.float32), b.cpu().numpy().astype(np.float32),
                                           layer.conv.stride[0], layer.conv.padding[0], self.lif.beta,
-                                          self.lif.threshold, shape, tuple(out), self.scales[i], self.rms_input))
+                                          self.lif.threshold, shape, tuple(out), self.scales[i], self.rms_input,
+                                          self.lif.reset))
                 shape = tuple(out)
         lab = self.labels
         meta = {"variant": "exact" if self.rms_input else "static", "source_kind": "spiking", "native": self.native,

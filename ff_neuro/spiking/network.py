@@ -25,7 +25,7 @@ def torch_layers(spec: SpikingNetSpec, device: torch.device | str = "cpu") -> li
     return [dict(weight=torch.as_tensor(layer.weight, dtype=torch.float32, device=device),
                  bias=torch.as_tensor(layer.bias, dtype=torch.float32, device=device),
                  stride=int(layer.stride), padding=int(layer.padding),
-                 p=LIFParams(float(layer.beta), float(layer.threshold)), rms_input=bool(layer.rms_input))
+                 p=LIFParams(float(layer.beta), float(layer.threshold), str(layer.reset)), rms_input=bool(layer.rms_input))
             for layer in spec.layers]
 
 

@@ -4,7 +4,8 @@ A :class:`SpikingNetSpec` is plain numpy: per layer a convolution (torch layout)
 neurons with, per time step,
 
     v[t] = beta · v[t−1] + (W ∗ s_in)[t] + bias        (Lava: du = 1, dv = 1 − beta, bias_mant = bias)
-    s[t] = v[t] > threshold  (strict);  v[t] = 0 where s[t]     (reset to zero)
+    s[t] = v[t] > threshold  (strict);  v[t] = 0 where s[t]     (reset "zero", Lava's LIF)
+                                   or v[t] −= threshold where s[t] (reset "subtract": LIFResetSubtract)
 
 Layer 0 receives the encoded input (constant current or Bernoulli spikes of the labelled image);
 layer l > 0 receives the spikes of layer l − 1. Any static normalisation is already folded into
@@ -48,6 +49,7 @@ class LIFConvSpec:
     out_shape: tuple[int, int, int]
     act_scale: float = 1.0      # rates ≈ rate-model activations / act_scale (readout scale only)
     rms_input: bool = False     # "exact" variant only: per-sample RMS gain on the input (not deployable)
+    reset: str = "zero"         # after a spike: "zero" | "subtract" (v ← v − threshold)
 
 
 @dataclass

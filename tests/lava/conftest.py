@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 
-def random_spec(rng, channels=(4, 6), hw=8, k=3, T=6, beta=1.0, encoding="current", head=False):
+def random_spec(rng, channels=(4, 6), hw=8, k=3, T=6, beta=1.0, encoding="current", head=False, reset="zero"):
     from ff_neuro.spiking.spec import LIFConvSpec, SpikingNetSpec
     layers, cin = [], 1
     for c in channels:
         layers.append(LIFConvSpec(rng.normal(0, 0.5, (c, cin, k, k)).astype(np.float32),
                                   rng.normal(0, 0.05, c).astype(np.float32), 1, k // 2, beta, 1.0,
-                                  (cin, hw, hw), (c, hw, hw)))
+                                  (cin, hw, hw), (c, hw, hw), reset=reset))
         cin = c
     hw_, hb = None, None
     if head:

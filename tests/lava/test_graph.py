@@ -20,9 +20,10 @@ def snntorch_counts(spec, inputs):
     return [s.sum(0).numpy() for s in simulate_spec(spec, torch.as_tensor(inputs).transpose(0, 1))]
 
 
-def test_float_lava_matches_snntorch_spike_for_spike(rng):
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_float_lava_matches_snntorch_spike_for_spike(rng, reset):
     from ff_neuro.lava import run_lava
-    spec = random_spec(rng, head=True)
+    spec = random_spec(rng, head=True, reset=reset)
     x = rng.random((3, spec.timesteps, 1, 8, 8)).astype(np.float32)
     spec, x = exact_float_grid(spec, x)
     ref = snntorch_counts(spec, x)
@@ -37,9 +38,10 @@ def test_float_lava_matches_snntorch_spike_for_spike(rng):
     np.testing.assert_allclose(sum(res.readout), feats @ spec.head_weight.T.astype(np.float64), rtol=1e-5, atol=1e-6)
 
 
-def test_fixed_point_lava_is_bit_exact_with_emulation(rng):
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_fixed_point_lava_is_bit_exact_with_emulation(rng, reset):
     from ff_neuro.lava import run_lava
-    spec = random_spec(rng, beta=0.85)
+    spec = random_spec(rng, beta=0.85, reset=reset)
     x = rng.random((3, spec.timesteps, 1, 8, 8)).astype(np.float32)
     net = quantize_spec(spec, "loihi2")
     emu = emulate_fixed(net, x)
@@ -47,6 +49,22 @@ def test_fixed_point_lava_is_bit_exact_with_emulation(rng):
     for a, b in zip(emu, res.counts):
         assert a.sum() > 0
         np.testing.assert_array_equal(a.numpy(), b)
+
+
+def test_reset_by_subtraction_is_a_different_neuron_in_lava(rng):
+    """LIFResetSubtract keeps the charge above threshold: more spikes than reset to zero, in float and fixed."""
+    from ff_neuro.lava import run_lava
+    x = rng.random((2, 6, 1, 8, 8)).astype(np.float32)
+    spikes = {}
+    for reset in ("zero", "subtract"):
+        spec = random_spec(np.random.default_rng(7), reset=reset)
+        for layer in spec.layers:
+            layer.weight = np.abs(layer.weight) * 0.6     # positive currents of about 1–3 per step
+        for fixed in (False, True):
+            net = quantize_spec(spec, "loihi2") if fixed else float_net(spec)
+            spikes[reset, fixed] = sum(int(c.sum()) for c in run_lava(net, x).counts)
+    assert spikes["subtract", False] > spikes["zero", False] > 0
+    assert spikes["subtract", True] > spikes["zero", True] > 0
 
 
 def test_tiny_trained_network_on_real_mnist_float_and_fixed(tiny_spec, tiny_inputs):

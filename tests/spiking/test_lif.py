@@ -94,3 +94,41 @@ def test_autograd_scan_equals_inference_scan():
         fast = lif_scan(cur, p)
         slow = lif_scan(cur.clone().requires_grad_(), p)
         assert torch.equal(fast, slow.detach())
+
+
+def test_reset_by_subtraction_by_hand():
+    """I = 0.375 for 10 steps (exact in binary). Subtract: v = .375 .75 1.125* (→ .125) .5 .875 1.25*
+    (→ .25) .625 1.0 (strict: no spike) 1.375* (→ .375) .75; zero: a spike every third step."""
+    from ff_neuro.spiking.lif import LIFParams, lif_scan
+    cur = torch.full((10, 1), 0.375, dtype=torch.float64)
+    s = lif_scan(cur, LIFParams(1.0, 1.0, "subtract"))
+    assert s[:, 0].tolist() == [0, 0, 1, 0, 0, 1, 0, 0, 1, 0]
+    assert lif_scan(cur, LIFParams(1.0, 1.0, "zero"))[:, 0].tolist() == [0, 0, 1, 0, 0, 1, 0, 0, 1, 0]
+    cur = torch.full((10, 1), 0.625, dtype=torch.float64)   # .625 1.25* (→.25) .875 1.5* (→.5) 1.125* ...
+    assert lif_scan(cur, LIFParams(1.0, 1.0, "subtract"))[:, 0].tolist() == [0, 1, 0, 1, 1, 0, 1, 0, 1, 1]
+    assert lif_scan(cur, LIFParams(1.0, 1.0, "zero"))[:, 0].tolist() == [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]
+
+
+def test_reset_by_subtraction_quantises_a_constant_current_uniformly():
+    """Count over T of a constant current I in (0, 1): ⌈T·I⌉ − 1, i.e. |count/T − I| ≤ 1/T, while reset to zero
+    gives the staircase 1/(⌊1/I⌋ + 1) whose error reaches ~I/2 (I = 0.6: 0.5 per step)."""
+    from ff_neuro.spiking.lif import LIFParams, lif_scan
+    T = 64
+    current = torch.linspace(0.01, 0.99, 97, dtype=torch.float64)
+    counts = lif_scan(current.expand(T, -1).clone(), LIFParams(1.0, 1.0, "subtract")).sum(0)
+    assert ((counts / T - current).abs() <= 1.0 / T + 1e-12).all()
+    zero = lif_scan(current.expand(T, -1).clone(), LIFParams(1.0, 1.0, "zero")).sum(0)
+    assert (zero / T - current).abs().max() > 0.15
+
+
+def test_subtract_scan_with_and_without_autograd_agree_bitwise():
+    from ff_neuro.spiking.lif import LIFParams, lif_scan, lif_step, lif_init
+    g = torch.Generator().manual_seed(0)
+    cur = torch.rand((20, 3, 5), generator=g) * 1.5 - 0.2
+    p = LIFParams(0.9, 1.0, "subtract")
+    fast = lif_scan(cur, p)
+    state, out = lif_init(cur[0]), []
+    for t in range(cur.shape[0]):
+        s, state = lif_step(state, cur[t], p)
+        out.append(s)
+    assert torch.equal(fast, torch.stack(out)) and fast.sum() > 0

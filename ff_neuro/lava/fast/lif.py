@@ -36,9 +36,16 @@ def _is_reset_step(model) -> bool:
     return model.time_step % model.reset_interval == model.reset_offset
 
 
+def reset_to_zero(v: np.ndarray, s: np.ndarray, vth) -> None:
+    """v[s] = 0: Lava's LIF reset."""
+    np.putmask(v, s, 0)
+
+
 @tag("fast")
 class FastLIFResetFloat(PyLifResetModelFloat):
     """Floating-point LIFReset (tags floating_pt, fast): the reference's operations, in place."""
+
+    reset_spiked = staticmethod(reset_to_zero)
 
     def run_spk(self) -> None:
         a = self.a_in.recv()
@@ -52,7 +59,7 @@ class FastLIFResetFloat(PyLifResetModelFloat):
         v += u
         v += self.bias_mant
         s = v > self.vth
-        np.putmask(v, s, 0)
+        self.reset_spiked(v, s, self.vth)
         self.s_out.send(s)
 
 
@@ -61,6 +68,7 @@ class FastLIFResetFixed(PyLifResetModelBitAcc):
     """Fixed-point LIFReset (tags bit_accurate_loihi, fixed_pt, fast): bit-identical to the reference."""
 
     _bias_ready = False
+    reset_spiked = staticmethod(reset_to_zero)
 
     def on_var_update(self) -> None:
         self._bias_ready = False
@@ -77,7 +85,7 @@ class FastLIFResetFixed(PyLifResetModelBitAcc):
             self.scale_threshold()
         self.subthr_dynamics(a)
         s = self.v > self.effective_vth
-        np.putmask(self.v, s, 0)
+        self.reset_spiked(self.v, s, self.effective_vth)
         self.s_out.send(s)
 
     def subthr_dynamics(self, activation_in: np.ndarray) -> None:
