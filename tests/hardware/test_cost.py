@@ -53,3 +53,17 @@ def test_unknown_energy_stays_none():
            "input_events_per_inference": 0.0}
     c = cost_report([layer(1, 1, 2)], "loihi2", act, 4)
     assert c["energy_per_inference_j"] is None and c["latency_per_inference_s"] is None
+
+
+def test_synops_of_a_strided_layer_count_the_last_row_too():
+    """28×28 → 14×14, 5×5 kernel, stride 2, padding 2: output o reads rows 2o−2 … 2o+2 (o = 0…13). Row 27
+    is read by o = 13 only (the transposed conv without output_padding has 27 rows and missed it): an
+    event at (27, 27) reaches 1·1 positions of 3 channels = 3 synops; one at (13, 13) reaches o ∈ {6, 7}
+    in each direction (2·2 positions) = 12."""
+    l0 = LIFConvSpec(np.zeros((3, 1, 5, 5), np.float32), np.zeros(3, np.float32), 2, 2, 1.0, 1.0,
+                     (1, 28, 28), (3, 14, 14))
+    x = np.zeros((1, 1, 1, 28, 28))
+    x[0, 0, 0, 27, 27] = 1
+    assert activity([l0], x, [np.zeros((1, 3, 14, 14))])["synops_per_inference"] == 3
+    x[0, 0, 0, 13, 13] = 1
+    assert activity([l0], x, [np.zeros((1, 3, 14, 14))])["synops_per_inference"] == 3 + 12

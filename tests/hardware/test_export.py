@@ -113,3 +113,15 @@ def test_lava_npz_holds_lava_layout_and_no_pickles(rng, tmp_path):
     desc = json.loads((tmp_path / "lava_net.json").read_text())
     assert desc["fixed_point"] and desc["layers"][1]["stride"] == 2
     assert json.loads((tmp_path / "manifest.json").read_text())["input"]["fixed_point"]["input_scale"] > 1
+
+
+def test_reset_by_subtraction_is_refused_by_netx_and_nir_and_kept_by_lava(rng, tmp_path):
+    spec = spec_of(rng)
+    for layer in spec.layers:
+        layer.reset = "subtract"
+    for fmt in ("netx", "nir"):
+        with pytest.raises(ProfileError, match="reset by subtraction"):
+            export_spec(spec, "loihi2", tmp_path / fmt, fmt)
+    export_spec(spec, "loihi2", tmp_path / "lava", "lava")
+    desc = json.loads((tmp_path / "lava" / "lava_net.json").read_text())
+    assert [layer["reset"] for layer in desc["layers"]] == ["subtract"] * len(spec.layers)
