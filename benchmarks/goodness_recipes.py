@@ -5,7 +5,7 @@ Each recipe is a set of config overrides on top of ``--config`` (and the shared 
 from scratch with the same seed into ``--runs/<name>``. Model selection and the test split are not
 touched here: this compares recipes on validation only.
 
-    python benchmarks/goodness_recipes.py --config mnist-quick --epochs 1 --set data.train_subset=10000 \\
+    python benchmarks/goodness_recipes.py --config mnist-quick-paper --epochs 1 --set data.train_subset=10000 \\
         --recipe paper: --recipe symba-hard:goodness.loss=symba,goodness.measure=mean,goodness.scale=8,goodness.negatives=hard
 """
 from __future__ import annotations
@@ -73,7 +73,7 @@ def per_layer_goodness(run: Path, data, n: int = 2000) -> dict[str, float]:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", default="mnist-quick")
+    p.add_argument("--config", default="mnist-quick-paper")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--set", default="", help="shared overrides, SECTION.KEY=VALUE separated by ;")
     p.add_argument("--recipe", action="append", required=True, help="NAME:SECTION.KEY=VALUE;... (repeatable; VALUE is YAML)")

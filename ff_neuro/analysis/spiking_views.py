@@ -28,7 +28,9 @@ def spiking_network_for_run(run_dir: str | Path, dataset=None, timesteps: int | 
                             encoding: str | None = None, device: str = "cpu", seed: int = 0):
     """The deployable (static) spiking network of a run's best checkpoint, T and encoding defaulting
     to the run's ``spiking`` config."""
+    from ..runtime import resolve_device
     from ..spiking import SpikingNetwork, spiking_spec_from_run
+    device = resolve_device(device)           # "auto" (the report's default) becomes a real device
     spec = spiking_spec_from_run(run_dir, timesteps, encoding, dataset=dataset, device=device, seed=seed)
     return SpikingNetwork(spec, device=device, seed=seed)
 

@@ -38,6 +38,7 @@ from ..data.labels import FourierLabels
 from ..errors import CheckpointError
 from ..ff.classify import LinearHead
 from ..ff.network import FFNet
+from ..runtime import resolve_device
 from .encoding import check_encoding, check_timesteps, encode
 from .errors import SpikingError, VariantError
 from .lif import LIFParams
@@ -65,6 +66,7 @@ def load_ff(run_dir: str | Path, which: str = "best.safetensors", device: str | 
                               f"{list(KINDS)}: point to a run trained with ff-neuro train")
     cfg = from_dict(meta["config"])
     in_shape = tuple(meta.get("in_shape", (1, 28, 28)))
+    device = resolve_device(device)          # "auto" included (the report passes it through)
     net = FFNet(cfg.model, in_shape, cfg.goodness.measure).to(device)
     classes = tensors["head.fc.weight"].shape[0] if "head.fc.weight" in tensors else 10
     head = LinearHead(net.readout_dim, classes).to(device)
@@ -205,6 +207,7 @@ def spiking_spec_from_run(run_dir: str | Path, timesteps: int | None = None, enc
                           device: str | torch.device = "cpu", seed: int = 0) -> SpikingNetSpec:
     """The spiking spec of a run's best checkpoint. Defaults: T and encoding of the run's ``spiking`` config;
     ``variant="static"`` is the deployable one (what Lava runs)."""
+    device = resolve_device(device)
     net, head, labels, cfg, meta = load_ff(run_dir, device=device)
     T = cfg.spiking.timesteps if timesteps is None else timesteps
     enc = cfg.spiking.encoding if encoding is None else encoding

@@ -54,7 +54,8 @@ def test_spike_cli_writes_metrics(tiny_run, capsys):
     assert m["samples"] == 10 and m["split"] == "test" and [r["timesteps"] for r in m["results"]] == [2, 4]
     r = m["results"][0]
     assert set(r) == {"variant", "encoding", "timesteps", "acc_linear", "acc_goodness", "spikes_per_inference",
-                      "spikes_total", "seconds"}
+                      "spikes_total", "seconds", "goodness_predictions_per_class"}
+    assert sum(r["goodness_predictions_per_class"]) == 10 and len(r["goodness_predictions_per_class"]) == 10
     assert r["acc_goodness"] is not None and set(m["firing_rates"]) == {"layer0", "layer1", "layer2"}
     assert abs(sum(r["spikes_per_inference"].values()) - r["spikes_total"]) < 1e-6 * r["spikes_total"] + 1e-9
     assert "rate model" in capsys.readouterr().out
@@ -91,3 +92,11 @@ def test_wrong_checkpoint_kind(tiny_run, tmp_path, capsys):
     (tmp_path / "x").mkdir()
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_ff(tmp_path / "x")
+
+
+def test_device_auto_is_resolved_by_the_loaders(tiny_run, mnist_small):
+    """`ff-neuro report` passes device="auto" through; it used to reach torch unresolved and crash."""
+    from ff_neuro.analysis.spiking_views import spiking_network_for_run
+    snn = spiking_network_for_run(tiny_run[0], mnist_small, timesteps=2, device="auto")
+    assert snn.device.type in ("cpu", "cuda")
+    assert snn.predict_linear(mnist_small.test.tensors(3)[0]).shape == (3,)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from lava.proc.lif.process import LIFReset
 
-from ..fast.lif import FastLIFResetFixed, FastLIFResetFloat
+from ff_neuro.lava.fast.lif import FastLIFResetFixed, FastLIFResetFloat
 
 
 def reset_by_subtraction(v: np.ndarray, s: np.ndarray, vth) -> None:
