@@ -89,7 +89,6 @@ def activity(layers, inputs: np.ndarray, counts: list) -> dict:
         extra = [min(s - 1, max(0, layer.in_shape[d] - ((layer.out_shape[d] - 1) * s - 2 * p + k))) for d in (1, 2)]
         fan = F.conv_transpose2d(torch.ones((1, w.shape[0], *layer.out_shape[1:]), dtype=torch.float64),
                                  ones[:, :1], None, s, p, output_padding=tuple(extra))   # (1, 1, H_in', W_in')
-        fan = F.pad(fan, (0, max(0, layer.in_shape[2] - fan.shape[-1]), 0, max(0, layer.in_shape[1] - fan.shape[-2])))
         fan = fan[..., :layer.in_shape[1], :layer.in_shape[2]]
         synops += float((ev * fan).sum())
     spikes = float(sum(torch.as_tensor(np.asarray(c)).double().sum() for c in counts))

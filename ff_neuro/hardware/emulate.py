@@ -55,7 +55,7 @@ def lif_fixed_step(u, v, a, layer):
     v = ((v if dv_factor == DECAY_UNITY else trunc_shift(v * dv_factor)) + u + bias).clamp_(-MAX_UV + 1, MAX_UV - 1)
     vth = int(layer.vth) << ACT_SHIFT
     s = v > vth
-    if getattr(layer, "reset", "zero") == "subtract":
+    if layer.reset == "subtract":
         return u, v.sub_(s.long() * vth), s
     return u, v.masked_fill_(s, 0), s
 

@@ -74,7 +74,7 @@ def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset:
     if prof.fixed_point and not prof.deployable:
         raise ProfileError(f"profile {prof.name!r} is for cost estimates only (no Lava neuron model); "
                            f"export with loihi, loihi2 or ideal")
-    if fmt in ("netx", "nir") and any(getattr(layer, "reset", "zero") == "subtract" for layer in spec.layers):
+    if fmt in ("netx", "nir") and any(layer.reset == "subtract" for layer in spec.layers):
         raise ProfileError(f"this network's neurons reset by subtraction, which {fmt} cannot express "
                            f"({'CUBA resets to zero' if fmt == 'netx' else 'NIR IF/LIF reset to v_reset'}): "
                            f"export --format lava (LIFResetSubtract) instead")

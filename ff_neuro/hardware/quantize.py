@@ -85,7 +85,7 @@ def float_net(spec, profile: str = "ideal") -> LoihiNet:
     _check_spec(spec)
     layers = [LoihiLayer(np.asarray(l.weight, np.float64), np.asarray(l.bias, np.float64), 0,
                          float(l.threshold), 1.0 - float(l.beta), 1.0, int(l.stride), int(l.padding),
-                         tuple(l.in_shape), tuple(l.out_shape), reset=str(getattr(l, "reset", "zero")))
+                         tuple(l.in_shape), tuple(l.out_shape), reset=str(l.reset))
               for l in spec.layers]
     return LoihiNet(layers, False, int(spec.timesteps), spec.encoding == "current", 1.0, 1.0,
                     list(spec.loss_layers), list(spec.readout_layers), spec.head_weight, spec.head_bias, profile)
@@ -130,7 +130,7 @@ def quantize_layer(layer, prof: HardwareProfile, graded: bool, x_max: float) -> 
     dv = int(np.clip(round(DECAY_UNITY * (1.0 - float(layer.beta))), 0, DECAY_UNITY - 1))
     out = LoihiLayer(w_int.astype(np.int64), mant.astype(np.int64), exp, vth, dv, DECAY_UNITY - 1,
                      int(layer.stride), int(layer.padding), tuple(layer.in_shape), tuple(layer.out_shape), s,
-                     str(getattr(layer, "reset", "zero")))
+                     str(layer.reset))
     return out, s_x
 
 

@@ -89,7 +89,7 @@ def _build(net: LoihiNet, data: np.ndarray, samples: int, period: int, record_di
         conv = Conv(weight=lava_conv_weight(layer.weight), input_shape=to_whc_shape(layer.in_shape),
                     padding=layer.padding, stride=layer.stride, num_message_bits=24 if graded else 0)
         shape = to_whc_shape(layer.out_shape)
-        neuron = LIFResetSubtract if getattr(layer, "reset", "zero") == "subtract" else LIFReset
+        neuron = LIFResetSubtract if layer.reset == "subtract" else LIFReset
         lif = neuron(shape=shape, du=layer.du, dv=layer.dv, vth=layer.vth,
                      bias_mant=np.broadcast_to(layer.bias_mant, shape).copy(), bias_exp=layer.bias_exp,
                      reset_interval=period, reset_offset=(i + 2) % period)

@@ -10,7 +10,7 @@ LIF (``dv = 1 − beta``, ``vth = threshold``, bias folded into the input curren
 Reset to zero is Lava's LIF; reset by subtraction is snnTorch's default (``reset_mechanism="subtract"``)
 and ``ff_neuro.lava.procs.lif_subtract`` in Lava. Subtraction keeps the charge above threshold, so
 with constant current I (β = 1) the count over T steps is ⌈T·I/θ⌉ − 1 ≈ T·I/θ: a uniform quantiser of
-the rate, where reset to zero gives the staircase 1/(⌊θ/I⌋ + 1) (docs/RESULTS.md, section 2).
+the rate, where reset to zero gives the staircase 1/(⌊θ/I⌋ + 1) (docs/RESULTS.md, section 0).
 
 ``H`` is the Heaviside step in the forward pass; in training a surrogate gradient (snnTorch's
 ``fast_sigmoid``) replaces its derivative. The reset is detached, as in snnTorch.

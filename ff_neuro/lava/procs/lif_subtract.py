@@ -2,7 +2,7 @@
 
 Lava's LIF processes reset the voltage to zero after a spike. With a constant input current I that
 gives the staircase rate 1/(⌊θ/I⌋ + 1), a coarse quantiser that erases the small, label-dependent
-differences of current FF's goodness lives on (docs/RESULTS.md, section 2). Reset by subtraction keeps
+differences of current FF's goodness lives on (docs/RESULTS.md, section 0). Reset by subtraction keeps
 the charge above threshold:
 
     floating point:  u = u·(1 − du) + a_in;  v = v·(1 − dv) + u + bias_mant;  s = v > vth;  v[s] −= vth
