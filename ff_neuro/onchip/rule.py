@@ -1,0 +1,179 @@
+"""The Forward-Forward update on spike counts, written once (numpy only: Lava models cannot use torch).
+
+One sample window of T steps, H post neurons, N pre neurons, label sign s (+1 positive, −1 negative):
+
+    x_j = Σ_t pre_j(t)              pre count (0 … T)          Loihi: pre trace x1, no decay
+    c_i = Σ_t post_i(t)             post count (0 … T)         Loihi: post trace y1, no decay
+    G   = (1/H) Σ_i (c_i / T)²      mean goodness in rate units (integer form: G_int = Σ_i c_i²)
+    e   = s · σ(−s · α · (G − θ))   third factor: −∂/∂G of the loss softplus(−s·α·(G − θ))
+    p_i = c_i · [c_i < T]           post factor: the rate c/T times the relu1 gate (saturated → 0)
+    ΔW_ij ∝ e · p_i · x_j           (docs/onchip.md derives it from the loss)
+
+Fixed point (profile weight_bits b, e_bits, learning-rate shift k), all integer:
+
+    Θ_int = round(θ · H · T²);   d = s · (G_int − Θ_int)
+    idx   = clip((d · M + 2^(S−1)) >> S, −R·Q, R·Q)  with M = round(α · Q · 2^S / (H · T²))  (idx ≈ Q·z)
+    e_int = s · LUT[idx],  LUT[i] = round(E · σ(−i / Q)),  E = 2^(e_bits − 1) − 1
+    ΔW    = ⌊(Σ_windows e_int · p_i · x_j + r_ij) / 2^k⌋     r_ij ∈ [0, 2^k): stochastic rounding,
+            r_ij = hash(seed, epoch, i·N + j) mod 2^k, or r = 2^(k−1) (rounding to nearest)
+    W     = clip(W + ΔW, −(2^(b−1) − 1), 2^(b−1) − 1)
+
+Floating point, the same hyper-parameters: W in threshold units (the integer weight / vth),
+
+    ΔW = lr · Σ_windows e · p ⊗ x,   lr = E / (2^k · vth)       (so ΔW·vth = the expected ΔW_int)
+
+Both sides (the Lava ProcessModels and the PyTorch reference) call these functions, so the rule's
+integers are identical by construction; the tests check it end to end.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+ROUNDINGS = ("stochastic", "nearest")
+_M64 = (1 << 64) - 1
+
+
+class RuleParams(NamedTuple):
+    """Hyper-parameters of the rule; ``vth`` is the post neurons' threshold in integer weight units."""
+    timesteps: int              # T: steps per sample window
+    hidden: int                 # H: post neurons
+    theta: float = 0.1          # θ: threshold on the mean goodness G ∈ [0, 1]
+    alpha: float = 16.0         # α: scale of the logit α·(G − θ)
+    lr_shift: int = 16          # k: learning rate 2^−k (times E / vth in float)
+    vth: int = 256              # fixed point: threshold of the post LIF in weight units
+    weight_bits: int = 8        # b: weights in ±(2^(b−1) − 1)
+    e_bits: int = 8             # third factor in ±(2^(e_bits−1) − 1)
+    lut_steps: int = 16         # Q: LUT entries per unit of the logit z
+    lut_range: int = 8          # R: z clipped to [−R, R]
+    rounding: str = "stochastic"
+    seed: int = 0
+    shift_bits: int = 24        # S: precision of the integer logit multiplier M
+
+    @property
+    def e_max(self) -> int:
+        return (1 << (self.e_bits - 1)) - 1
+
+    @property
+    def w_max(self) -> int:
+        return (1 << (self.weight_bits - 1)) - 1
+
+    @property
+    def theta_int(self) -> int:
+        return int(round(self.theta * self.hidden * self.timesteps ** 2))
+
+    @property
+    def logit_mult(self) -> int:
+        return int(round(self.alpha * self.lut_steps * 2 ** self.shift_bits
+                         / (self.hidden * self.timesteps ** 2)))
+
+    @property
+    def lr_float(self) -> float:
+        return self.e_max / (2.0 ** self.lr_shift * self.vth)
+
+
+def check_params(p: RuleParams) -> None:
+    """ValueError for parameters the integer arithmetic cannot hold."""
+    if p.rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS}, got {p.rounding!r}")
+    if p.timesteps < 1 or p.hidden < 1 or p.vth < 1 or not 1 <= p.lr_shift <= 40:
+        raise ValueError(f"bad rule parameters {p}")
+    if p.logit_mult < 1:
+        raise ValueError(f"alpha={p.alpha} is too small for an integer logit at H={p.hidden}, T={p.timesteps}")
+
+
+def sigmoid_lut(p: RuleParams) -> np.ndarray:
+    """LUT[i + R·Q] = round(E · σ(−i / Q)) for i ∈ [−R·Q, R·Q] (int64)."""
+    i = np.arange(-p.lut_range * p.lut_steps, p.lut_range * p.lut_steps + 1)
+    return np.rint(p.e_max / (1.0 + np.exp(i / p.lut_steps))).astype(np.int64)
+
+
+def goodness_int(counts: np.ndarray) -> np.ndarray:
+    """G_int = Σ_i c_i² per window: counts (..., H) → (...) int64."""
+    c = np.asarray(counts).astype(np.int64)
+    return np.einsum("...i,...i->...", c, c)
+
+
+def third_factor_fixed(counts: np.ndarray, signs: np.ndarray, p: RuleParams,
+                       lut: np.ndarray | None = None) -> np.ndarray:
+    """e_int per window (int64) from post counts (B, H) and signs (B,) through the sigmoid LUT."""
+    lut = sigmoid_lut(p) if lut is None else lut
+    s = np.asarray(signs).astype(np.int64)
+    d = s * (goodness_int(counts) - p.theta_int)
+    idx = (d * p.logit_mult + (1 << (p.shift_bits - 1))) >> p.shift_bits
+    r = p.lut_range * p.lut_steps
+    return s * lut[np.clip(idx, -r, r) + r]
+
+
+def third_factor_float(counts: np.ndarray, signs: np.ndarray, p: RuleParams) -> np.ndarray:
+    """e = s · σ(−s·α·(G − θ)) per window (float64), G = mean_i (c_i/T)²."""
+    c = np.asarray(counts, dtype=np.float64)
+    s = np.asarray(signs, dtype=np.float64)
+    g = np.einsum("...i,...i->...", c, c) / (p.hidden * p.timesteps ** 2)
+    return s / (1.0 + np.exp(s * p.alpha * (g - p.theta)))
+
+
+def post_factor(counts: np.ndarray, timesteps: int) -> np.ndarray:
+    """p_i = c_i · [c_i < T]: the post rate times the gate of relu1's derivative (same dtype)."""
+    c = np.asarray(counts)
+    return np.where(c < timesteps, c, 0).astype(c.dtype)
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser on uint64 arrays (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def rounding_offsets(p: RuleParams, epoch: int, rows: np.ndarray, cols: np.ndarray,
+                     n_cols: int) -> np.ndarray:
+    """r (len(rows), len(cols)) int64 in [0, 2^k): the dither of the update of weights (rows × cols).
+
+    Stochastic: a counter-based hash of (seed, epoch, i·N + j), so any process that knows the
+    epoch and the weight index draws the same number; nearest: 2^(k−1) everywhere."""
+    k = p.lr_shift
+    if p.rounding == "nearest":
+        return np.full((len(rows), len(cols)), 1 << (k - 1), dtype=np.int64)
+    key = (int(p.seed) * 0x9E3779B97F4A7C15 + (int(epoch) + 1) * 0xD1B54A32D192ED03) & _M64
+    idx = (rows.astype(np.uint64)[:, None] * np.uint64(n_cols) + cols.astype(np.uint64)[None, :])
+    with np.errstate(over="ignore"):
+        h = _splitmix(idx + np.uint64(key))
+    return (h & np.uint64((1 << k) - 1)).astype(np.int64)
+
+
+def update_fixed(w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray, p: RuleParams,
+                 epoch: int) -> None:
+    """W ← clip(W + ⌊(Σ_b e_b · p_b ⊗ x_b + r) / 2^k⌋) in place, W (H, N) integer.
+
+    ``e`` (B,) e_int, ``post`` (B, H) post factors p, ``pre`` (B, N) pre counts x. Only weights
+    with a non-zero product change: elsewhere ⌊r / 2^k⌋ = 0 (r < 2^k), and the clip is a no-op
+    because W is always in range. B = 1 is one window (the Lava synapse and the sequential
+    reference); B > 1 the reference's batched mode (one rounding for the sum)."""
+    e = np.asarray(e, dtype=np.int64)
+    pe = np.asarray(post, dtype=np.int64) * e[:, None]                   # (B, H)
+    x = np.asarray(pre, dtype=np.int64)
+    rows = np.flatnonzero(np.any(pe != 0, axis=0))
+    cols = np.flatnonzero(np.any(x != 0, axis=0))
+    if rows.size == 0 or cols.size == 0:
+        return
+    prod = pe[:, rows].T @ x[:, cols]                                    # exact int64
+    dw = (prod + rounding_offsets(p, epoch, rows, cols, w.shape[1])) >> p.lr_shift
+    block = w[np.ix_(rows, cols)].astype(np.int64) + dw
+    w[np.ix_(rows, cols)] = np.clip(block, -p.w_max, p.w_max)
+
+
+def update_float(w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray,
+                 p: RuleParams) -> None:
+    """W ← W + lr · Σ_b e_b · p_b ⊗ x_b in place (float64), lr = E / (2^k · vth)."""
+    pe = np.asarray(post, dtype=np.float64) * (p.lr_float * np.asarray(e, dtype=np.float64))[:, None]
+    w += pe.T @ np.asarray(pre, dtype=np.float64)
+
+
+def default_vth(init_std: float, weight_bits: int, headroom: float = 8.0) -> int:
+    """The integer threshold that puts ±headroom·σ of the float init at the weight range's ends."""
+    w_max = (1 << (weight_bits - 1)) - 1
+    return max(1, int(math.floor(w_max / (headroom * max(init_std, 1e-12)))))
