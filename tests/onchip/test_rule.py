@@ -1,0 +1,122 @@
+"""The FF rule on a hand-computed example, its sign, its LUT, its rounding (no Lava needed)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ff_neuro.onchip import reference as ref
+from ff_neuro.onchip import rule
+
+
+def params(**kw):
+    base = dict(timesteps=4, hidden=2, theta=0.25, alpha=4.0, lr_shift=3, vth=8, weight_bits=8,
+                rounding="nearest")
+    base.update(kw)
+    return rule.RuleParams(**base)
+
+
+def test_hand_computed_update():
+    """c = (2, 4), x = (1, 0, 3), T = 4, H = 2: G = ((2/4)² + (4/4)²)/2 = 0.625, θ = 0.25, α = 4."""
+    p = params()
+    c, x = np.array([[2, 4]]), np.array([[1, 0, 3]])
+    assert rule.goodness_int(c)[0] == 20 and p.theta_int == 8
+    # z = α(G − θ) = 1.5 → index round(16 · 1.5) = 24 → LUT = round(127 σ(−1.5)) = 23
+    lut_val = round(127 / (1 + math.exp(1.5)))
+    assert rule.third_factor_fixed(c, np.array([1]), p)[0] == lut_val == 23
+    assert rule.third_factor_fixed(c, np.array([-1]), p)[0] == -round(127 / (1 + math.exp(-1.5)))
+    assert rule.post_factor(c, 4).tolist() == [[2, 0]]          # c = T is saturated: gate 0
+    w = np.zeros((2, 3), np.int64)
+    rule.update_fixed(w, np.array([23]), rule.post_factor(c, 4), x, p, epoch=0)
+    # ΔW_0j = ⌊(23 · 2 · x_j + 4) / 8⌋ = ⌊50/8⌋, ⌊4/8⌋, ⌊142/8⌋ = 6, 0, 17; row 1 untouched
+    assert w.tolist() == [[6, 0, 17], [0, 0, 0]]
+    wf = np.zeros((2, 3))
+    e = rule.third_factor_float(c.astype(float), np.array([1]), p)
+    assert e[0] == pytest.approx(1 / (1 + math.exp(1.5)))
+    rule.update_float(wf, e, rule.post_factor(c.astype(float), 4), x, p)
+    assert wf[0] == pytest.approx(127 / (8 * 8) * e[0] * 2 * np.array([1, 0, 3]))
+
+
+def test_third_factor_sign_and_lut():
+    """e > 0 for positives, < 0 for negatives, and the LUT tracks E·s·σ(−s·α(G − θ)) within 1.5."""
+    p = params(timesteps=16, hidden=32, theta=0.3, alpha=8.0)
+    rng = np.random.default_rng(0)
+    c = rng.integers(0, 17, (200, 32))
+    for s in (1, -1):
+        signs = np.full(200, s)
+        ei = rule.third_factor_fixed(c, signs, p)
+        ef = rule.third_factor_float(c.astype(float), signs, p)
+        assert np.all(np.sign(ei[ei != 0]) == s) and np.all(np.sign(ef) == s)
+        assert np.abs(ei - p.e_max * ef).max() <= 1.5
+
+
+def test_clip_to_weight_range():
+    p = params(lr_shift=1, weight_bits=4)
+    w = np.full((2, 3), 6, np.int64)
+    rule.update_fixed(w, np.array([100]), np.array([[3, 3]]), np.array([[3, 3, 3]]), p, 0)
+    assert w.max() == 7
+    rule.update_fixed(w, np.array([-100]), np.array([[3, 3]]), np.array([[3, 3, 3]]), p, 1)
+    assert w.min() == -7
+
+
+def test_stochastic_rounding_is_seeded_and_unbiased():
+    p = params(rounding="stochastic", lr_shift=8)
+    rows, cols = np.arange(50), np.arange(80)
+    r1 = rule.rounding_offsets(p, 3, rows, cols, 80)
+    assert np.array_equal(r1, rule.rounding_offsets(p, 3, rows, cols, 80))
+    assert not np.array_equal(r1, rule.rounding_offsets(p, 4, rows, cols, 80))
+    assert not np.array_equal(r1, rule.rounding_offsets(p._replace(seed=1), 3, rows, cols, 80))
+    assert r1.min() >= 0 and r1.max() < 256 and abs(r1.mean() / 256 - 0.5) < 0.02
+    # sub-block draws equal the full draw's entries (any process can draw its own weights)
+    assert np.array_equal(rule.rounding_offsets(p, 3, rows[5:9], cols[[2, 70]], 80), r1[5:9][:, [2, 70]])
+    # E[⌊(v + r)/2^k⌋] = v / 2^k
+    w = np.zeros((50, 80), np.int64)
+    rule.update_fixed(w, np.array([1]), np.full((1, 50), 10), np.full((1, 80), 10), p, 0)
+    assert abs(w.mean() - 100 / 256) < 0.02
+
+
+@pytest.mark.parametrize("kind", ["fixed", "float"])
+def test_learning_separates_positive_from_negative(kind):
+    """Positives show pattern A, negatives pattern B: after training G(A) > G(B). With e's sign
+    flipped the same training makes G(A) < G(B), so this fails if the sign is wrong."""
+    rng = np.random.default_rng(1)
+    T, N, H = 8, 60, 16
+    prob = np.where(np.arange(N) < N // 2, 0.4, 0.05)
+    pa, pb = prob, prob[::-1]
+
+    def raster(pr, n):
+        return torch.from_numpy((rng.random((n, T, N)) < pr).astype(np.uint8))
+
+    p = rule.RuleParams(T, H, theta=0.2, alpha=8.0, lr_shift=9, vth=64, rounding="stochastic")
+    w0 = rng.integers(-6, 14, (H, N)).astype(np.int64)
+    w = w0.copy() if kind == "fixed" else w0 / p.vth
+    inputs = torch.stack([raster(pa, 200), raster(pb, 200)], 1).reshape(400, T, N)
+    signs = np.tile([1, -1], 200)
+    test = [raster(pa, 100), raster(pb, 100)]
+
+    def gap(w):
+        g = [rule.goodness_int(ref.counts(w, r, kind, p).astype(np.int64)).mean() for r in test]
+        return g[0] - g[1]
+
+    before = gap(w)
+    ref.train(w, iter([ref.Batch(inputs, signs)]), kind, p, batch=1)
+    assert gap(w) > before + 20
+    wrong = w0.copy() if kind == "fixed" else w0 / p.vth
+    ref.train(wrong, iter([ref.Batch(inputs, -signs)]), kind, p, batch=1)
+    assert gap(wrong) < before
+
+
+def test_batched_mode_with_batch_one_is_sequential():
+    rng = np.random.default_rng(2)
+    T, N, H = 6, 30, 8
+    p = rule.RuleParams(T, H, theta=0.2, alpha=8.0, lr_shift=7, vth=40)
+    inputs = torch.from_numpy((rng.random((20, T, N)) < 0.3).astype(np.uint8))
+    signs = np.tile([1, -1], 10)
+    w0 = rng.integers(-10, 20, (H, N)).astype(np.int64)
+    a, b = w0.copy(), w0.copy()
+    ref.train(a, iter([ref.Batch(inputs, signs)]), "fixed", p, batch=1)
+    for k in range(20):       # window by window through learn_batch
+        ref.learn_batch(b, ref.Batch(inputs[k:k + 1], signs[k:k + 1]), "fixed", p, k)
+    assert np.array_equal(a, b) and not np.array_equal(a, w0)
