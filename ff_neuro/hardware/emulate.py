@@ -61,8 +61,10 @@ def lif_fixed_step(u, v, a, layer):
 
 
 @torch.no_grad()
-def emulate_fixed(net: LoihiNet, inputs, batch: int = 256, device: str | torch.device = "cpu") -> list[torch.Tensor]:
-    """Per-layer spike counts (N, C, H, W) (int64) of ``inputs`` (N, T, C, H, W) under fixed-point ``net``."""
+def emulate_fixed(net: LoihiNet, inputs, batch: int = 256, device: str | torch.device = "cpu",
+                  max_current: list[int] | None = None) -> list[torch.Tensor]:
+    """Per-layer spike counts (N, C, H, W) (int64) of ``inputs`` (N, T, C, H, W) under fixed-point ``net``.
+    A list passed as ``max_current`` receives each layer's largest |a_in| over all inputs and steps."""
     if not net.fixed_point:
         raise ValueError("emulate_fixed needs a fixed-point net (quantize_spec with a fixed-point profile)")
     x_all = torch.as_tensor(net.encode(np.asarray(inputs)), dtype=torch.long)
@@ -71,6 +73,7 @@ def emulate_fixed(net: LoihiNet, inputs, batch: int = 256, device: str | torch.d
     f32 = [max_input_current(np.abs(np.asarray(layer.weight)), xmax if l == 0 else 1.0) < 2 ** 24
            for l, layer in enumerate(net.layers)]
     out: list[list[torch.Tensor]] = [[] for _ in net.layers]
+    peak = [0] * len(net.layers)
     for i in range(0, x_all.shape[0], batch):
         x = x_all[i:i + batch].to(device)
         n = x.shape[0]
@@ -80,6 +83,8 @@ def emulate_fixed(net: LoihiNet, inputs, batch: int = 256, device: str | torch.d
             s_in = x[:, t]
             for l, layer in enumerate(net.layers):
                 a = signed_clamp(int_conv(s_in, weights[l], layer.stride, layer.padding, f32[l]), 24)
+                if max_current is not None:
+                    peak[l] = max(peak[l], int(a.abs().max()))
                 if state[l] is None:
                     state[l] = (torch.zeros_like(a), torch.zeros_like(a))
                 u, v, s = lif_fixed_step(*state[l], a, layer)
@@ -88,4 +93,6 @@ def emulate_fixed(net: LoihiNet, inputs, batch: int = 256, device: str | torch.d
                 s_in = s.long()
         for l in range(len(net.layers)):
             out[l].append(counts[l].cpu())
+    if max_current is not None:
+        max_current[:] = peak
     return [torch.cat(c) for c in out]

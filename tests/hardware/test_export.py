@@ -77,6 +77,30 @@ def test_netx_scale_stops_at_the_state_and_threshold_bits(rng):
     assert a_max * 2 ** 7 >= 2 ** 23 or rep["vth"] * 2 >= 2 ** 17
 
 
+def test_observed_current_bound_raises_k_and_is_recorded(rng, tmp_path):
+    """Where the worst-case current stops k short, the observed bound (2 × the largest |a_in| on the
+    inputs) raises k: the bias error shrinks, the report says overflow is no longer impossible but the
+    observed currents fit, and the file records the k used."""
+    from ff_neuro.hardware.netx import netx_scales, observed_currents, read_scales, write_netx
+    net = quantize_spec(spec_of(rng, bias=(0.002, 0.002)), "loihi2")
+    x = rng.random((6, net.timesteps, 1, 8, 8)) * 0.2         # dim images: far below the worst case
+    seen: list[int] = []
+    emulate_fixed(net, x, max_current=seen)
+    bounds = observed_currents(net, x)
+    assert bounds == [2.0 * a for a in seen] and all(a > 0 for a in seen)
+    worst, obs = netx_scales(net), netx_scales(net, a_bounds=bounds)
+    assert obs[0] > worst[0] and all(o >= w for o, w in zip(obs, worst))
+    rep_w, rep_o = netx_report(net)[0], netx_report(net, ks=obs, a_bounds=bounds)[0]
+    assert rep_w["overflow_impossible"] and not rep_o["overflow_impossible"]
+    assert rep_o["a_in_fits_up_to"] >= bounds[0] and rep_o["a_in_bound_used"] == bounds[0]
+    assert rep_o["max_bias_error_a_in"] < rep_w["max_bias_error_a_in"]
+    path = write_netx(net, tmp_path / "n.net", a_bounds=bounds)
+    assert read_scales(path) == (obs, "observed")
+    assert read_scales(write_netx(net, tmp_path / "w.net")) == (worst, "worst-case")
+    with pytest.raises(ValueError, match="current bounds"):
+        netx_scales(net, a_bounds=bounds[:1])
+
+
 def test_netx_needs_a_fixed_point_profile(rng, tmp_path):
     with pytest.raises(ProfileError, match="fixed-point profile"):
         export_spec(spec_of(rng), "ideal", tmp_path, "netx")
