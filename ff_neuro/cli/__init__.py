@@ -8,7 +8,7 @@ import sys
 from ..errors import FFNeuroError
 
 # Modules with a ``register(subparsers)`` function, in the order they appear in --help.
-COMMAND_MODULES = ["train", "spike", "lava", "report", "demo"]
+COMMAND_MODULES = ["train", "spike", "lava", "learn", "report", "demo"]
 
 
 class Parser(argparse.ArgumentParser):

@@ -160,10 +160,18 @@ def update_fixed(w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray
     cols = np.flatnonzero(np.any(x != 0, axis=0))
     if rows.size == 0 or cols.size == 0:
         return
-    prod = pe[:, rows].T @ x[:, cols]                                    # exact int64
+    prod = _exact_matmul(pe[:, rows].T, x[:, cols])
     dw = (prod + rounding_offsets(p, epoch, rows, cols, w.shape[1])) >> p.lr_shift
     block = w[np.ix_(rows, cols)].astype(np.int64) + dw
     w[np.ix_(rows, cols)] = np.clip(block, -p.w_max, p.w_max)
+
+
+def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for integer arrays through float64 BLAS: exact while Σ|a|·|b| < 2⁵³ (checked)."""
+    bound = float(np.abs(a).max(initial=0)) * float(np.abs(b).max(initial=0)) * a.shape[1]
+    if bound >= 2.0 ** 53:
+        return a @ b
+    return np.rint(a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
 
 
 def update_float(w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray,
