@@ -82,10 +82,14 @@ class SpikingNetwork:
     @torch.no_grad()
     def goodness_scores(self, x: torch.Tensor) -> torch.Tensor:
         """(N, classes) spike-count goodness of images x (N, 1, H, W) under every label (batched over N·C)."""
-        counts = self.spike_counts(self.labels.all_labels(x.to(self.device)))
+        xl = self.labels.all_labels(x.to(self.device))
         loss = self.spec.loss_layers
         measure = self.spec.meta.get("goodness_measure", "sum")
-        return goodness_score(counts, self.T, loss, self.act_scales, measure).view(x.shape[0], self.num_classes)
+        # reduced to one number per input chunk by chunk (the same chunks and random draws as
+        # spike_counts): the counts of all N·C inputs are never held at once
+        g = [goodness_score([s.sum(0) for s in self.spike_trains(xl[i:i + self.chunk])], self.T, loss,
+                            self.act_scales, measure) for i in range(0, xl.shape[0], self.chunk)]
+        return torch.cat(g).view(x.shape[0], self.num_classes)
 
     @torch.no_grad()
     def features(self, x: torch.Tensor) -> torch.Tensor:
