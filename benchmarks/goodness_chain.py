@@ -27,9 +27,9 @@ from ff_neuro.hardware.emulate import emulate_fixed
 from ff_neuro.hardware.evaluate import encoded, goodness_predictions, head_predictions
 from ff_neuro.hardware.quantize import quantize_spec
 from ff_neuro.io import atomic_write_json
-from ff_neuro.lava.deploy import load_spec, run_dataset
 from ff_neuro.runtime import hardware_description
-from ff_neuro.spiking import SpikingNetwork, load_ff
+from ff_neuro.ff import open_run
+from ff_neuro.spiking import SpikingNetwork, run_spec
 from ff_neuro.spiking.network import labels_for
 
 
@@ -53,9 +53,10 @@ def main() -> None:
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "goodness_chain.json"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    ds = run_dataset(args.run)
-    net, _, labels, _, _ = load_ff(args.run)
-    spec = load_spec(args.run, args.timesteps, ds)
+    run = open_run(args.run)
+    ds = run.dataset
+    net, _, labels = run.parts
+    spec = run_spec(run, args.timesteps)[0]
     snn = SpikingNetwork(spec, max_batch_steps=8192)
     qnet = None if args.no_fixed else quantize_spec(spec, args.profile)
     slabels = labels_for(spec)

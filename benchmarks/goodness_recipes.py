@@ -20,7 +20,7 @@ import yaml
 
 from ff_neuro.config import load_config
 from ff_neuro.data.datasets import load_dataset
-from ff_neuro.ff.trainer import train
+from ff_neuro.pipeline import open_run, train
 from ff_neuro.io import atomic_write_json
 from ff_neuro.runtime import hardware_description
 
@@ -57,8 +57,8 @@ def minutes_to(history: list[dict], target: float) -> float | None:
 def per_layer_goodness(run: Path, data, n: int = 2000) -> dict[str, float]:
     """Validation goodness accuracy of each loss layer alone and of their sum (best checkpoint)."""
     from ff_neuro.ff.objective import layer_goodness
-    from ff_neuro.ff.trainer import load_run
-    model, cfg, _ = load_run(run, device="cpu")
+    r = open_run(run, device="cpu")
+    model, cfg = r.model, r.cfg
     x, y = data.val.tensors(n)
     layers = cfg.model.loss_layers
     g = []

@@ -41,7 +41,7 @@ def main() -> None:
     import torch
 
     from ff_neuro.config import load_config
-    from ff_neuro.ff.trainer import train
+    from ff_neuro.pipeline import train
     from ff_neuro.runtime import hardware_description, resolve_device
     dev = resolve_device("cuda")
     torch.backends.cudnn.benchmark = True
@@ -71,8 +71,10 @@ def main() -> None:
     except Budget:
         finished = False
         from ff_neuro.data import load_dataset
-        from ff_neuro.ff.trainer import evaluate, load_run
-        model, _, meta = load_run(a.run_dir, "cuda")
+        from ff_neuro.ff.trainer import evaluate
+        from ff_neuro.pipeline import open_run
+        run = open_run(a.run_dir, "cuda")
+        model, meta = run.model, run.meta
         d = load_dataset(cfg.data.dataset)
         test = evaluate(model, d.test, cfg.train.eval_batch_size)
         m = {"test_acc_linear": test["acc_linear"], "test_acc_goodness": test["acc_goodness"],

@@ -36,9 +36,12 @@ def env() -> dict:
 
 def deploy(args) -> dict:
     from ff_neuro.hardware.evaluate import fixed_point_accuracy
-    from ff_neuro.lava.deploy import deploy_run, load_spec, run_dataset, test_images
-    data = run_dataset(args.run)
-    spec = load_spec(args.run, args.timesteps, data)
+    from ff_neuro.ff import open_run
+    from ff_neuro.lava.deploy import deploy_run
+    from ff_neuro.spiking import run_spec
+    run = open_run(args.run)
+    data = run.dataset
+    spec = run_spec(run, args.timesteps)[0]
     out = {"run": str(args.run), "env_start": env()}
     t0 = time.perf_counter()
     out["float"] = deploy_run(args.run, args.profile, args.samples, False, args.timesteps, False, data, True, spec)
@@ -46,7 +49,7 @@ def deploy(args) -> dict:
     out["fixed"] = deploy_run(args.run, args.fixed_profile, args.fixed_samples, True, args.timesteps, False, data,
                               False, spec)
     if args.emulation_samples:
-        x, y = test_images(data, args.emulation_samples)
+        x, y = run.test_tensors(args.emulation_samples)
         out["fixed_accuracy"] = fixed_point_accuracy(spec, x, y, args.fixed_profile)
     out["env_end"] = env()
     return out
@@ -55,9 +58,9 @@ def deploy(args) -> dict:
 def qat(args) -> dict:
     sys.path.insert(0, str(ROOT))
     from ff_neuro.data import Dataset, load_dataset
-    from ff_neuro.ff import train
     from ff_neuro.hardware.evaluate import fixed_point_accuracy
-    from ff_neuro.lava.deploy import load_spec, test_images
+    from ff_neuro.pipeline import open_run, train
+    from ff_neuro.spiking import run_spec
     from tests.conftest import tiny_config
     m = load_dataset("mnist")
     ds = Dataset("mnist", m.train.subset(args.train_subset, 1), m.val.subset(1000, 2), m.test, m.class_names)
@@ -66,8 +69,9 @@ def qat(args) -> dict:
         cfg = tiny_config(epochs=args.epochs).replace(hardware={"profile": profile})
         out = Path(args.out_dir) / name
         metrics = train(cfg, out, device="cpu", dataset=ds, progress=False)
-        spec = load_spec(out, args.timesteps, ds)
-        x, y = test_images(ds, args.emulation_samples)
+        run = open_run(out, dataset=ds)
+        spec = run_spec(run, args.timesteps)[0]
+        x, y = run.test_tensors(args.emulation_samples)
         res["runs"][name] = {"profile": profile, "rate_test_acc_linear": metrics["test_acc_linear"],
                              "rate_test_acc_goodness": metrics["test_acc_goodness"],
                              "train_seconds": metrics["train_seconds"],

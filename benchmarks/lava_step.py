@@ -122,13 +122,15 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "lava_step.json"))
     args = p.parse_args()
     sys.path.insert(0, str(ROOT))
-    from ff_neuro.lava.deploy import lava_net, load_spec, run_dataset, spec_inputs, test_images
+    from ff_neuro.ff import open_run
+    from ff_neuro.lava.deploy import lava_net, spec_inputs
+    from ff_neuro.spiking import run_spec
     from ff_neuro.spiking.network import labels_for
     fixed = not args.float
-    data = run_dataset(args.run)
-    spec = load_spec(args.run, args.timesteps, data)
+    run = open_run(args.run)
+    spec = run_spec(run, args.timesteps)[0]
     n = max(args.samples, args.agreement_samples)
-    x, _ = test_images(data, n)
+    x, _ = run.test_tensors(n)
     spec, net, inputs = lava_net(spec, args.profile, fixed, spec_inputs(spec, labels_for(spec).neutral(x)), True)
     out = {"run": args.run, "profile": args.profile, "fixed_point": fixed, "timesteps": net.timesteps,
            "layers": [{"in": list(layer.in_shape), "out": list(layer.out_shape), "kernel": list(np.shape(layer.weight))}

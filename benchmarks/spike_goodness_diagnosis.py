@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ff_neuro.data.datasets import load_dataset
 from ff_neuro.ff.functional import rms_norm
 from ff_neuro.ff.objective import layer_goodness
 from ff_neuro.io import atomic_write_json
 from ff_neuro.runtime import hardware_description
-from ff_neuro.spiking import SpikingNetwork, convert, load_ff
-from ff_neuro.spiking.convert import activation_scales, calibration_images, calibration_inputs
+from ff_neuro.ff import open_run
+from ff_neuro.spiking import SpikingNetwork, convert
+from ff_neuro.spiking.convert import activation_scales, calibration_inputs
 from ff_neuro.spiking.network import torch_layers
 from ff_neuro.spiking.simulate import layer_currents, lif_scan
 
@@ -104,10 +104,10 @@ def main(argv=None) -> dict:
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "spike_goodness_diagnosis.json"))
     a = p.parse_args(argv)
     t_start = time.perf_counter()
-    net, head, labels, cfg, meta = load_ff(a.run)
-    data = load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
-    x, y = data.test.tensors(a.samples)
-    cx, cy = calibration_images(data, a.calib_samples, 0)
+    run = open_run(a.run)
+    (net, head, labels), cfg, meta = run.parts, run.cfg, run.meta
+    x, y = run.test_tensors(a.samples)
+    cx, cy = run.calibration_images(a.calib_samples, 0)
     xl = calibration_inputs(labels, cx, cy)
     lams, _ = activation_scales(net, xl, 99.9)
     rhos, h = [], xl

@@ -13,22 +13,21 @@ import sys
 
 import torch
 
-from ff_neuro.data import load_dataset
 from ff_neuro.ff.functional import activation
-from ff_neuro.spiking import SpikingNetwork, convert, load_ff
-from ff_neuro.spiking.convert import calibration_images
+from ff_neuro.ff import open_run
+from ff_neuro.spiking import SpikingNetwork, convert
 
 
 def main() -> None:
     run, n, T = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    net, head, labels, cfg, _ = load_ff(run)
+    r = open_run(run)
+    (net, head, labels), cfg = r.parts, r.cfg
     if len(sys.argv) > 4:
         cfg.model.layers[0].activation_scale = float(sys.argv[4])
         net.layers[0].act_scale = float(sys.argv[4])
     lams = cfg.model.scales
-    d = load_dataset(cfg.data.dataset)
-    x, y = d.test.tensors(n)
-    spec = convert(net, head, labels, cfg, "rate", *calibration_images(d, 50), T, "current", "static")
+    x, y = r.test_tensors(n)
+    spec = convert(net, head, labels, cfg, "rate", *r.calibration_images(50), T, "current", "static")
     sn = SpikingNetwork(spec, max_batch_steps=4096)
     names = ["rate"] + ["spk" + "".join(str(i) for i in range(k + 1)) for k in range(len(net.layers))]
     with torch.no_grad():

@@ -11,7 +11,7 @@ import sys
 import torch
 
 from ff_neuro.config import load_config
-from ff_neuro.ff import evaluate_run, load_run, train
+from ff_neuro.ff import evaluate_run, open_run, train
 
 run_dir = sys.argv[1] if len(sys.argv) > 1 else "/tmp/ff_neuro_examples/run"
 torch.set_num_threads(2)
@@ -26,6 +26,7 @@ metrics = train(cfg, run_dir, device="cpu", progress=False,
                                          f"goodness {r['val_acc_goodness']}"))
 print(f"test accuracy: linear {metrics['test_acc_linear']:.4f}, goodness {metrics['test_acc_goodness']:.4f}")
 
-model, cfg, meta = load_run(run_dir, "cpu")             # RateModel: net (FFNet), head, labels
+run = open_run(run_dir, "cpu")
+model, cfg, meta = run.model, run.cfg, run.meta       # RateModel: net (FFNet), head, labels
 print(f"reloaded epoch {meta['epoch']}: layer shapes {model.net.shapes}, thresholds {model.net.thresholds}")
 print(evaluate_run(run_dir, "val", "cpu"))

@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 
 from ff_neuro.data import load_dataset
-from ff_neuro.lava.deploy import compare_run, deploy_run
+from ff_neuro.lava.deploy import deploy_run
+from ff_neuro.pipeline import compare_run
 
 run_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/ff_neuro_examples/run")
 torch.set_num_threads(2)

@@ -15,11 +15,12 @@ from ff_neuro.analysis import (build_report, goodness_samples, plot_cam_grid, ra
                                separation_score)
 from ff_neuro.analysis.cam import COMBINED
 from ff_neuro.data import load_dataset
-from ff_neuro.ff import load_run
+from ff_neuro.ff import open_run
 
 run_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/ff_neuro_examples/run")
 torch.set_num_threads(2)
-model, cfg, _ = load_run(run_dir, "cpu")
+run = open_run(run_dir, "cpu")
+model, cfg = run.model, run.cfg
 data = load_dataset(cfg.data.dataset)
 x = torch.from_numpy(data.test.x[:500]).unsqueeze(1).float() / 255
 y = torch.from_numpy(data.test.y[:500])

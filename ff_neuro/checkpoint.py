@@ -88,6 +88,12 @@ def check_meta(meta: Any, path: str | Path) -> None:
         if not isinstance(best, dict) or not isinstance(best.get("epoch"), int) \
                 or not (best.get("acc_linear") is None or number(best.get("acc_linear"))):
             raise bad("best", f"must be a mapping with an integer epoch and acc_linear, got {best!r}")
+    if "in_shape" in meta and not (isinstance(meta["in_shape"], list) and len(meta["in_shape"]) == 3 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in meta["in_shape"])):
+        raise bad("in_shape", f"must be three integers >= 1 (C, H, W), got {meta['in_shape']!r}")
+    if "num_classes" in meta and (isinstance(meta["num_classes"], bool) or not isinstance(meta["num_classes"], int)
+                                  or meta["num_classes"] < 2):
+        raise bad("num_classes", f"must be an integer >= 2, got {meta['num_classes']!r}")
     if "optimizers" in meta and not isinstance(meta["optimizers"], dict):
         raise bad("optimizers", f"must be a mapping, got {type(meta['optimizers']).__name__}")
 

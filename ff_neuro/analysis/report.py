@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..config import dump_config
 from ..data.labels import FourierLabels, sample_negatives
 from ..errors import FFNeuroError
+from ..ff.run import open_run
+from ..hardware.qat import build_model
 from ..io import atomic_write_bytes, atomic_write_json
+from ..io import read_jsonl as read
+from ..spiking import SpikingNetwork
+from ..spiking.store import run_spec
 from . import cam, gallery, html, plots, separation, spiking_views
 
 REPORT_DIR = "report"
@@ -46,7 +50,6 @@ def read_json(path: Path) -> Any | None:
 
 def read_jsonl(path: Path) -> list[dict]:
     """The epochs of metrics.jsonl; a torn last line (training killed mid-write) is skipped with a warning."""
-    from ..io import read_jsonl as read
     return read(path)
 
 
@@ -88,23 +91,6 @@ def fmt_num(v) -> str:
     if isinstance(v, dict):
         return ", ".join(f"{k}: {fmt_num(x)}" for k, x in v.items())
     return str(v)
-
-
-def load_model(run_dir: Path, device: str):
-    """The run's model from best.safetensors (or the last checkpoint of an interrupted run)."""
-    from ..ff.trainer import BEST, CHECKPOINT, load_run
-    for which in (BEST, CHECKPOINT):
-        if (run_dir / which).is_file():
-            return load_run(run_dir, device, which)
-    raise ReportError(f"{run_dir} holds no checkpoint ({BEST} or {CHECKPOINT}); train the run first")
-
-
-def test_images(dataset, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``samples`` test images (N, 1, H, W) in [0, 1] and their labels."""
-    from ..ff.trainer import to_images
-    split = dataset.test
-    n = min(samples, len(split.y))
-    return to_images(torch.from_numpy(split.x[:n])), torch.from_numpy(split.y[:n])
 
 
 # --- sections --------------------------------------------------------------------------------
@@ -239,34 +225,28 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, device:
     """Write ``run_dir/report/index.html`` (or ``out_dir/index.html``) and its PNGs; return the HTML path.
 
     ``spiking``: None = simulate the spiking network (raster, spiking CAMs) when the run has spiking
-    data (spike_metrics.json) and the spiking stage is installed; True = always (error if absent);
-    False = never. ``samples`` test images feed the separation histograms and the CAM picks.
+    data (spike_metrics.json); True = always; False = never. The network is the spec ``ff-neuro spike``
+    saved for the run's T (else the default conversion). ``samples`` test images feed the separation
+    histograms and the CAM picks. Reads best.safetensors (the last checkpoint of an interrupted run).
     """
     files = RunFiles.read(run_dir)
     out = Path(out_dir) if out_dir else files.run_dir / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    model, cfg, meta = load_model(files.run_dir, device)
-    if dataset is None:
-        from ..data import load_dataset
-        dataset = load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
+    run = open_run(files.run_dir, device, which=None, factory=build_model, dataset=dataset)
+    model, cfg, kind = run.model, run.cfg, run.kind
     torch.manual_seed(seed)
-    x, y = test_images(dataset, samples)
-    names = list(dataset.class_names) if getattr(dataset, "class_names", None) else None
-    kind = meta.get("kind", "rate")
+    x, y = run.test_tensors(samples)
+    names = list(run.dataset.class_names) if getattr(run.dataset, "class_names", None) else None
     rate = model if kind == "rate" else None
 
-    snn = None
-    want = spiking if spiking is not None else files.spike_metrics is not None
-    if want:
-        if not spiking_views.spiking_available():
-            if spiking:
-                raise ReportError("the spiking stage (ff_neuro.spiking) is not installed; run without --spiking")
-        else:
-            snn = spiking_views.spiking_network_for_run(files.run_dir, dataset, device=device, seed=seed)
+    snn, spec_source = None, None
+    if spiking if spiking is not None else files.spike_metrics is not None:
+        spec, spec_source = run_spec(run, device=run.device)
+        snn = SpikingNetwork(spec, device=run.device, seed=seed)
 
     note = f"Examples drawn from the first {len(y)} test images."
     sections = [overview_section(files, kind),
-                labels_section(out, FourierLabels(tuple(x.shape[-2:]), cfg_classes(model), cfg.labels.set,
+                labels_section(out, FourierLabels(tuple(x.shape[-2:]), run.num_classes, cfg.labels.set,
                                                   cfg.labels.K), x, y, names, seed)]
     if rate is not None or snn is not None:
         sections.append(cams_section(out, rate, snn, x, y, names, note))
@@ -301,9 +281,7 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, device:
     atomic_write_json(out / "manifest.json", {
         "sections": [s.id for s in sections],
         "figures": {s.id: [p.name for p in s.figures] for s in sections if s.figures},
-        "samples": int(len(y)), "spiking_simulated": snn is not None, "generated": stamp})
+        "samples": int(len(y)), "spiking_simulated": snn is not None, "spike_spec": spec_source,
+        "generated": stamp})
     return index
 
-
-def cfg_classes(model) -> int:
-    return int(getattr(model, "num_classes", 10))

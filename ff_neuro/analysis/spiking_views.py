@@ -1,44 +1,22 @@
 """Pictures of the spiking network: CAMs of spike counts and spike rasters.
 
-Uses the simulator of :mod:`ff_neuro.spiking` (imported lazily, so this stage works without it).
-The spiking head reads f = concat_l rms_norm(c_l / T) from the spike counts c_l of the
+The spiking network comes from :mod:`ff_neuro.spiking` (``SpikingNetwork(run_spec(run)[0])``). The
+spiking head reads f = concat_l rms_norm(c_l / T) from the spike counts c_l of the
 neutral-labelled image (``ff_neuro.spiking.readout.spike_features``); its CAMs are those of
 :mod:`ff_neuro.analysis.cam` with a_l = rms_norm(c_l / T) and the spiking head's weights.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
+from ..spiking.readout import spike_features
 from .cam import class_activation_maps
-
-
-def spiking_available() -> bool:
-    """True when the spiking stage (``ff_neuro.spiking`` with its simulator) is installed."""
-    try:
-        from ..spiking import SpikingNetwork, spiking_spec_from_run  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def spiking_network_for_run(run_dir: str | Path, dataset=None, timesteps: int | None = None,
-                            encoding: str | None = None, device: str = "cpu", seed: int = 0):
-    """The deployable (static) spiking network of a run's best checkpoint, T and encoding defaulting
-    to the run's ``spiking`` config."""
-    from ..runtime import resolve_device
-    from ..spiking import SpikingNetwork, spiking_spec_from_run
-    device = resolve_device(device)           # "auto" (the report's default) becomes a real device
-    spec = spiking_spec_from_run(run_dir, timesteps, encoding, dataset=dataset, device=device, seed=seed)
-    return SpikingNetwork(spec, device=device, seed=seed)
 
 
 @torch.no_grad()
 def spiking_cams(snn, x: torch.Tensor) -> dict[int | str, torch.Tensor]:
     """CAMs (N, classes, H, W) per readout layer and combined from the spike counts of images ``x``."""
-    from ..spiking.readout import spike_features
     if snn.head is None:
         raise ValueError("this spiking network has no linear head; convert a run that has one")
     spec = snn.spec

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from ..errors import FFNeuroError
+from . import demo, lava, learn, report, spike, train
 
 # Modules with a ``register(subparsers)`` function, in the order they appear in --help.
-COMMAND_MODULES = ["train", "spike", "lava", "learn", "report", "demo"]
+COMMAND_MODULES = [train, spike, lava, learn, report, demo]
 
 
 class Parser(argparse.ArgumentParser):
@@ -31,13 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Forward-Forward CNNs: train (rate or spiking), convert to spikes, deploy on Lava, report.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('ff_neuro').__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as e:
-            if e.name == f"{__name__}.{name}":
-                continue  # stage not present in this build
-            raise
+    for mod in COMMAND_MODULES:
         mod.register(sub)
     return parser
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from ..config import MAX_TIMESTEPS
 
 
 def add_device(p: argparse.ArgumentParser) -> None:
@@ -25,8 +26,21 @@ def int_at_least(lo: int, hi: int | None = None):
     return parse
 
 
+def float_between(lo: float, hi: float):
+    """argparse ``type=``: a finite number in [lo, hi] (one-line error otherwise)."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not lo <= v <= hi:           # also refuses nan
+            raise argparse.ArgumentTypeError(f"must be in [{lo}, {hi}], got {text}")
+        return v
+    parse.__name__ = "float"
+    return parse
+
+
 def max_timesteps() -> int:
-    from ..config import MAX_TIMESTEPS
     return MAX_TIMESTEPS
 
 
@@ -42,6 +56,3 @@ def print_table(rows: list[list[str]], header: list[str]) -> str:
 def pct(v: float | None) -> str:
     return "n/a" if v is None else f"{100 * v:.2f} %"
 
-
-def dump(obj) -> str:
-    return json.dumps(obj, indent=2)

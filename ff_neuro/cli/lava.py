@@ -4,7 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import int_at_least, max_timesteps
+from ..hardware.export import export_run
+from ..hardware.verify import CLIENTS_JSON, check_verifiable, verify_export
+from ..pipeline import COMPARE, compare_run
+from .common import int_at_least, max_timesteps, pct, print_table
 
 FORMATS = ("lava", "netx", "nir")
 
@@ -61,15 +64,12 @@ def _fmt(v, unit: str = "") -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ..hardware.export import export_run
     if args.verify:
-        from ..hardware.verify import check_verifiable
         check_verifiable(args.format, args.verify)
     paths = export_run(args.run_dir, args.profile, args.out, args.format, args.timesteps)
     for p in paths:
         print(p)
     if args.verify:
-        from ..hardware.verify import CLIENTS_JSON, verify_export
         res = verify_export(args.run_dir, args.out, args.format, args.verify, args.profile, args.timesteps,
                             emulation_samples=args.emulation_samples)
         for name, r in res["rows"].items():
@@ -83,8 +83,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from ..lava.deploy import DEPLOY_METRICS, ProgressBar, deploy_run
-    from .common import pct
+    from ..lava.deploy import DEPLOY_METRICS, ProgressBar, deploy_run   # the lava extra
     bar = ProgressBar("deploy")
     try:
         m = deploy_run(args.run_dir, args.profile, args.samples, args.fixed_point, args.timesteps, args.goodness,
@@ -112,8 +111,6 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..lava.deploy import COMPARE, compare_run
-    from .common import pct, print_table
     out = compare_run(args.run_dir, args.samples, timesteps=args.timesteps, fixed_profile=args.profile,
                       goodness=args.goodness)
     print_table([[r["model"], pct(r["acc_linear"]), pct(r["acc_goodness"]), str(r["samples"])] for r in out["rows"]],

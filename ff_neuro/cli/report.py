@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..analysis.report import build_report
 from .common import add_device, int_at_least
 
 
@@ -27,7 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..analysis.report import build_report
     index = build_report(args.run_dir, args.out, device=args.device, samples=args.samples,
                          spiking=args.spiking, seed=args.seed)
     print(f"report: {index}")

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import warnings
 from pathlib import Path
 
+from ..analysis.plots import plot_accuracy_vs_timesteps
+from ..pipeline import open_run
+from ..spiking.convert import check_variant
 from ..spiking.errors import TimestepsError
+from ..spiking.evaluate import METRICS_FILE, spike_run
+from ..spiking.store import SPEC_DIR
 from .common import add_device, int_at_least, max_timesteps, pct, print_table
 
 
@@ -39,8 +43,10 @@ def percentile(text: str) -> float:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("spike", help="evaluate a trained run as a spiking (LIF) network",
                        description="Convert a trained run (rate or spiking) to a LIF network and measure "
-                                   "accuracy, spikes and time for each T. Writes RUN_DIR/spike_metrics.json "
-                                   "and RUN_DIR/accuracy_vs_timesteps.png.")
+                                   "accuracy, spikes and time for each T. Writes RUN_DIR/spike_metrics.json, "
+                                   "RUN_DIR/accuracy_vs_timesteps.png and, per variant, encoding and T, the "
+                                   "spec with its calibration in RUN_DIR/spiking/ (deploy, export, compare "
+                                   "and report use it).")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--timesteps", default="8,16,32,64",
                    help=f"comma-separated T values, each at most {max_timesteps()} (default 8,16,32,64)")
@@ -60,26 +66,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_spike(args: argparse.Namespace) -> int:
-    from ..spiking.evaluate import METRICS_FILE, spike_run
     encodings = ["current", "rate"] if args.encoding == "both" else [args.encoding]
     if args.samples is not None and args.samples < 1:
         raise TimestepsError("--samples must be >= 1")
-    m = spike_run(args.run_dir, parse_timesteps(args.timesteps), encodings, args.samples,
-                  parse_list(args.variant, "variant"), args.device, goodness=not args.no_goodness,
-                  calibration=args.calibration, percentile=args.percentile, calib_samples=args.calib_samples,
-                  seed=args.seed)
+    timesteps = parse_timesteps(args.timesteps)
+    variants = [check_variant(v) for v in parse_list(args.variant, "variant")]   # before opening the run
+    m = spike_run(open_run(args.run_dir, args.device), timesteps, encodings, args.samples, variants,
+                  args.device, goodness=not args.no_goodness, calibration=args.calibration,
+                  percentile=args.percentile, calib_samples=args.calib_samples, seed=args.seed)
     rate = m["rate"]
     rows = [["rate model", "-", "-", pct(rate["acc_linear"]), pct(rate["acc_goodness"]), "-", "-"]]
     rows += [[r["variant"], r["encoding"], str(r["timesteps"]), pct(r["acc_linear"]), pct(r["acc_goodness"]),
               f"{r['spikes_total']:.0f}", f"{r['seconds']:.1f}"] for r in m["results"]]
     print_table(rows, ["model", "encoding", "T", "linear", "goodness", "spikes/inference", "seconds"])
     print(f"results: {Path(args.run_dir) / METRICS_FILE}  ({m['samples']} test images)")
+    print(f"specs (with their calibration; deploy, export, compare and report load them): "
+          f"{Path(args.run_dir) / SPEC_DIR}/")
     plot_path = Path(args.run_dir) / "accuracy_vs_timesteps.png"
-    try:
-        from ..analysis.plots import plot_accuracy_vs_timesteps
-    except ImportError:
-        warnings.warn("ff_neuro.analysis.plots.plot_accuracy_vs_timesteps is not available; plot skipped")
-        return 0
     plot_accuracy_vs_timesteps(m, plot_path)
     print(f"plot: {plot_path}")
     return 0

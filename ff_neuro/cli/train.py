@@ -4,6 +4,10 @@ from __future__ import annotations
 import argparse
 
 from ..config import available_configs, load_config
+from ..errors import ConfigError
+from ..io import ensure_writable_dir
+from ..pipeline import evaluate_run, train
+from ..runtime import resolve_device
 from .common import add_device, int_at_least, pct, print_table
 
 
@@ -37,7 +41,6 @@ def parse_overrides(items: list[str]) -> dict[str, dict]:
     """['train.lr=1e-4', ...] → {'train': {'lr': 0.0001}}; values are parsed as YAML."""
     import yaml
 
-    from ..errors import ConfigError
     out: dict[str, dict] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -63,9 +66,6 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..ff.trainer import train
-    from ..io import ensure_writable_dir
-    from ..runtime import resolve_device
     cfg = config_from_args(args)
     if args.profile:
         cfg = cfg.replace(hardware={"profile": args.profile})
@@ -81,7 +81,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..ff.trainer import evaluate_run
     r = evaluate_run(args.run_dir, args.split, args.device)
     s = args.split
     print_table([[r["kind"], str(r["epoch"]), pct(r[f"{s}_acc_linear"]), pct(r[f"{s}_acc_goodness"])]],

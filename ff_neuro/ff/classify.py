@@ -20,16 +20,7 @@ class LinearHead(nn.Module):
 
 
 @torch.no_grad()
-def predict_linear(net: FFNet, head: LinearHead, labels: FourierLabels, x: torch.Tensor) -> torch.Tensor:
-    """Class predictions from the linear head on the neutral-label input."""
-    return head(net.features(net(labels.neutral(x)))).argmax(1)
-
-
-@torch.no_grad()
 def goodness_scores(net: FFNet, labels: FourierLabels, x: torch.Tensor) -> torch.Tensor:
     """(N, C) goodness of every image under every label, as one batched pass over N·C inputs."""
     return net.goodness_score(net(labels.all_labels(x))).view(x.shape[0], labels.num_classes)
 
-
-def predict_goodness(net: FFNet, labels: FourierLabels, x: torch.Tensor) -> torch.Tensor:
-    return goodness_scores(net, labels, x).argmax(1)

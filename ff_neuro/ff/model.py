@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from ..checkpoint import load_module, load_optimizer, module_tensors, optimizer_tensors
 from ..config import Config
 from ..data.labels import FourierLabels, sample_negatives
+from ..errors import ConfigError
 from .classify import LinearHead, goodness_scores
 from .functional import count_noise
 from .objective import hard_negatives, layer_goodness, softmax_loss, symba_loss, threshold_terms
@@ -207,3 +208,17 @@ class RateModel:
         self.load_weights(tensors)
         for k, opt in self.optimizers.items():
             load_optimizer(f"opt.{k}", opt, {n: v.to(self.device) for n, v in tensors.items()}, meta[k])
+
+
+def build_model(cfg: Config, in_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10,
+                device: torch.device | str = "cpu", kind: str = "rate") -> RateModel:
+    """The model factory of this stage: rate models only. Later stages extend it (the spiking model in
+    :func:`ff_neuro.spiking.model.build_model`, quantisation-aware training in
+    :func:`ff_neuro.hardware.qat.build_model`); what it cannot build is refused, never built without."""
+    if kind != "rate":
+        raise ConfigError(f"model kind {kind!r} is built by a later stage's factory "
+                          f"(ff_neuro.spiking.model.build_model or ff_neuro.pipeline.model_factory)")
+    if cfg.hardware.profile:
+        raise ConfigError(f"hardware.profile {cfg.hardware.profile!r} (quantisation-aware training) is built "
+                          f"by ff_neuro.hardware.qat.build_model (or ff_neuro.pipeline.model_factory)")
+    return RateModel(cfg, in_shape, num_classes, device)

@@ -20,13 +20,15 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import Config, dump_config, from_dict
-from ..data.datasets import Dataset, Split, load_dataset
+from ..data.datasets import Dataset, Split
 from ..errors import CheckpointError, TrainingDivergedError
 from ..io import (RunLock, append_jsonl, atomic_write_bytes, atomic_write_json, read_jsonl, remove_stale_tmp,
                   write_jsonl)
 from ..runtime import hardware_description, resolve_device, seed_everything
+from .model import build_model
+from .run import BEST, CHECKPOINT, ModelFactory, config_dataset, open_run
 
-CHECKPOINT, BEST, METRICS, JSONL = "checkpoint.safetensors", "best.safetensors", "metrics.json", "metrics.jsonl"
+METRICS, JSONL = "metrics.json", "metrics.jsonl"
 
 
 def cooldown_factor(epoch: int, epochs: int) -> float:
@@ -43,25 +45,6 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
 def to_images(x: torch.Tensor) -> torch.Tensor:
     """uint8 (N, H, W) → float (N, 1, H, W) in [0, 1]."""
     return x.unsqueeze(1).float().div_(255.0)
-
-
-def build_model(cfg: Config, dataset: Dataset | None = None, device: str | torch.device = "cpu",
-                kind: str = "rate"):
-    """The model of ``kind`` ('rate' or 'spiking') for ``cfg``."""
-    shape = (1, *(dataset.image_shape if dataset else (28, 28)))
-    classes = dataset.num_classes if dataset else 10
-    if kind == "rate":
-        from .model import RateModel
-        model = RateModel(cfg, shape, classes, device)
-    elif kind == "spiking":
-        from ..spiking.model import SpikingModel  # later stages plug in here, imported lazily
-        model = SpikingModel(cfg, shape, classes, device)
-    else:
-        raise ValueError(f"unknown model kind {kind!r}; choose 'rate' or 'spiking'")
-    if cfg.hardware.profile:
-        from ..hardware.qat import apply_qat  # quantisation-aware training under a hardware profile
-        apply_qat(model, cfg.hardware.profile)
-    return model
 
 
 @torch.no_grad()
@@ -116,8 +99,13 @@ RESUME_MAY_CHANGE = (("train", "epochs"), ("train", "lr"), ("train", "head_lr"))
 
 def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = False, kind: str = "rate",
           dataset: Dataset | None = None, progress: bool = True, verbose: bool = True,
-          on_epoch: Callable[[dict[str, Any]], None] | None = None, test: bool = True) -> dict[str, Any]:
+          on_epoch: Callable[[dict[str, Any]], None] | None = None, test: bool = True,
+          factory: ModelFactory | None = None) -> dict[str, Any]:
     """Train ``cfg`` into run directory ``out``; returns (and writes) ``metrics.json``.
+
+    ``factory(cfg, in_shape, num_classes, device, kind)`` builds the untrained model (default: this
+    stage's rate models; ``ff_neuro.pipeline.train`` passes the factory of every kind and of
+    quantisation-aware training).
 
     ``progress`` shows a bar per epoch, ``verbose`` prints one summary line per epoch; ``test=False``
     skips the test split (recipe studies that compare on validation only: test accuracies are null).
@@ -130,12 +118,13 @@ def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = Fal
         load_checkpoint(out / CHECKPOINT)   # the clear "no checkpoint" error, before anything is created
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out):
-        return _train(cfg, out, device, resume, kind, dataset, progress, verbose, on_epoch, test)
+        return _train(cfg, out, device, resume, kind, dataset, progress, verbose, on_epoch, test,
+                      factory or build_model)
 
 
 def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset: Dataset | None,
            progress: bool, verbose: bool, on_epoch: Callable[[dict[str, Any]], None] | None,
-           test: bool) -> dict[str, Any]:
+           test: bool, factory: ModelFactory) -> dict[str, Any]:
     dev = resolve_device(device)
     t = cfg.train
     changed: dict[str, list] = {}
@@ -165,9 +154,10 @@ def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset
     else:
         remove_stale_tmp(out)
     seed_everything(t.seed)
-    data = dataset or load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
+    data = dataset or config_dataset(cfg)
     train_split = data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)
-    model = build_model(cfg, data, dev, kind)
+    in_shape, classes = (1, *data.image_shape), data.num_classes
+    model = factory(cfg, in_shape, classes, dev, kind)
     atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
 
     start, best, history, seconds = 1, {"acc_linear": -1.0, "acc_goodness": None, "epoch": 0}, [], 0.0
@@ -216,11 +206,13 @@ def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset
             record["changed"] = changed   # resumed with another learning rate: [old, new]
         if improves(val, best, t.select):
             best = {"acc_linear": val["acc_linear"], "acc_goodness": val["acc_goodness"], "epoch": epoch}
-            save_checkpoint(out / BEST, model.weights(), _meta(cfg, kind, epoch, best, seconds))
+            save_checkpoint(out / BEST, model.weights(),
+                            _meta(cfg, kind, epoch, best, seconds, in_shape, classes))
         history.append(record)
         append_jsonl(out / JSONL, record)
         tensors, opt_meta = model.training_state()
-        save_checkpoint(out / CHECKPOINT, tensors, {**_meta(cfg, kind, epoch, best, seconds), "optimizers": opt_meta})
+        meta = _meta(cfg, kind, epoch, best, seconds, in_shape, classes)
+        save_checkpoint(out / CHECKPOINT, tensors, {**meta, "optimizers": opt_meta})
         if verbose:
             g = record["val_acc_goodness"]
             tqdm.write(f"epoch {epoch}: loss {record['loss']['total']:.4f}  val linear {val['acc_linear']:.4f}"
@@ -231,9 +223,10 @@ def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset
     return finish(out, model, data, cfg, kind, dev, seconds, best, history, test)
 
 
-def _meta(cfg: Config, kind: str, epoch: int, best: dict, seconds: float) -> dict[str, Any]:
+def _meta(cfg: Config, kind: str, epoch: int, best: dict, seconds: float, in_shape: tuple,
+          classes: int) -> dict[str, Any]:
     return {"config": cfg.to_dict(), "kind": kind, "epoch": epoch, "best": best, "train_seconds": seconds,
-            "torch": torch.__version__}
+            "in_shape": [int(v) for v in in_shape], "num_classes": int(classes), "torch": torch.__version__}
 
 
 def finish(out: Path, model, data: Dataset, cfg: Config, kind: str, dev: torch.device, seconds: float,
@@ -260,24 +253,13 @@ def finish(out: Path, model, data: Dataset, cfg: Config, kind: str, dev: torch.d
     return metrics
 
 
-def load_run(run_dir: str | Path, device: str = "auto", which: str = BEST):
-    """(model, config, metadata) of a finished or interrupted run."""
-    run_dir = Path(run_dir)
-    tensors, meta = load_checkpoint(run_dir / which)
-    cfg = from_dict(meta["config"])
-    dev = resolve_device(device)
-    model = build_model(cfg, None, dev, meta.get("kind", "rate"))
-    model.load_weights({k: v.to(dev) for k, v in tensors.items()})
-    return model, cfg, meta
-
-
-def evaluate_run(run_dir: str | Path, split: str = "test", device: str = "auto",
-                 dataset: Dataset | None = None) -> dict[str, Any]:
-    """Recompute the accuracies of a run's best checkpoint on ``split`` ('val' or 'test')."""
+def evaluate_run(run_dir, split: str = "test", device: str = "auto", dataset: Dataset | None = None,
+                 factory: ModelFactory | None = None) -> dict[str, Any]:
+    """Recompute the accuracies of a run's best checkpoint on ``split`` ('val' or 'test');
+    ``run_dir`` may be an open :class:`~ff_neuro.ff.run.Run`."""
     if split not in ("val", "test"):
         raise ValueError(f"split must be 'val' or 'test', got {split!r}")
-    model, cfg, meta = load_run(run_dir, device)
-    data = dataset or load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
-    res = evaluate(model, getattr(data, split), cfg.train.eval_batch_size)
+    run = open_run(run_dir, device, factory=factory, dataset=dataset)
+    res = evaluate(run.model, getattr(run.dataset, split), run.cfg.train.eval_batch_size)
     return {f"{split}_acc_linear": res["acc_linear"], f"{split}_acc_goodness": res["acc_goodness"],
-            "epoch": meta["epoch"], "kind": meta.get("kind", "rate"), "device": str(model.device)}
+            "epoch": run.meta["epoch"], "kind": run.kind, "device": str(run.model.device)}

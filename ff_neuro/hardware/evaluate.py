@@ -11,30 +11,14 @@ import time
 import numpy as np
 import torch
 
+from ..spiking.network import SpikingNetwork, labels_for, spec_input
+from ..spiking.readout import goodness_predictions, head_predictions  # noqa: F401  (re-exported)
 from .emulate import emulate_fixed
 from .profiles import load_profile
 from .quantize import quantize_spec
 
 
-def head_predictions(spec, counts) -> np.ndarray:
-    """Linear-head class predictions from per-layer spike counts."""
-    from ..spiking import spike_features
-    feats = spike_features([torch.as_tensor(np.asarray(c)) for c in counts], spec.timesteps, spec.readout_layers)
-    w, b = torch.as_tensor(spec.head_weight).float(), torch.as_tensor(spec.head_bias).float()
-    return (feats @ w.T + b).argmax(1).numpy()
-
-
-def goodness_predictions(spec, counts, classes: int) -> np.ndarray:
-    """Goodness predictions from counts of N·classes sample-major labelled inputs."""
-    from ..spiking import goodness_score
-    scales = [float(getattr(layer, "act_scale", 1.0)) for layer in spec.layers]
-    score = goodness_score([torch.as_tensor(np.asarray(c)) for c in counts], spec.timesteps, spec.loss_layers, scales,
-                           spec.meta.get("goodness_measure", "sum"))
-    return score.view(-1, classes).argmax(1).numpy()
-
-
 def encoded(spec, x_labelled: torch.Tensor, seed: int = 0) -> np.ndarray:
-    from ..spiking import spec_input
     return spec_input(spec, x_labelled, torch.Generator().manual_seed(seed)).transpose(0, 1).numpy()
 
 
@@ -43,7 +27,6 @@ def fixed_point_accuracy(spec, x: torch.Tensor, y: torch.Tensor, profile: str = 
                          goodness: bool = False) -> dict:
     """Linear (and optionally goodness) accuracy of float snnTorch and of the fixed-point emulation of ``spec``
     on images ``x`` (N, 1, H, W) in [0, 1] with labels ``y``."""
-    from ..spiking.network import SpikingNetwork, labels_for
     prof = load_profile(profile)
     net = quantize_spec(spec, prof)
     snn = SpikingNetwork(spec)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..ff.run import open_run
 from ..io import atomic_write_json
+from ..spiking.store import run_spec
 from .cost import estimate_resources
 from .manifest import save_npz, write_manifest
 from .profiles import ProfileError, load_profile
@@ -100,8 +102,8 @@ def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset:
 
 
 def export_run(run_dir, profile: str, out, fmt: str = "lava", timesteps: int | None = None) -> list[Path]:
-    from ..config import load_config
-    from ..spiking import spiking_spec_from_run
-    spec = spiking_spec_from_run(run_dir, timesteps=timesteps, variant="static")
-    dataset = load_config(Path(run_dir) / "config.yaml").data.dataset
-    return export_spec(spec, profile, out, fmt, dataset)
+    """Export a run's deployable spec: the one ``ff-neuro spike`` saved, else the default conversion
+    (:func:`ff_neuro.spiking.store.run_spec`, which says so on stderr)."""
+    run = open_run(run_dir)
+    spec, _ = run_spec(run, timesteps)
+    return export_spec(spec, profile, out, fmt, run.cfg.data.dataset)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_write_bytes, atomic_write_json
+from ..spiking.network import labels_for
 
 MANIFEST, ARRAYS = "manifest.json", "manifest.npz"
 EPS = 1e-8
@@ -37,7 +38,6 @@ def save_npz(path: Path, **arrays) -> Path:
 
 
 def label_arrays(spec) -> dict[str, np.ndarray]:
-    from ..spiking.network import labels_for
     pats = labels_for(spec).patterns.numpy().astype(np.float32)
     return {"label_patterns": pats, "neutral_pattern": pats.mean(0)}
 

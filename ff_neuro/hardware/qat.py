@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from ..spiking.model import build_model as build_spiking_model
 from .profiles import ProfileError, load_profile
 
 ORIGINAL = "parametrizations.weight.original"
@@ -69,3 +70,15 @@ def apply_qat(model, profile_name: str):
     for layer in model.net.layers:
         quantize_conv(layer.conv, prof.weight_bits)
     return model
+
+
+def build_model(cfg, in_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10,
+                device: torch.device | str = "cpu", kind: str = "rate"):
+    """The complete model factory: any kind (:func:`ff_neuro.spiking.model.build_model`), fake-quantised
+    to ``cfg.hardware.profile`` when the config names one (quantisation-aware training)."""
+    if not cfg.hardware.profile:
+        return build_spiking_model(cfg, in_shape, num_classes, device, kind)
+    plain = cfg.replace(hardware={"profile": None})
+    model = build_spiking_model(plain, in_shape, num_classes, device, kind)
+    model.cfg = cfg
+    return apply_qat(model, cfg.hardware.profile)

@@ -19,9 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..ff.run import open_run
 from ..io import atomic_write_json
+from ..spiking import simulate_spec
+from ..spiking.network import labels_for
+from ..spiking.store import run_spec
 from .clients import NIR_CLIENTS, ExportError, count_agreement, run_nir_client
 from .evaluate import encoded, head_predictions
+from .quantize import quantize_spec
 
 CLIENTS_JSON = "clients.json"
 
@@ -34,13 +39,8 @@ def check_verifiable(fmt: str, samples: int) -> None:
         raise ExportError(f"--verify needs at least 1 image, got {samples}")
 
 
-def _test_inputs(run_dir, spec, samples: int):
-    from ..config import load_config
-    from ..data import load_dataset
-    from ..spiking.network import labels_for
-    cfg = load_config(Path(run_dir) / "config.yaml")
-    data = load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
-    x, y = data.test.tensors(samples)
+def _test_inputs(run, spec, samples: int):
+    x, y = run.test_tensors(samples)
     return x, y.numpy(), labels_for(spec)
 
 
@@ -51,7 +51,6 @@ def _row(spec, counts, ref, y, ref_pred, seconds) -> dict:
 
 
 def verify_nir(path, spec, inputs, y, clients=NIR_CLIENTS) -> dict:
-    from ..spiking import simulate_spec
     import torch
     x = torch.as_tensor(inputs).transpose(0, 1)
     ref = [np.concatenate(c) for c in zip(*[[s.sum(0).numpy().astype(np.int64) for s in simulate_spec(spec, x[:, i:i + 64])]
@@ -95,12 +94,11 @@ def verify_netx(path, spec, net, inputs, y, lava_reference: bool = True, emulati
 def verify_export(run_dir, out, fmt: str, samples: int = 50, profile: str = "loihi2", timesteps: int | None = None,
                   lava_reference: bool = True, emulation_samples: int = 0) -> dict:
     """Run the export in ``out`` (written by ``ff-neuro export``) in its clients; writes ``out/clients.json``."""
-    from ..spiking import spiking_spec_from_run
-    from .quantize import quantize_spec
     check_verifiable(fmt, samples)
     out = Path(out)
-    spec = spiking_spec_from_run(run_dir, timesteps=timesteps, variant="static")
-    x, y, labels = _test_inputs(run_dir, spec, max(samples, emulation_samples))
+    run = open_run(run_dir)
+    spec, _ = run_spec(run, timesteps)
+    x, y, labels = _test_inputs(run, spec, max(samples, emulation_samples))
     inputs = encoded(spec, labels.neutral(x))
     if fmt == "nir":
         res = {"rows": verify_nir(out / "network.nir", spec, inputs[:samples], y[:samples])}

@@ -1,12 +1,12 @@
-"""Deploy a trained run on Lava and compare every execution model on the same test images.
+"""Deploy a trained run on Lava.
 
-``deploy_run``: spiking spec of the run ("static" variant) → Lava graph (float, or fixed point under a
-hardware profile) → per-neuron spike counts of N test images (neutral label) → linear-head accuracy,
-agreement with the reference simulation (snnTorch for float, the integer emulation for fixed
-point), activity and cost under the profile. Writes RUN_DIR/deploy_metrics.json.
-
-``compare_run``: rate model, snnTorch, Lava float and Lava fixed point on the same images, plus the
-cost estimate per profile. Writes RUN_DIR/compare.json.
+``deploy_run``: spiking spec of the run ("static" variant: the one ``ff-neuro spike`` saved, else a
+conversion with the default calibration, :func:`ff_neuro.spiking.store.run_spec`) → Lava graph
+(float, or fixed point under a hardware profile) → per-neuron spike counts of N test images
+(neutral label) → linear-head accuracy, agreement with the reference simulation (snnTorch for
+float, the integer emulation for fixed point), activity and cost under the profile. Writes
+RUN_DIR/deploy_metrics.json, which names the spec used and its calibration (``spike_spec``).
+The comparison of every execution model (``compare``) is cross-stage: :mod:`ff_neuro.pipeline`.
 
 Float agreement: Lava computes its LIF in float64 and torch in float32 with another summation
 order, so a membrane value within float32 rounding of the threshold can fire in one and not the
@@ -23,49 +23,27 @@ from __future__ import annotations
 import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..data.datasets import Dataset, load_dataset
+from ..data.datasets import Dataset
 from ..errors import FFNeuroError
+from ..ff.run import open_run
 from ..hardware.cost import cost_report
+from ..hardware.evaluate import encoded as spec_inputs
 from ..hardware.profiles import available_profiles, load_profile
 from ..hardware.quantize import LoihiNet, exact_float_grid, float_net, quantize_spec
 from ..io import atomic_write_json
-from .tally import Tally, agreement, readout_predictions, reference_counts  # noqa: F401  (public helpers)
+from ..spiking.network import labels_for
+from ..spiking.store import run_spec
+from .tally import Tally
 
-DEPLOY_METRICS, COMPARE = "deploy_metrics.json", "compare.json"
+DEPLOY_METRICS = "deploy_metrics.json"
 
 
 class DeployError(FFNeuroError):
     pass
-
-
-def test_images(dataset: Dataset, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``samples`` test images (N, 1, H, W) in [0, 1] and their labels (the same for every model)."""
-    if samples < 1:
-        raise DeployError(f"--samples must be >= 1, got {samples}")
-    return dataset.test.tensors(samples)
-
-
-def spec_inputs(spec, x_labelled: torch.Tensor, seed: int = 0) -> np.ndarray:
-    """(N, T, C, H, W) encoded layer-0 input of labelled images (seeded for rate encoding)."""
-    from ..spiking import spec_input
-    return spec_input(spec, x_labelled, torch.Generator().manual_seed(seed)).transpose(0, 1).numpy()
-
-
-def run_dataset(run_dir) -> Dataset:
-    """The dataset a run was trained on (its config.yaml), with the run's split."""
-    from ..config import load_config
-    cfg = load_config(Path(run_dir) / "config.yaml")
-    return load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
-
-
-def load_spec(run_dir, timesteps, dataset):
-    from ..spiking import spiking_spec_from_run
-    return spiking_spec_from_run(run_dir, timesteps=timesteps, variant="static", dataset=dataset)
 
 
 def check_profile(prof, fixed_point: bool) -> None:
@@ -101,16 +79,16 @@ def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point
     (default all) images under every label. ``progress(done, total)`` counts Lava steps of the whole call.
     Rate encoding draws its spikes per chunk (seed + index of the chunk's first image).
     """
-    from ..spiking.network import labels_for
     t_start = time.perf_counter()
-    run_dir = Path(run_dir)
     prof = load_profile(profile)
     check_profile(prof, fixed_point)
     if chunk < 1:
         raise DeployError(f"chunk must be >= 1, got {chunk}")
-    data = dataset or run_dataset(run_dir)
-    spec0 = spec if spec is not None else load_spec(run_dir, timesteps, data)
-    x, y = test_images(data, samples)
+    if samples < 1:
+        raise DeployError(f"--samples must be >= 1, got {samples}")
+    run = open_run(run_dir, dataset=dataset)
+    spec0, source = (spec, {"saved": None, "given": True}) if spec is not None else run_spec(run, timesteps)
+    x, y = run.test_tensors(samples)
     labels = labels_for(spec0)
     n, T, L = len(y), spec0.timesteps, len(spec0.layers)
     starts = range(0, n, chunk)
@@ -170,11 +148,12 @@ def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point
         "reference_sample_steps_per_second": t.ref_samples * T / max(t.ref_s, 1e-9),
         "lava_sample_steps_per_second": t.lava_samples * T / max(t.run_s, 1e-9),
         "quantisation": _quant_summary(net) if fixed_point else None,
-        "config_name": spec0.meta.get("config_name"), "torch_threads": torch.get_num_threads(),
+        "config_name": spec0.meta.get("config_name"), "spike_spec": source,
+        "torch_threads": torch.get_num_threads(),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     if write:
-        atomic_write_json(run_dir / DEPLOY_METRICS, metrics)
+        atomic_write_json(run.run_dir / DEPLOY_METRICS, metrics)
     return metrics
 
 
@@ -200,47 +179,3 @@ def _quant_summary(net: LoihiNet) -> dict:
             "layers": [{"vth": int(layer.vth), "dv": int(layer.dv), "du": int(layer.du), "bias_exp": int(layer.bias_exp),
                         "scale": float(layer.scale), "max_abs_weight": int(np.abs(layer.weight).max())}
                        for layer in net.layers]}
-
-
-def compare_run(run_dir, samples: int = 10, profiles: list[str] | None = None, timesteps: int | None = None,
-                dataset: Dataset | None = None, fixed_profile: str = "loihi2", goodness: bool = False,
-                write: bool = True, exact_grid: bool = False) -> dict:
-    """Rate, snnTorch, Lava float and Lava fixed-point accuracy on the same ``samples`` test images,
-    and the cost estimate per profile. Returns (and writes) RUN_DIR/compare.json.
-
-    The Lava float row runs the unrounded network (``exact_grid=False``) so that its accuracy is that of
-    the trained network; its ``spike_count_agreement`` with snnTorch is reported as measured."""
-    from ..ff.trainer import load_run
-    from ..spiking import SpikingNetwork
-    run_dir = Path(run_dir)
-    data = dataset or run_dataset(run_dir)
-    x, y = test_images(data, samples)
-    yn = y.numpy()
-    model, _, _ = load_run(run_dir, device="cpu")
-    pg = model.predict_goodness(x)
-    rows = [{"model": "rate", "acc_linear": float((model.predict_linear(x).cpu() == y).float().mean()),
-             "acc_goodness": None if pg is None else float((pg.cpu() == y).float().mean()), "samples": len(yn)}]
-    spec = load_spec(run_dir, timesteps, data)
-    snn = SpikingNetwork(spec)
-    rows.append({"model": "snntorch", "acc_linear": float((snn.predict_linear(x) == y).float().mean()),
-                 "acc_goodness": float((snn.predict_goodness(x) == y).float().mean()), "samples": len(yn)})
-    fl = deploy_run(run_dir, fixed_profile, samples, False, timesteps, goodness, data, False, spec,
-                    exact_grid=exact_grid)
-    fx = deploy_run(run_dir, fixed_profile, samples, True, timesteps, goodness, data, False, spec)
-    for name, m in (("lava-float", fl), ("lava-fixed", fx)):
-        rows.append({"model": name, "acc_linear": m["accuracy"]["linear"], "acc_goodness": m["accuracy"]["goodness"],
-                     "samples": m["samples"], "spike_count_agreement": m["agreement"]["spike_count_agreement"]})
-    act = {k: fl["cost"][k] for k in ("spikes_per_inference", "synops_per_inference",
-                                      "neuron_updates_per_inference", "input_events_per_inference")}
-    costs = {}
-    for p in profiles or available_profiles():
-        c = cost_report(spec.layers, p, act, spec.timesteps)
-        costs[p] = {"energy_per_inference_j": c["energy_per_inference_j"],
-                    "latency_per_inference_s": c["latency_per_inference_s"], "cores_used": c["cores_used"],
-                    "fits": c["fits"], "reasons": c["reasons"]}
-    out = {"rows": rows, "cost_by_profile": costs, "samples": len(yn), "timesteps": spec.timesteps,
-           "fixed_profile": fixed_profile, "activity_source": "Lava float run",
-           "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-    if write:
-        atomic_write_json(run_dir / COMPARE, out)
-    return out

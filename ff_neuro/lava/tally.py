@@ -12,16 +12,19 @@ import time
 import numpy as np
 import torch
 
+from ..ff.functional import EPS
+from ..hardware.cost import activity
 from ..hardware.emulate import emulate_fixed
-from ..hardware.evaluate import goodness_predictions, head_predictions as predictions
 from ..hardware.quantize import LoihiNet, float_net
+from ..spiking.network import simulate_spec
+from ..spiking.readout import goodness_predictions
+from ..spiking.readout import head_predictions as predictions
 from .graph import run_lava
 
 
 def reference_counts(spec, net: LoihiNet, inputs: np.ndarray) -> tuple[list[np.ndarray], float]:
     """Per-layer counts of the reference model (snnTorch simulate_spec, or the fixed-point emulation)
     and its sample-steps per second."""
-    from ..spiking import simulate_spec
     t0 = time.perf_counter()
     if net.fixed_point:
         counts = [c.numpy() for c in emulate_fixed(net, inputs)]
@@ -55,7 +58,6 @@ def identical_samples(a: list[np.ndarray], b: list[np.ndarray]) -> int:
 def readout_predictions(spec, readout: list[np.ndarray], stats: np.ndarray) -> np.ndarray:
     """Linear-head predictions from the few numbers Lava returns: the Dense readouts R_l = W_l · c_l and
     the per-layer Σ c_l² of the window counters, since W_l · rms_norm(c_l / T) = R_l / (T · sqrt(Σc_l² / (N_l T²) + ε))."""
-    from ..ff.functional import EPS
     logits = np.asarray(spec.head_bias, np.float64)[None, :].repeat(len(stats), 0)
     T = spec.timesteps
     for r, l in zip(readout, spec.readout_layers):
@@ -65,7 +67,6 @@ def readout_predictions(spec, readout: list[np.ndarray], stats: np.ndarray) -> n
 
 
 def _activity(net: LoihiNet, inputs: np.ndarray, counts) -> dict:
-    from ..hardware.cost import activity
     return activity(net.layers, inputs, counts)
 
 

@@ -26,22 +26,20 @@ The linear head is reused unchanged on rms_norm(count/T) features.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..checkpoint import load_checkpoint, load_module
-from ..config import Config, from_dict
-from ..data.datasets import Dataset, load_dataset
+from ..config import Config
+from ..data.datasets import Dataset
 from ..data.labels import FourierLabels
-from ..errors import CheckpointError
 from ..ff.classify import LinearHead
 from ..ff.network import FFNet
-from ..runtime import resolve_device
+from ..ff.run import open_run
 from .encoding import check_encoding, check_timesteps, encode
 from .errors import SpikingError, VariantError
 from .lif import LIFParams
+from .network import torch_layers
 from .simulate import rms_gain, simulate_layer
 from .spec import LIFConvSpec, SpikingNetSpec
 
@@ -54,27 +52,6 @@ def check_variant(variant: str) -> str:
     if variant not in VARIANTS:
         raise VariantError(f"unknown spiking variant {variant!r}; choose one of {list(VARIANTS)}")
     return variant
-
-
-def load_ff(run_dir: str | Path, which: str = "best.safetensors", device: str | torch.device = "cpu"):
-    """(net, head, labels, cfg, meta) of a rate or spiking run, without building the trainer's model."""
-    path = Path(run_dir) / which
-    tensors, meta = load_checkpoint(path)
-    kind = meta.get("kind", "rate")
-    if kind not in KINDS:
-        raise CheckpointError(f"{path} holds a model of kind {kind!r}; the spiking stage reads kinds "
-                              f"{list(KINDS)}: point to a run trained with ff-neuro train")
-    cfg = from_dict(meta["config"])
-    in_shape = tuple(meta.get("in_shape", (1, 28, 28)))
-    device = resolve_device(device)          # "auto" included (the report passes it through)
-    net = FFNet(cfg.model, in_shape, cfg.goodness.measure).to(device)
-    classes = tensors["head.fc.weight"].shape[0] if "head.fc.weight" in tensors else 10
-    head = LinearHead(net.readout_dim, classes).to(device)
-    tensors = {k: v.to(device) for k, v in tensors.items()}
-    load_module("net", net, tensors)
-    load_module("head", head, tensors)
-    labels = FourierLabels(in_shape[1:], classes, cfg.labels.set, cfg.labels.K, device)
-    return net.eval(), head.eval(), labels, cfg, meta
 
 
 def is_native(cfg: Config) -> bool:
@@ -115,7 +92,6 @@ def mean_window_rms(layers: list[LIFConvSpec], x_labelled: torch.Tensor, timeste
     """Mean over images of rms(r), r = the window rate of the last of ``layers`` (of the encoded input
     when ``layers`` is empty), simulated in chunks of ≤ CALIB_BATCH_STEPS image-steps. Chunk k's rate
     encoding is drawn from a generator seeded with (seed, k), so every call sees the same input spikes."""
-    from .network import torch_layers
     chunk = max(1, CALIB_BATCH_STEPS // timesteps)
     specs = torch_layers(SpikingNetSpec(layers, timesteps, encoding, [], []), x_labelled.device)
     total = 0.0
@@ -195,26 +171,22 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
                           head.fc.bias.detach().cpu().numpy().astype(np.float32), meta)
 
 
-def calibration_images(dataset: Dataset, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` seeded training images (n, 1, H, W) in [0, 1] and their labels."""
-    split = dataset.train.subset(n, seed=seed)
-    return torch.from_numpy(split.x).unsqueeze(1).float() / 255.0, torch.from_numpy(split.y)
-
-
-def spiking_spec_from_run(run_dir: str | Path, timesteps: int | None = None, encoding: str | None = None,
+def spiking_spec_from_run(run, timesteps: int | None = None, encoding: str | None = None,
                           variant: str = "static", calibration: str = "spikes", percentile: float = 99.9,
                           calib_samples: int = 200, dataset: Dataset | None = None,
                           device: str | torch.device = "cpu", seed: int = 0) -> SpikingNetSpec:
-    """The spiking spec of a run's best checkpoint. Defaults: T and encoding of the run's ``spiking`` config;
-    ``variant="static"`` is the deployable one (what Lava runs)."""
-    device = resolve_device(device)
-    net, head, labels, cfg, meta = load_ff(run_dir, device=device)
+    """Convert a run's best checkpoint (``run``: a run directory or an open
+    :class:`~ff_neuro.ff.run.Run`). Defaults: T and encoding of the run's ``spiking`` config;
+    ``variant="static"`` is the deployable one (what Lava runs). This always converts: the spec that
+    ``ff-neuro spike`` saved is loaded by :func:`ff_neuro.spiking.store.run_spec`."""
+    run = open_run(run, device, dataset=dataset)
+    cfg = run.cfg
     T = cfg.spiking.timesteps if timesteps is None else timesteps
     enc = cfg.spiking.encoding if encoding is None else encoding
     check_timesteps(T)
     check_encoding(enc)
     check_variant(variant)
-    data = dataset or load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
-    cx, cy = calibration_images(data, calib_samples, seed)
-    return convert(net, head, labels, cfg, meta.get("kind", "rate"), cx.to(device), cy.to(device), T, enc,
+    net, head, labels = run.parts
+    cx, cy = run.calibration_images(calib_samples, seed)
+    return convert(net, head, labels, cfg, run.kind, cx.to(run.device), cy.to(run.device), T, enc,
                    variant, calibration, percentile, seed)

@@ -18,28 +18,24 @@ as it was trained (its own T, encoding and normalisation) for a directly trained
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from ..data.datasets import Dataset, load_dataset
+from ..data.datasets import Dataset
 from ..ff.classify import goodness_scores
+from ..ff.run import Run, open_run
 from ..io import atomic_write_json
-from ..runtime import resolve_device
-from .convert import calibration_images, check_variant, convert, load_ff
+from .convert import check_variant, convert
 from .encoding import check_encoding, check_timesteps
 from .errors import VariantError
+from .model import build_model
 from .network import SpikingNetwork
 from .readout import spike_features
+from .store import save_spec, spec_path
 
 METRICS_FILE = "spike_metrics.json"
-
-
-def test_images(dataset: Dataset, samples: int | None, device) -> tuple[torch.Tensor, torch.Tensor]:
-    x, y = dataset.test.tensors(samples)
-    return x.to(device), y.to(device)
 
 
 @torch.no_grad()
@@ -70,12 +66,11 @@ def evaluate_network(sn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, goodn
 
 
 @torch.no_grad()
-def rate_reference(run_dir: Path, x: torch.Tensor, y: torch.Tensor, goodness: bool, device) -> dict[str, Any]:
-    net, head, labels, cfg, meta = load_ff(run_dir, device=device)
-    if meta.get("kind", "rate") == "spiking":
-        from ..ff.trainer import load_run
-        model = load_run(run_dir, device)[0]
-        r = evaluate_network(model.network(), x, y, goodness and cfg.train.method == "ff")
+def rate_reference(run: Run, x: torch.Tensor, y: torch.Tensor, goodness: bool) -> dict[str, Any]:
+    net, head, labels = run.parts
+    cfg = run.cfg
+    if run.kind == "spiking":
+        r = evaluate_network(run.model.network(), x, y, goodness and cfg.train.method == "ff")
         return {"acc_linear": r["acc_linear"], "acc_goodness": r["acc_goodness"]}
     lin = sum(int((head(net.features(net(labels.neutral(x[i:i + 500])))).argmax(1) == y[i:i + 500]).sum())
               for i in range(0, len(y), 500))
@@ -86,33 +81,35 @@ def rate_reference(run_dir: Path, x: torch.Tensor, y: torch.Tensor, goodness: bo
     return {"acc_linear": lin / len(y), "acc_goodness": good}
 
 
-def spike_run(run_dir: str | Path, timesteps: Sequence[int] = (8, 16, 32, 64),
+def spike_run(run_dir, timesteps: Sequence[int] = (8, 16, 32, 64),
               encodings: Sequence[str] = ("current",), samples: int | None = 1000,
               variants: Sequence[str] = ("exact", "static"), device: str = "auto", goodness: bool = True,
               calibration: str = "spikes", percentile: float = 99.9, calib_samples: int = 200, seed: int = 0,
               dataset: Dataset | None = None, progress=None) -> dict[str, Any]:
-    """Evaluate the spiking network of ``run_dir`` for every (variant, encoding, T); writes spike_metrics.json."""
-    run_dir = Path(run_dir)
+    """Evaluate the spiking network of ``run_dir`` (a path or an open :class:`~ff_neuro.ff.run.Run`) for
+    every (variant, encoding, T); writes spike_metrics.json and, per (variant, encoding, T), the spec
+    with its calibration (:mod:`ff_neuro.spiking.store`) that deploy, export, compare and report load."""
     timesteps = [check_timesteps(t) for t in timesteps]
     encodings = [check_encoding(e) for e in encodings]
     variants = [check_variant(v) for v in variants]
     if not timesteps or not encodings or not variants:
         raise VariantError("spike_run needs at least one T, encoding and variant")
-    dev = resolve_device(device)
-    net, head, labels, cfg, meta = load_ff(run_dir, device=dev)
-    kind = meta.get("kind", "rate")
+    run = open_run(run_dir, device, factory=build_model, dataset=dataset)
+    net, head, labels = run.parts
+    cfg, dev = run.cfg, run.device
     good = goodness and cfg.train.method == "ff"
-    data = dataset or load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
-    x, y = test_images(data, samples, dev)
-    cx, cy = calibration_images(data, calib_samples, seed)
-    out: dict[str, Any] = {"rate": rate_reference(run_dir, x, y, good, dev), "samples": int(len(y)),
+    x, y = (t.to(dev) for t in run.test_tensors(samples))
+    cx, cy = run.calibration_images(calib_samples, seed)
+    calib = {"calibration": calibration, "percentile": percentile, "calib_samples": calib_samples, "seed": seed}
+    out: dict[str, Any] = {"rate": rate_reference(run, x, y, good), "samples": int(len(y)),
                            "split": "test", "results": [], "firing_rates": {}}
     default = ("static" if "static" in variants else variants[0], encodings[0], max(timesteps))
     for variant in variants:
         for enc in encodings:
             for T in timesteps:
-                spec = convert(net, head, labels, cfg, kind, cx.to(dev), cy.to(dev), T, enc, variant, calibration,
-                               percentile, seed)
+                spec = convert(net, head, labels, cfg, run.kind, cx.to(dev), cy.to(dev), T, enc, variant,
+                               calibration, percentile, seed)
+                save_spec(spec_path(run.run_dir, variant, enc, T), spec, run, calib)
                 r = evaluate_network(SpikingNetwork(spec, dev, seed), x, y, good)
                 rates = r.pop("firing_rates")
                 out["results"].append({"variant": variant, "encoding": enc, "timesteps": T, **r})
@@ -120,5 +117,5 @@ def spike_run(run_dir: str | Path, timesteps: Sequence[int] = (8, 16, 32, 64),
                     out["firing_rates"] = rates
                 if progress:
                     progress(out["results"][-1])
-    atomic_write_json(run_dir / METRICS_FILE, out)
+    atomic_write_json(run.run_dir / METRICS_FILE, out)
     return out

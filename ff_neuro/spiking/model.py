@@ -35,6 +35,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..ff.functional import activation
 from ..ff.model import RateModel
+from ..ff.model import build_model as build_rate_model
 from .convert import is_native, neuron_reset
 from .encoding import encode
 from .lif import LIFParams, heaviside
@@ -146,3 +147,14 @@ class SpikingModel(RateModel):
     def spike_counts(self, x_labelled: torch.Tensor) -> list[torch.Tensor]:
         """Per-layer spike counts (N, C, H, W) of labelled images."""
         return self.network().spike_counts(x_labelled)
+
+
+def build_model(cfg: Config, in_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10,
+                device: torch.device | str = "cpu", kind: str = "rate"):
+    """The model factory of the spiking stage: :func:`ff_neuro.ff.model.build_model` plus kind "spiking"."""
+    if kind == "spiking":
+        if cfg.hardware.profile:
+            raise ConfigError(f"hardware.profile {cfg.hardware.profile!r} (quantisation-aware training) is "
+                              f"built by ff_neuro.hardware.qat.build_model")
+        return SpikingModel(cfg, in_shape, num_classes, device)
+    return build_rate_model(cfg, in_shape, num_classes, device, kind)

@@ -4,11 +4,15 @@
     score    = Σ_{l ∈ loss layers} λ_l² · G_l / n_l   λ_l = act_scale (rates ≈ activations / λ_l);
                                                      n_l = 1 for measure "sum", N_l (units) for "mean"
     features = concat_l rms_norm(c_l / T)             (the rate model's feature normalisation)
+
+``head_predictions`` and ``goodness_predictions`` apply a spec's head and goodness to counts from any
+simulator (snnTorch, Lava, the fixed-point emulation, an export's client), as numpy arrays.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from ..ff.functional import goodness, rms_norm
@@ -31,3 +35,19 @@ def goodness_score(counts: Sequence[torch.Tensor], T: int, loss_layers: Sequence
 def spike_features(counts: Sequence[torch.Tensor], T: int, readout_layers: Sequence[int]) -> torch.Tensor:
     """(N, F) linear-head input: RMS-normalised, flattened firing rates of the readout layers."""
     return torch.cat([rms_norm(counts[i].float() / T).flatten(1) for i in readout_layers], 1)
+
+
+def head_predictions(spec, counts) -> np.ndarray:
+    """Linear-head class predictions of a spec from per-layer spike counts (numpy or torch)."""
+    feats = spike_features([torch.as_tensor(np.asarray(c)) for c in counts], spec.timesteps,
+                           spec.readout_layers)
+    w, b = torch.as_tensor(spec.head_weight).float(), torch.as_tensor(spec.head_bias).float()
+    return (feats @ w.T + b).argmax(1).numpy()
+
+
+def goodness_predictions(spec, counts, classes: int) -> np.ndarray:
+    """Goodness predictions from counts of N·classes sample-major labelled inputs."""
+    scales = [float(layer.act_scale) for layer in spec.layers]
+    score = goodness_score([torch.as_tensor(np.asarray(c)) for c in counts], spec.timesteps, spec.loss_layers,
+                           scales, spec.meta.get("goodness_measure", "sum"))
+    return score.view(-1, classes).argmax(1).numpy()

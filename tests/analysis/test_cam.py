@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from ff_neuro.analysis.cam import COMBINED, class_activation_maps, pick_examples, rate_model_cams, split_head_weight
-from ff_neuro.ff import load_run, rms_norm
+from ff_neuro.ff import open_run, rms_norm
 
 
 def test_cam_equals_hand_computation():
@@ -48,7 +48,8 @@ def test_split_rejects_a_foreign_head():
 
 def test_rate_model_cams_decompose_the_logits(tiny_run, mnist_small):
     run_dir, _ = tiny_run
-    model, cfg, _ = load_run(run_dir, "cpu")
+    run = open_run(run_dir, "cpu")
+    model, cfg = run.model, run.cfg
     x = torch.from_numpy(mnist_small.test.x[:6]).unsqueeze(1).float() / 255
     cams = rate_model_cams(model, x)
     assert set(cams) == {*cfg.model.readout_layers, COMBINED}

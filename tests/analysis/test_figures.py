@@ -11,7 +11,7 @@ from ff_neuro.analysis import (goodness_samples, plot_cam_grid, plot_goodness_se
                                plot_label_patterns, plot_learning_curves, rate_model_cams, separation_score)
 from ff_neuro.analysis.cam import pick_examples
 from ff_neuro.analysis.plots import AnalysisInputError
-from ff_neuro.ff import load_run
+from ff_neuro.ff import open_run
 
 from .helpers import assert_png
 
@@ -19,7 +19,8 @@ from .helpers import assert_png
 @pytest.fixture(scope="module")
 def tiny(tiny_run_trained, mnist_small):
     run_dir, _ = tiny_run_trained
-    model, cfg, _ = load_run(run_dir, "cpu")
+    run = open_run(run_dir, "cpu")
+    model, cfg = run.model, run.cfg
     x = torch.from_numpy(mnist_small.test.x[:300]).unsqueeze(1).float() / 255
     y = torch.from_numpy(mnist_small.test.y[:300])
     return run_dir, model, cfg, x, y

@@ -1,32 +1,26 @@
-"""Spiking CAMs and rasters on the converted tiny run (needs ff_neuro.spiking)."""
+"""Spiking CAMs and rasters on the converted tiny run."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("ff_neuro.spiking.network")
+from ff_neuro.analysis import build_report, plot_cam_grid, plot_spike_raster, raster_trains, spiking_cams
+from ff_neuro.analysis.cam import COMBINED
+from ff_neuro.spiking import SpikingNetwork, spiking_spec_from_run
 
-from ff_neuro.analysis import build_report, plot_cam_grid, plot_spike_raster, raster_trains, spiking_cams  # noqa: E402
-from ff_neuro.analysis.cam import COMBINED  # noqa: E402
-from ff_neuro.analysis.spiking_views import spiking_available, spiking_network_for_run  # noqa: E402
-
-from .helpers import assert_png  # noqa: E402
+from .helpers import assert_png
 
 
 @pytest.fixture(scope="module")
 def snn(tiny_run_trained, mnist_small):
-    return spiking_network_for_run(tiny_run_trained[0], mnist_small, timesteps=8, encoding="current")
+    return SpikingNetwork(spiking_spec_from_run(tiny_run_trained[0], 8, "current", dataset=mnist_small))
 
 
 @pytest.fixture(scope="module")
 def images(mnist_small):
     return (torch.from_numpy(mnist_small.test.x[:10]).unsqueeze(1).float() / 255,
             torch.from_numpy(mnist_small.test.y[:10]))
-
-
-def test_spiking_available():
-    assert spiking_available()
 
 
 def test_spiking_cams_decompose_the_spiking_head(snn, images, tmp_path):
@@ -58,10 +52,20 @@ def test_raster_picks_firing_neurons_of_the_real_trains(snn, images, tmp_path):
 
 
 @pytest.mark.slow
-def test_report_simulates_the_spiking_network(tiny_run, mnist_small, tmp_path):
+def test_report_simulates_the_saved_spiking_network(tiny_run, mnist_small, tmp_path):
+    """The report's spiking pictures come from the spec `ff-neuro spike` saved (its calibration), not
+    from a fresh conversion with the defaults."""
+    from ff_neuro.ff import open_run
+    from ff_neuro.spiking import spike_run
+    run = open_run(tiny_run[0], dataset=mnist_small)
+    spike_run(run, [run.cfg.spiking.timesteps], ["current"], 10, ["static"], "cpu", goodness=False,
+              percentile=95.0, calib_samples=30)
+    (tiny_run[0] / "spike_metrics.json").unlink()               # the raster alone, below
     index = build_report(tiny_run[0], tmp_path / "rep", dataset=mnist_small, samples=100, spiking=True)
     import json
     manifest = json.loads((index.parent / "manifest.json").read_text())
     assert manifest["spiking_simulated"]
+    assert manifest["spike_spec"]["saved"] == f"spiking/static-current-T{run.cfg.spiking.timesteps}.safetensors"
+    assert manifest["spike_spec"]["calibration"]["percentile"] == 95.0
     assert "cam_spiking.png" in manifest["figures"]["cams"]
     assert manifest["figures"]["spiking"] == ["spike_raster.png"]   # no spike_metrics.json: raster only

@@ -23,7 +23,7 @@ def _config(profile):
 
 def test_apply_qat_quantises_every_conv_and_keeps_checkpoint_keys():
     from ff_neuro.ff.model import RateModel
-    from ff_neuro.ff.trainer import build_model
+    from ff_neuro.hardware.qat import build_model
     model = build_model(_config("loihi2"))
     for layer in model.net.layers:
         w = layer.conv.weight
@@ -39,7 +39,7 @@ def test_apply_qat_quantises_every_conv_and_keeps_checkpoint_keys():
 
 
 def test_training_step_updates_the_float_master_weights():
-    from ff_neuro.ff.trainer import build_model
+    from ff_neuro.hardware.qat import build_model
     model = build_model(_config("loihi"))
     before = model.net.layers[1].conv.parametrizations.weight.original.detach().clone()
     x, y = torch.rand(8, 1, 28, 28), torch.arange(8) % 10
@@ -48,7 +48,7 @@ def test_training_step_updates_the_float_master_weights():
 
 
 def test_profiles_without_weight_bits():
-    from ff_neuro.ff.trainer import build_model
+    from ff_neuro.hardware.qat import build_model
     assert build_model(_config("ideal")) is not None     # float profile: nothing to quantise
     with pytest.raises(ProfileError, match="no weight_bits"):
         build_model(_config("truenorth"))

@@ -35,9 +35,8 @@ def tiny_spec(tiny_run_trained, mnist_small):
 @pytest.fixture(scope="session")
 def tiny_inputs(tiny_spec, mnist_small):
     """(N, T, 1, 28, 28) encoded neutral-label inputs of 6 real MNIST test images."""
-    import torch
 
-    from ff_neuro.lava.deploy import spec_inputs, test_images
+    from ff_neuro.lava.deploy import spec_inputs
     from ff_neuro.spiking.network import labels_for
-    x, _ = test_images(mnist_small, 6)
+    x, _ = mnist_small.test.tensors(6)
     return spec_inputs(tiny_spec, labels_for(tiny_spec).neutral(x))

@@ -7,8 +7,9 @@ import torch
 from ff_neuro.checkpoint import load_checkpoint, save_checkpoint
 from ff_neuro.cli import main
 from ff_neuro.errors import CheckpointError
-from ff_neuro.spiking import (EncodingError, SpikingNetwork, TimestepsError, VariantError, load_ff,
-                              simulate_spec, spec_input, spiking_spec_from_run)
+from ff_neuro.ff import open_run
+from ff_neuro.spiking import (EncodingError, SpikingNetwork, TimestepsError, VariantError, run_spec, simulate_spec,
+                              spec_input, spiking_spec_from_run)
 
 N_TEST = 200
 TOLERANCE = 0.05   # converted linear accuracy at T = 16 within 5 pp of the rate model on the same images
@@ -24,7 +25,7 @@ def test_batch(mnist_small):
 def test_conversion_keeps_accuracy(tiny_run, mnist_small, test_batch, variant):
     run_dir, _ = tiny_run
     x, y = test_batch
-    net, head, labels, _, _ = load_ff(run_dir)
+    net, head, labels = open_run(run_dir).parts
     with torch.no_grad():
         rate_acc = (head(net.features(net(labels.neutral(x)))).argmax(1) == y).float().mean().item()
     spec = spiking_spec_from_run(run_dir, 16, "current", variant, dataset=mnist_small, calib_samples=50)
@@ -86,17 +87,17 @@ def test_wrong_checkpoint_kind(tiny_run, tmp_path, capsys):
     tensors, meta = load_checkpoint(tiny_run[0] / "best.safetensors")
     save_checkpoint(tmp_path / "best.safetensors", tensors, {**meta, "kind": "lava"})
     with pytest.raises(CheckpointError, match="kind 'lava'"):
-        load_ff(tmp_path)
+        open_run(tmp_path)
     assert main(["spike", str(tmp_path), "--samples", "5"]) == 2
     assert "kind 'lava'" in capsys.readouterr().err
     (tmp_path / "x").mkdir()
     with pytest.raises(CheckpointError, match="no checkpoint"):
-        load_ff(tmp_path / "x")
+        open_run(tmp_path / "x")
 
 
 def test_device_auto_is_resolved_by_the_loaders(tiny_run, mnist_small):
     """`ff-neuro report` passes device="auto" through; it used to reach torch unresolved and crash."""
-    from ff_neuro.analysis.spiking_views import spiking_network_for_run
-    snn = spiking_network_for_run(tiny_run[0], mnist_small, timesteps=2, device="auto")
+    run = open_run(tiny_run[0], device="auto", dataset=mnist_small)
+    snn = SpikingNetwork(run_spec(run, timesteps=2, device=run.device)[0], device=run.device)
     assert snn.device.type in ("cpu", "cuda")
     assert snn.predict_linear(mnist_small.test.tensors(3)[0]).shape == (3,)

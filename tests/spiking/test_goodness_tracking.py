@@ -28,15 +28,17 @@ def native_run(tmp_path_factory, mnist_small):
 
 def test_spike_goodness_tracks_rate_goodness(native_run, mnist_small):
     from ff_neuro.ff.classify import goodness_scores
-    from ff_neuro.spiking import SpikingNetwork, load_ff
-    from ff_neuro.spiking.convert import calibration_images, convert
-    net, head, labels, cfg, meta = load_ff(native_run)
+    from ff_neuro.ff import open_run
+    from ff_neuro.spiking import SpikingNetwork
+    from ff_neuro.spiking.convert import convert
+    run = open_run(native_run, dataset=mnist_small)
+    (net, head, labels), cfg = run.parts, run.cfg
     x, y = mnist_small.test.tensors(300)
     with torch.no_grad():
         rate = goodness_scores(net, labels, x)
     rate_acc = float((rate.argmax(1) == y).float().mean())
     assert rate_acc > 0.3                                   # the model did learn a goodness classifier (chance: 0.1)
-    cx, cy = calibration_images(mnist_small, 20)
+    cx, cy = run.calibration_images(20)
     gaps, agree, rel = {}, {}, {}
     for T in (16, 64):
         spec = convert(net, head, labels, cfg, "rate", cx, cy, T, "current", "static")

@@ -4,7 +4,7 @@ import torch
 
 from ff_neuro.config import ConfigError
 from ff_neuro.data import Dataset
-from ff_neuro.ff.trainer import evaluate_run, load_run, train
+from ff_neuro.pipeline import evaluate_run, open_run, train
 from ff_neuro.spiking import spike_run
 from ff_neuro.spiking.model import SpikingModel
 
@@ -26,8 +26,8 @@ def test_direct_spiking_training_beats_chance(spiking_run):
     assert m["kind"] == "spiking"
     assert m["test_acc_linear"] > 0.5            # chance is 0.1
     assert m["test_acc_goodness"] is not None
-    model, cfg, meta = load_run(out, "cpu")
-    assert isinstance(model, SpikingModel) and meta["kind"] == "spiking"
+    run = open_run(out, "cpu")
+    assert isinstance(run.model, SpikingModel) and run.meta["kind"] == "spiking"
     assert evaluate_run(out, "test", "cpu", data)["test_acc_linear"] == m["test_acc_linear"]
 
 
