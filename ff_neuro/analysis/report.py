@@ -36,6 +36,7 @@ SECTION_TITLES = {
     "separation": "Goodness separation",
     "spiking": "Spiking activity",
     "cost": "Hardware cost and comparison",
+    "onchip": "FF learning on the simulated chip",
     "config": "Exact config",
 }
 
@@ -219,6 +220,26 @@ def cost_section(out: Path, compare: dict | None, deploy: dict | None) -> html.S
     return s if s.parts else None
 
 
+def onchip_section(out: Path, run_dir: Path) -> html.Section | None:
+    """The learning curve and numbers of ``ff-neuro learn`` (RUN_DIR/learn_metrics.json, learn_curve.png)."""
+    m, png = read_json(run_dir / "learn_metrics.json"), run_dir / "learn_curve.png"
+    if not m or not png.is_file():
+        return None
+    import shutil
+    s = html.Section("onchip", SECTION_TITLES["onchip"])
+    shutil.copyfile(png, out / "learn_curve.png")
+    mode = "Loihi fixed point" if m.get("fixed_point") else "float"
+    s.add_figure(out / "learn_curve.png",
+                 f"Goodness accuracy from spike counts on {m.get('test_samples')} test images while one dense "
+                 f"FF layer learns on layer {m.get('layer')}'s spikes ({m.get('backend')}, {mode}; "
+                 f"docs/onchip.md).")
+    rows = [[k, fmt_num(m.get(k))] for k in ("backend", "profile", "samples", "windows", "hidden",
+                                             "test_acc_goodness_before", "test_acc_goodness_after",
+                                             "weights_bit_identical", "ms_per_step")]
+    s.parts.append(html.table(rows, ["metric", "value"]))
+    return s
+
+
 # --- the report ------------------------------------------------------------------------------
 def build_report(run_dir: str | Path, out_dir: str | Path | None = None, device: str = "cpu", dataset=None,
                  samples: int = 1000, spiking: bool | None = None, seed: int = 0) -> Path:
@@ -266,7 +287,8 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, device:
                      f"½(P[G⁺ > θ] + P[G⁻ ≤ θ]), 50 % = no separation.")
         sections.append(s)
     for extra in (spiking_section(out, files.spike_metrics, snn, x, y),
-                  cost_section(out, files.compare, files.deploy_metrics)):
+                  cost_section(out, files.compare, files.deploy_metrics),
+                  onchip_section(out, files.run_dir)):
         if extra is not None:
             sections.append(extra)
     cfg_section = html.Section("config", SECTION_TITLES["config"])

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-shift", type=int_at_least(1, 40), default=19,
                    help="learning rate 2^-k in the integer rule (default 19)")
     p.add_argument("--z-std", type=float, default=0.5, help="init: std of W·r in threshold units")
+    p.add_argument("--headroom", type=float, default=8.0,
+                   help="fixed point: the weight range holds ±headroom·σ of the init (default 8)")
     p.add_argument("--rounding", default="stochastic", choices=["stochastic", "nearest"])
     p.add_argument("--rate", action="store_true",
                    help="also train the rate-coded FF layer on the same schedule (float)")
@@ -46,16 +48,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_learn(args: argparse.Namespace) -> int:
     from ..onchip.experiment import LearnConfig, learn_run
-    if args.alpha <= 0 or args.z_std <= 0:
+    if args.alpha <= 0 or args.z_std <= 0 or args.headroom <= 0:
         from ..onchip.experiment import LearnError
-        raise LearnError("--alpha and --z-std must be > 0")
+        raise LearnError("--alpha, --z-std and --headroom must be > 0")
     if not Path(args.run_dir).is_dir():
         from ..onchip.experiment import LearnError
         raise LearnError(f"{args.run_dir} is not a directory; pass a trained run (ff-neuro train --out DIR)")
     cfg = LearnConfig(backend=args.backend, layer=args.layer, samples=args.samples, profile=args.profile,
                       hidden=args.hidden, batch=args.batch, test_samples=args.test_samples,
                       points=args.points, alpha=args.alpha, lr_shift=args.lr_shift, z_std=args.z_std,
-                      rounding=args.rounding, seed=args.seed, rate=args.rate)
+                      rounding=args.rounding, seed=args.seed, rate=args.rate,
+                      headroom=args.headroom)
     m = learn_run(args.run_dir, cfg, progress=not args.no_progress, metrics_path=args.metrics)
     rows = [[f"{m['backend']} ({m['profile']})", pct(m["test_acc_goodness_before"]),
              pct(m["test_acc_goodness_after"])]]

@@ -86,9 +86,9 @@ def setup(run_dir, cfg: LearnConfig, dataset=None) -> Setup:
     from ..hardware.quantize import float_net, quantize_spec
     from ..spiking.network import labels_for
     from .load import check_fixed_profile, open_spec
+    _check(cfg)
     if not (Path(run_dir) / "config.yaml").is_file():
         raise LearnError(f"{run_dir} is not a run directory (no config.yaml); train one with ff-neuro train")
-    _check(cfg)
     prof = load_profile(cfg.profile)
     if prof.fixed_point:
         check_fixed_profile(prof)

@@ -75,7 +75,7 @@ def rasters(frozen: Frozen, x_labelled: torch.Tensor) -> torch.Tensor:
     return out.flatten(2).transpose(0, 1).to(torch.uint8).contiguous()
 
 
-def _fixed_rasters(frozen: Frozen, x_labelled: torch.Tensor) -> torch.Tensor:
+def _fixed_rasters(frozen: Frozen, x_labelled: torch.Tensor, closed_form: bool = True) -> torch.Tensor:
     net, L, T = frozen.net, frozen.layer, frozen.timesteps
     x = torch.as_tensor(net.encode(x_labelled.numpy()), dtype=torch.long)
     layers = net.layers[:L + 1]
@@ -83,6 +83,8 @@ def _fixed_rasters(frozen: Frozen, x_labelled: torch.Tensor) -> torch.Tensor:
     f32 = [max_input_current(np.abs(np.asarray(lay.weight)), float(x.abs().max()) if i == 0 else 1.0)
            < 2 ** 24 for i, lay in enumerate(layers)]
     a0 = signed_clamp(int_conv(x, w[0], layers[0].stride, layers[0].padding, f32[0]), 24)
+    if closed_form and L == 0 and _constant_if(layers[0]):
+        return _if_raster(a0, layers[0], T)
     state = [(torch.zeros_like(a0), torch.zeros_like(a0))] + [None] * L
     out = torch.empty((x.shape[0], T, frozen.pre_size), dtype=torch.uint8)
     for t in range(T):
@@ -95,6 +97,35 @@ def _fixed_rasters(frozen: Frozen, x_labelled: torch.Tensor) -> torch.Tensor:
             u, v, s = lif_fixed_step(*state[i], a, lay)
             state[i] = (u, v)
         out[:, t] = s.flatten(1).to(torch.uint8)
+    return out
+
+
+def _constant_if(layer) -> bool:
+    """Integrate-and-fire with reset by subtraction: no current memory, no leak."""
+    return int(layer.du) == 4095 and int(layer.dv) == 0 and layer.reset == "subtract"
+
+
+def _if_raster(a: torch.Tensor, layer, T: int) -> torch.Tensor:
+    """The fixed-point IF neuron under a constant input a (N, C, H, W), in int32 without the clip.
+
+    With I = wrap24(a·2⁶) + bias_mant·2^bias_exp and θ = vth·2⁶: v += I; s = v > θ; v −= θ·s. The
+    emulation's clip to ±(2²³ − 1) cannot change a spike: for 0 < I ≤ θ, v stays in (0, θ + I];
+    for I > θ the neuron spikes every step, clipped or not; for I ≤ 0 it never spikes. |v| ≤ T·|I|
+    < 2³¹. Equal to the step-by-step emulation (tests/onchip/test_features.py)."""
+    m = 2 ** 23
+    u = a << 6
+    u = torch.where(u > m, u - 2 * m, u)
+    u = torch.where(u <= -m, u + 2 * m, u)
+    bias = torch.as_tensor(np.asarray(layer.bias_mant), dtype=torch.long).view(1, -1, 1, 1)
+    cur = (u + (bias << int(layer.bias_exp))).flatten(1).to(torch.int32)    # (N, n)
+    theta = int(layer.vth) << 6
+    v = torch.zeros_like(cur)
+    out = torch.empty((cur.shape[0], T, cur.shape[1]), dtype=torch.uint8)
+    for t in range(T):
+        v += cur
+        s = v > theta
+        v -= s.to(torch.int32) * theta
+        out[:, t] = s
     return out
 
 
