@@ -16,7 +16,7 @@ stay below 2^(state_bits−1)) or vth its bit width. Graded layer-0 input (curre
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -152,10 +152,6 @@ def quantize_spec(spec, profile: str | HardwareProfile = "loihi2", input_max: fl
             s_x = sx
     return LoihiNet(layers, True, int(spec.timesteps), graded, s_x, input_max, list(spec.loss_layers),
                     list(spec.readout_layers), spec.head_weight, spec.head_bias, prof.name)
-
-
-def with_layers(net: LoihiNet, layers: list[LoihiLayer]) -> LoihiNet:
-    return replace(net, layers=layers)
 
 
 def exact_float_grid(spec, inputs: np.ndarray, mantissa_bits: int = 24, input_bits: int = 8):

@@ -20,10 +20,9 @@ true convolution in (C_out, W, H, C_in); tensors (C, H, W) become Lava's (W, H, 
 """
 from __future__ import annotations
 
-import multiprocessing
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -42,7 +41,7 @@ class LavaResult:
     period: int
     build_seconds: float
     run_seconds: float
-    extra: dict = field(default_factory=dict)
+    backend: str = "fast"            # the ProcessModels that ran it: "fast" or "reference"
 
     @property
     def ms_per_step(self) -> float:
@@ -207,9 +206,5 @@ def _run(net, data, n, period, rec_dir, readout, chunk_steps, on_chunk, cfg, bac
             c, h, w = layer.out_shape
             arr = np.load(rec_dir / f"layer{i}.npy")            # (N, W·H·C) in Lava order
             counts.append(np.ascontiguousarray(to_whc(arr.reshape(n, w, h, c))).astype(np.int64))
-    return LavaResult(counts, stats, head or None, steps, period, build_s, run_s, {"backend": backend})
+    return LavaResult(counts, stats, head or None, steps, period, build_s, run_s, backend)
 
-
-def no_lava_children() -> bool:
-    """True when no multiprocessing child process of this process is alive."""
-    return not multiprocessing.active_children()

@@ -135,7 +135,7 @@ def test_network_fast_equals_reference_backend(rng, fixed):
         net = float_net(spec)
     ref = run_lava(net, x, backend="reference")
     fast = run_lava(net, x, backend="fast")
-    assert fast.extra["backend"] == "fast" and ref.extra["backend"] == "reference"
+    assert fast.backend == "fast" and ref.backend == "reference"
     for a, b in zip(ref.counts, fast.counts):
         assert a.sum() > 0
         np.testing.assert_array_equal(a, b)

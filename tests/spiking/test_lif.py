@@ -31,11 +31,19 @@ def test_leak_and_reset_value():
 
 
 def test_no_state_between_samples():
-    # each call starts from rest: the same input gives the same spikes, whatever ran before
-    x = torch.rand(10, 3, 4)
-    a = lif_scan(x, LIFParams(0.9, 0.7))
-    lif_scan(torch.full((10, 3, 4), 5.0), LIFParams(0.9, 0.7))
-    assert torch.equal(a, lif_scan(x, LIFParams(0.9, 0.7)))
+    """Each sample of a batch starts from rest and sees only its own input: its spike counts are those it
+    gets alone, whatever shares its batch or ran before (leak beta < 1, per-sample RMS gain on layer 1)."""
+    spec = _spec(beta=0.9)
+    spec.layers[1].rms_input = True
+    g = torch.Generator().manual_seed(1)
+    x = encode(torch.rand(5, 1, 12, 12, generator=g), spec.timesteps, "current")
+    together = simulate_spec(spec, x)
+    simulate_spec(spec, torch.ones_like(x) * 3)                  # a strong input runs in between
+    for b in range(5):
+        alone = simulate_spec(spec, x[:, b:b + 1])
+        for layer_t, layer_a in zip(together, alone):
+            assert torch.equal(layer_t[:, b:b + 1], layer_a), b
+    assert together[1].sum() > 0
 
 
 def _spec(seed=0, beta=0.9):
