@@ -92,6 +92,8 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
                  ["spike", str(tmp_path), "--percentile", "0"],
                  ["deploy", str(tmp_path), "--chunk", "0"],
                  ["export", str(tmp_path), "--out", str(tmp_path / "e"), "--timesteps", "100000000"],
+                 ["export", str(tmp_path), "--out", str(tmp_path / "e"), "--netx-margin", "nan"],
+                 ["export", str(tmp_path), "--out", str(tmp_path / "e"), "--netx-bound", "loose"],
                  ["train", "--config", "mnist-quick", "--out", str(tmp_path / "r"), "--epochs", "x"]):
         with pytest.raises(SystemExit) as e:
             main(argv)

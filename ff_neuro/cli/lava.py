@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..hardware.export import export_run
+from ..hardware.export import NETX_BOUNDS, export_run
+from ..hardware.netx import OBSERVED_MARGIN
 from ..hardware.verify import CLIENTS_JSON, check_verifiable, verify_export
 from ..pipeline import COMPARE, compare_run
-from .common import int_at_least, max_timesteps, pct, print_table
+from .common import float_between, int_at_least, max_timesteps, pct, print_table
 
 FORMATS = ("lava", "netx", "nir")
 
@@ -27,6 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--emulation-samples", type=int_at_least(0), default=0, metavar="M",
                    help="netx --verify: also compare the integer network netx runs with the deployed one on M "
                         "test images in the emulation (no Lava)")
+    p.add_argument("--netx-bound", default="observed", choices=NETX_BOUNDS,
+                   help="netx: bound on each layer's input current that limits the 2^k rescaling keeping "
+                        "the biases: observed (margin x the largest on 100 training images, each with "
+                        "every label; default) or worst-case (no input can overflow; biases may round); "
+                        "docs/hardware.md")
+    p.add_argument("--netx-margin", type=float_between(1.0, 64.0), default=OBSERVED_MARGIN, metavar="M",
+                   help=f"netx --netx-bound observed: the margin (default {OBSERVED_MARGIN})")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("deploy", help="run test images of a trained run on Lava; writes RUN_DIR/deploy_metrics.json")
@@ -66,7 +74,8 @@ def _fmt(v, unit: str = "") -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.verify:
         check_verifiable(args.format, args.verify)
-    paths = export_run(args.run_dir, args.profile, args.out, args.format, args.timesteps)
+    paths = export_run(args.run_dir, args.profile, args.out, args.format, args.timesteps, args.netx_bound,
+                       args.netx_margin)
     for p in paths:
         print(p)
     if args.verify:

@@ -14,12 +14,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..ff.run import open_run
 from ..io import atomic_write_json
 from ..spiking.store import run_spec
 from .cost import estimate_resources
 from .manifest import save_npz, write_manifest
+from .netx import OBSERVED_MARGIN, observed_currents
 from .profiles import ProfileError, load_profile
 from .quantize import LoihiNet, float_net, quantize_spec
 
@@ -65,8 +67,12 @@ def input_description(spec) -> dict:
             "how": "manifest.json (label mixing, encoding, head, readout) and manifest.npz (label patterns, head)"}
 
 
-def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset: str | None = None) -> list[Path]:
-    """Write ``spec`` under ``profile`` in format ``fmt`` into ``out``; returns the paths written."""
+def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset: str | None = None,
+                netx_inputs=None, netx_margin: float = OBSERVED_MARGIN) -> list[Path]:
+    """Write ``spec`` under ``profile`` in format ``fmt`` into ``out``; returns the paths written.
+    netx: ``netx_inputs`` (N, T, C, H, W), training inputs, bound each layer's current by what they
+    drive, times ``netx_margin`` (:func:`~ff_neuro.hardware.netx.observed_currents`); ``None``: the
+    worst case."""
     if fmt not in FORMATS:
         raise ProfileError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
     prof = load_profile(profile)
@@ -88,7 +94,8 @@ def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset:
         if not net.fixed_point:
             raise ProfileError("netx holds integer Loihi parameters: export it with a fixed-point profile "
                                "(loihi or loihi2)")
-        paths = [write_netx(net, out / "network.net", prof.threshold_bits, prof.state_bits)]
+        bounds = None if netx_inputs is None else observed_currents(net, netx_inputs, netx_margin)
+        paths = [write_netx(net, out / "network.net", prof.threshold_bits, prof.state_bits, bounds)]
     else:
         from .nir_graph import write_nir
         paths = [write_nir(spec, out / "network.nir")]
@@ -101,9 +108,29 @@ def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset:
     return [*paths, out / "labels.json"]
 
 
-def export_run(run_dir, profile: str, out, fmt: str = "lava", timesteps: int | None = None) -> list[Path]:
+NETX_BOUNDS = ("observed", "worst-case")
+NETX_BOUND_IMAGES = 100        # training images whose currents bound the netx rescaling
+
+
+def netx_bound_inputs(run, spec, n: int = NETX_BOUND_IMAGES, seed: int = 0):
+    """Encoded inputs (N·(C+1), T, C, H, W) of ``n`` seeded training images, each with the neutral label
+    and with every class label (the inputs the linear head and goodness see)."""
+    from ..spiking.network import labels_for
+    from .evaluate import encoded
+    x, _ = run.dataset.train.subset(n, seed=seed).tensors()
+    labels = labels_for(spec)
+    xl = torch.cat([labels.neutral(x), labels.all_labels(x)])
+    return encoded(spec, xl)
+
+
+def export_run(run_dir, profile: str, out, fmt: str = "lava", timesteps: int | None = None,
+               netx_bound: str = "observed", netx_margin: float = OBSERVED_MARGIN) -> list[Path]:
     """Export a run's deployable spec: the one ``ff-neuro spike`` saved, else the default conversion
-    (:func:`ff_neuro.spiking.store.run_spec`, which says so on stderr)."""
+    (:func:`ff_neuro.spiking.store.run_spec`, which says so on stderr). netx: ``netx_bound`` chooses
+    the current bound of the bias-keeping rescaling (:mod:`.netx`)."""
+    if netx_bound not in NETX_BOUNDS:
+        raise ProfileError(f"unknown netx bound {netx_bound!r}; choose one of {list(NETX_BOUNDS)}")
     run = open_run(run_dir)
     spec, _ = run_spec(run, timesteps)
-    return export_spec(spec, profile, out, fmt, run.cfg.data.dataset)
+    inputs = netx_bound_inputs(run, spec) if fmt == "netx" and netx_bound == "observed" else None
+    return export_spec(spec, profile, out, fmt, run.cfg.data.dataset, inputs, netx_margin)

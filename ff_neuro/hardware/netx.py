@@ -26,8 +26,8 @@ that current (``current_bound``):
 
 * ``worst-case``: 2^k·max_c Σ|W⁺| (or Σ|W⁻|) times the largest input, the guard quantize applies to the
   deployed net: no input can overflow u, but k often stops short of 6 − bias_exp (biases rounded);
-* ``observed`` (what ``ff-neuro export`` uses): ``OBSERVED_MARGIN`` × the largest |a_in| that the deployed
-  net receives on training images (:func:`observed_currents`). Biases stay exact where that fits; an input
+* ``observed`` (what ``ff-neuro export`` uses): a margin (``OBSERVED_MARGIN`` = 1.5) × the largest |a_in|
+  that the deployed net receives on training images (:func:`observed_currents`). Biases stay exact where that fits; an input
   driving a layer beyond the margin would wrap u as Loihi does. ``netx_report`` states the bound used.
 
 The k chosen are written into the file (attribute ``scale_k``), so a reader rebuilds the same network. W' = 2^k·W is an
@@ -49,7 +49,7 @@ NETX_BIAS_EXP = 6            # lava-dl 0.6.0, hdf5.Network.get_neuron_params: 'b
 INPUT_MESSAGE_BITS = 24      # graded layer-0 input, as in ff-neuro deploy --fixed-point
 
 
-OBSERVED_MARGIN = 2.0        # observed current bound = this × the largest |a_in| seen on training images
+OBSERVED_MARGIN = 1.5        # observed current bound = this × the largest |a_in| seen on training images
 
 
 def netx_scale(layer, x_max: float = 1.0, threshold_bits: int = 17, state_bits: int = 24,

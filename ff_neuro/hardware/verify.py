@@ -65,8 +65,9 @@ def verify_nir(path, spec, inputs, y, clients=NIR_CLIENTS) -> dict:
 
 def verify_netx(path, spec, net, inputs, y, lava_reference: bool = True, emulation_samples: np.ndarray | None = None) -> dict:
     from .emulate import emulate_fixed
-    from .netx import netx_net, netx_report
+    from .netx import netx_net, netx_report, read_scales
     from .netx_lava import run_netx
+    ks, bound = read_scales(path)          # the rescaling the file was written with
     emu = [c.numpy() for c in emulate_fixed(net, inputs)]
     emu_pred = head_predictions(spec, emu)
     rows = {"ff_neuro emulate_fixed (reference)": {"accuracy": float((emu_pred == y).mean())}}
@@ -81,10 +82,10 @@ def verify_netx(path, spec, net, inputs, y, lava_reference: bool = True, emulati
         rows["lava-dl netx vs ff-neuro deploy --fixed-point (Lava)"] = {
             "spike_count_agreement": count_agreement(got, dep),
             "identical_predictions": float((head_predictions(spec, got) == head_predictions(spec, dep)).mean())}
-    out = {"rows": rows, "scaling": netx_report(net)}
+    out = {"rows": rows, "current_bound": bound, "scaling": netx_report(net, ks=ks)}
     if emulation_samples is not None:
         a = [c.numpy() for c in emulate_fixed(net, emulation_samples)]
-        b = [c.numpy() for c in emulate_fixed(netx_net(net), emulation_samples)]
+        b = [c.numpy() for c in emulate_fixed(netx_net(net, ks=ks), emulation_samples)]
         out["netx_integer_network_vs_deployed_emulation"] = {
             "samples": int(len(emulation_samples)), "spike_count_agreement": count_agreement(a, b),
             "identical_predictions": float((head_predictions(spec, a) == head_predictions(spec, b)).mean())}

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..data.datasets import Dataset
 from ..ff.classify import goodness_scores
@@ -36,6 +37,7 @@ from .readout import spike_features
 from .store import save_spec, spec_path
 
 METRICS_FILE = "spike_metrics.json"
+RATE_BATCH = 25      # images per rate-model pass in rate_reference
 
 
 @torch.no_grad()
@@ -45,6 +47,8 @@ def evaluate_network(sn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, goodn
     t0 = time.perf_counter()
     hit_lin, hit_good, spikes, rates = 0, 0, None, None
     per_class = np.zeros(sn.num_classes, dtype=np.int64)      # goodness predictions per class
+    bar = tqdm(total=len(y), desc=f"T={sn.T}{' + goodness' if goodness else ''}", unit="img",
+               leave=False, smoothing=0.05)
     for i in range(0, len(y), batch):
         xb, yb = x[i:i + batch], y[i:i + batch]
         counts = sn.spike_counts(sn.labels.neutral(xb))
@@ -55,6 +59,8 @@ def evaluate_network(sn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, goodn
             pred = sn.predict_goodness(xb)
             hit_good += int((pred == yb).sum())
             per_class += np.bincount(pred.cpu().numpy(), minlength=sn.num_classes)
+        bar.update(len(yb))
+    bar.close()
     n = len(y)
     sizes = [float(np.prod(layer.out_shape)) for layer in sn.spec.layers]
     spikes = spikes / n
@@ -72,12 +78,13 @@ def rate_reference(run: Run, x: torch.Tensor, y: torch.Tensor, goodness: bool) -
     if run.kind == "spiking":
         r = evaluate_network(run.model.network(), x, y, goodness and cfg.train.method == "ff")
         return {"acc_linear": r["acc_linear"], "acc_goodness": r["acc_goodness"]}
-    lin = sum(int((head(net.features(net(labels.neutral(x[i:i + 500])))).argmax(1) == y[i:i + 500]).sum())
-              for i in range(0, len(y), 500))
+    b = RATE_BATCH       # images per pass (goodness: b·C labelled inputs), bounds the activations held
+    lin = sum(int((head(net.features(net(labels.neutral(x[i:i + b])))).argmax(1) == y[i:i + b]).sum())
+              for i in range(0, len(y), b))
     good = None
     if goodness and cfg.train.method == "ff":
-        good = sum(int((goodness_scores(net, labels, x[i:i + 100]).argmax(1) == y[i:i + 100]).sum())
-                   for i in range(0, len(y), 100)) / len(y)
+        good = sum(int((goodness_scores(net, labels, x[i:i + b]).argmax(1) == y[i:i + b]).sum())
+                   for i in range(0, len(y), b)) / len(y)
     return {"acc_linear": lin / len(y), "acc_goodness": good}
 
 

@@ -78,16 +78,17 @@ def test_netx_scale_stops_at_the_state_and_threshold_bits(rng):
 
 
 def test_observed_current_bound_raises_k_and_is_recorded(rng, tmp_path):
-    """Where the worst-case current stops k short, the observed bound (2 × the largest |a_in| on the
+    """Where the worst-case current stops k short, the observed bound (1.5 × the largest |a_in| on the
     inputs) raises k: the bias error shrinks, the report says overflow is no longer impossible but the
     observed currents fit, and the file records the k used."""
-    from ff_neuro.hardware.netx import netx_scales, observed_currents, read_scales, write_netx
+    from ff_neuro.hardware.netx import OBSERVED_MARGIN, netx_scales, observed_currents, read_scales, write_netx
     net = quantize_spec(spec_of(rng, bias=(0.002, 0.002)), "loihi2")
     x = rng.random((6, net.timesteps, 1, 8, 8)) * 0.2         # dim images: far below the worst case
     seen: list[int] = []
     emulate_fixed(net, x, max_current=seen)
     bounds = observed_currents(net, x)
-    assert bounds == [2.0 * a for a in seen] and all(a > 0 for a in seen)
+    assert bounds == [OBSERVED_MARGIN * a for a in seen] and all(a > 0 for a in seen)
+    assert observed_currents(net, x, 3.0) == [3.0 * a for a in seen]
     worst, obs = netx_scales(net), netx_scales(net, a_bounds=bounds)
     assert obs[0] > worst[0] and all(o >= w for o, w in zip(obs, worst))
     rep_w, rep_o = netx_report(net)[0], netx_report(net, ks=obs, a_bounds=bounds)[0]

@@ -71,18 +71,22 @@ def test_nir_runs_in_sinabs_with_its_own_neuron(nir_export):
 
 
 @pytest.mark.lava
-def test_netx_runs_in_lava_dl_with_the_emulated_counts(tiny_spec, tiny_inputs, tmp_path):
+@pytest.mark.parametrize("bound", ["worst-case", "observed"])
+def test_netx_runs_in_lava_dl_with_the_emulated_counts(tiny_spec, tiny_inputs, tmp_path, bound):
     """lava-dl 0.6.0 loads our netx file and runs it in Lava: its counts equal the fixed-point emulation
     of the integer network the file describes (``netx_net``), on real MNIST through the tiny trained run,
     and stay close to the deployed network's (they differ only where a rescaled bias still rounds)."""
     from ff_neuro.hardware.emulate import emulate_fixed
-    from ff_neuro.hardware.netx import netx_net
+    from ff_neuro.hardware.netx import netx_net, netx_scales, read_scales
     from ff_neuro.hardware.netx_lava import run_netx
     from ff_neuro.hardware.quantize import quantize_spec
-    path = export_spec(tiny_spec, "loihi2", tmp_path, "netx")[0]
+    bound_inputs = tiny_inputs[3:] if bound == "observed" else None
+    path = export_spec(tiny_spec, "loihi2", tmp_path, "netx", netx_inputs=bound_inputs)[0]
     net = quantize_spec(tiny_spec, "loihi2")
+    ks, recorded = read_scales(path)
+    assert recorded == bound and (bound == "observed" or ks == netx_scales(net))
     x = tiny_inputs[:3]
-    ref = [c.numpy() for c in emulate_fixed(netx_net(net), x)]
+    ref = [c.numpy() for c in emulate_fixed(netx_net(net, ks=ks), x)]
     got = run_netx(path, net.encode(x), tiny_spec.timesteps)
     assert sum(int(c.sum()) for c in ref) > 0
     for a, b in zip(ref, got):
