@@ -14,7 +14,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .errors import CheckpointError
+from .config import from_dict
+from .errors import CheckpointError, ConfigError
 from .io import atomic_write_bytes
 
 FORMAT = "ff_neuro-checkpoint-1"
@@ -55,9 +56,6 @@ KINDS = ("rate", "spiking")
 def check_meta(meta: Any, path: str | Path) -> None:
     """The metadata every ff_neuro checkpoint carries, with its types; else :class:`CheckpointError`
     "not an ff_neuro checkpoint: field X ..." (the config is validated like any config)."""
-    from .config import from_dict
-    from .errors import ConfigError
-
     def bad(field: str, why: str) -> CheckpointError:
         return CheckpointError(f"{path} is not an ff_neuro checkpoint: field {field!r} {why}")
 

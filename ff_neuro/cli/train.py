@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+import yaml
+
 from ..config import available_configs, load_config
 from ..errors import ConfigError
 from ..io import ensure_writable_dir
@@ -39,8 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def parse_overrides(items: list[str]) -> dict[str, dict]:
     """['train.lr=1e-4', ...] → {'train': {'lr': 0.0001}}; values are parsed as YAML."""
-    import yaml
-
     out: dict[str, dict] = {}
     for item in items:
         key, sep, value = item.partition("=")
