@@ -83,7 +83,7 @@ def activation_scales(net: FFNet, x_labelled: torch.Tensor, percentile: float) -
     return lams, rms
 
 
-CALIB_BATCH_STEPS = 2048   # calibration chunks: T · images ≤ this, so memory does not grow with T or N
+CALIB_BATCH_STEPS = 256    # calibration chunks: T · images ≤ this (as in evaluation), so memory does not grow with T or N
 
 
 @torch.no_grad()
