@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--z-std", type=float, default=0.5, help="init: std of W·r in threshold units")
     p.add_argument("--headroom", type=float, default=8.0,
                    help="fixed point: the weight range holds ±headroom·σ of the init (default 8)")
+    p.add_argument("--frac-bits", type=int_at_least(0, 16), default=0,
+                   help="fixed point: extra low bits of each learned weight that the synapse does not "
+                        "transmit (a Loihi-style tag; default 0 = the profile's weight width only)")
     p.add_argument("--rounding", default="stochastic", choices=["stochastic", "nearest"])
     p.add_argument("--rate", action="store_true",
                    help="also train the rate-coded FF layer on the same schedule (float)")
@@ -58,7 +61,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
                       hidden=args.hidden, batch=args.batch, test_samples=args.test_samples,
                       points=args.points, alpha=args.alpha, lr_shift=args.lr_shift, z_std=args.z_std,
                       rounding=args.rounding, seed=args.seed, rate=args.rate,
-                      headroom=args.headroom)
+                      headroom=args.headroom, frac_bits=args.frac_bits)
     m = learn_run(args.run_dir, cfg, progress=not args.no_progress, metrics_path=args.metrics)
     rows = [[f"{m['backend']} ({m['profile']})", pct(m["test_acc_goodness_before"]),
              pct(m["test_acc_goodness_after"])]]

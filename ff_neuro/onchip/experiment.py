@@ -49,6 +49,7 @@ class LearnConfig(NamedTuple):
     lr_shift: int = 12
     headroom: float = 8.0
     rounding: str = "stochastic"
+    frac_bits: int = 0            # extra low bits of the learned weight (off: the profile's width)
     seed: int = 0
     rate: bool = False            # also train the rate-coded FF layer on the same schedule
     chunk: int = 500              # windows per raster chunk (memory)
@@ -111,10 +112,21 @@ def setup(run_dir, cfg: LearnConfig, dataset=None) -> Setup:
     w_int = np.clip(np.rint(w_f * vth), -(2 ** (bits - 1) - 1), 2 ** (bits - 1) - 1).astype(np.int64)
     theta = float((np.clip(r.numpy() @ (w_int / vth).T, 0, 1) ** 2).mean())
     p = rule.RuleParams(frozen.timesteps, cfg.hidden, theta, cfg.alpha, cfg.lr_shift, vth, bits,
-                        rounding=cfg.rounding, seed=cfg.seed)
-    rule.check_params(p)
+                        rounding=cfg.rounding, seed=cfg.seed,
+                        frac_bits=cfg.frac_bits if prof.fixed_point else 0)
+    try:
+        rule.check_params(p)
+    except ValueError as e:
+        raise LearnError(str(e)) from None
     kind = "fixed" if prof.fixed_point else "float"
-    return Setup(frozen, data, p, w_int if kind == "fixed" else w_int / vth, win, kind)
+    return Setup(frozen, data, p, w_int << p.frac_bits if kind == "fixed" else w_int / vth, win, kind)
+
+
+def float_weights(s: Setup) -> np.ndarray:
+    """The initial weights in threshold units (float64): what the rate-coded layer starts from."""
+    if s.kind != "fixed":
+        return s.w0.astype(np.float64)
+    return s.w0.astype(np.float64) / (s.params.vth * 2 ** s.params.frac_bits)
 
 
 def _images(split, idx: np.ndarray) -> torch.Tensor:
@@ -182,8 +194,7 @@ def marks(windows: int, points: int, batch: int = 1) -> list[int]:
 def train_reference(s: Setup, cfg: LearnConfig, kind: str, test: "TestSet", bar=None):
     """Reference training over all windows; returns (W, curve, seconds, Activity)."""
     p, n = s.params, len(s.windows.sign)
-    w = s.w0.astype(np.float64) / (s.params.vth if s.kind == "fixed" else 1.0) if kind != "fixed" \
-        else s.w0.copy()
+    w = float_weights(s) if kind != "fixed" else s.w0.copy()
     todo, curve, act, secs, epoch, done = marks(n, cfg.points, cfg.batch), [], Activity(), 0.0, 0, 0
     chunk = max(1, cfg.chunk // cfg.batch) * cfg.batch
     for start in range(0, n, chunk):
@@ -319,7 +330,7 @@ def learn_run(run_dir, cfg: LearnConfig, dataset=None, progress: bool = True,
     if cfg.rate:
         rate_test = TestSet(s, cfg.test_samples, "rate")
         rate_cfg = cfg._replace(batch=cfg.batch if cfg.backend == "reference" else 1)
-        w0r = s.w0.astype(np.float64) / (s.params.vth if s.kind == "fixed" else 1.0)
+        w0r = float_weights(s)
         _, rcurve, rsecs, _ = train_reference(s, rate_cfg, "rate", rate_test, _bar(n, "rate-coded", progress))
         rate = {"test_acc_goodness_before": rate_test.accuracy(w0r, s.params),
                 "test_acc_goodness_after": rcurve[-1]["test_acc_goodness"], "curve": rcurve,

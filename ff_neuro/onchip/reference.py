@@ -83,7 +83,7 @@ def post_rates(w: np.ndarray, r_pre: torch.Tensor) -> np.ndarray:
 def counts(w: np.ndarray, inputs: torch.Tensor, kind: str, p: rule.RuleParams) -> np.ndarray:
     """Post counts (B, H): ``kind`` "fixed" | "float" (spike counts) | "rate" (T · rates)."""
     if kind == "fixed":
-        return post_counts_fixed(w, inputs, p.vth)
+        return post_counts_fixed(rule.synaptic_weights(w, p), inputs, p.vth)
     if kind == "float":
         return post_counts_float(w, inputs)
     return p.timesteps * post_rates(w, inputs)

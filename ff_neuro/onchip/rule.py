@@ -18,6 +18,10 @@ Fixed point (profile weight_bits b, e_bits, learning-rate shift k), all integer:
             r_ij = hash(seed, epoch, i·N + j) mod 2^k, or r = 2^(k−1) (rounding to nearest)
     W     = clip(W + ΔW, −(2^(b−1) − 1), 2^(b−1) − 1)
 
+Optional extra precision (``frac_bits`` f > 0, off by default): the learned state is W_f = W·2^f with
+the update shift k − f and the clip ±(2^(b−1) − 1)·2^f, and the synapse transmits
+W = ⌊(W_f + 2^(f−1)) / 2^f⌋ (a b-bit weight plus f low bits, like a weight with a Loihi tag).
+
 Floating point, the same hyper-parameters: W in threshold units (the integer weight / vth),
 
     ΔW = lr · Σ_windows e · p ⊗ x,   lr = E / (2^k · vth)       (so ΔW·vth = the expected ΔW_int)
@@ -51,6 +55,8 @@ class RuleParams(NamedTuple):
     rounding: str = "stochastic"
     seed: int = 0
     shift_bits: int = 24        # S: precision of the integer logit multiplier M
+    frac_bits: int = 0          # f: extra low bits of the learned weight (a Loihi-style tag), unused
+                                #    by the synapse: it transmits round(W_f / 2^f)
 
     @property
     def e_max(self) -> int:
@@ -59,6 +65,16 @@ class RuleParams(NamedTuple):
     @property
     def w_max(self) -> int:
         return (1 << (self.weight_bits - 1)) - 1
+
+    @property
+    def state_max(self) -> int:
+        """Bound of the learned integer state W_f = W · 2^f."""
+        return self.w_max << self.frac_bits
+
+    @property
+    def update_shift(self) -> int:
+        """k − f: the shift of the integer update on the W_f scale."""
+        return self.lr_shift - self.frac_bits
 
     @property
     def theta_int(self) -> int:
@@ -80,6 +96,8 @@ def check_params(p: RuleParams) -> None:
         raise ValueError(f"rounding must be one of {ROUNDINGS}, got {p.rounding!r}")
     if p.timesteps < 1 or p.hidden < 1 or p.vth < 1 or not 1 <= p.lr_shift <= 40:
         raise ValueError(f"bad rule parameters {p}")
+    if not 0 <= p.frac_bits < p.lr_shift:
+        raise ValueError(f"frac_bits must be in [0, lr_shift), got {p.frac_bits} (lr_shift {p.lr_shift})")
     if p.logit_mult < 1:
         raise ValueError(f"alpha={p.alpha} is too small for an integer logit at H={p.hidden}, T={p.timesteps}")
 
@@ -135,7 +153,7 @@ def rounding_offsets(p: RuleParams, epoch: int, rows: np.ndarray, cols: np.ndarr
 
     Stochastic: a counter-based hash of (seed, epoch, i·N + j), so any process that knows the
     epoch and the weight index draws the same number; nearest: 2^(k−1) everywhere."""
-    k = p.lr_shift
+    k = p.update_shift
     if p.rounding == "nearest":
         return np.full((len(rows), len(cols)), 1 << (k - 1), dtype=np.int64)
     key = (int(p.seed) * 0x9E3779B97F4A7C15 + (int(epoch) + 1) * 0xD1B54A32D192ED03) & _M64
@@ -161,9 +179,16 @@ def update_fixed(w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray
     if rows.size == 0 or cols.size == 0:
         return
     prod = _exact_matmul(pe[:, rows].T, x[:, cols])
-    dw = (prod + rounding_offsets(p, epoch, rows, cols, w.shape[1])) >> p.lr_shift
+    dw = (prod + rounding_offsets(p, epoch, rows, cols, w.shape[1])) >> p.update_shift
     block = w[np.ix_(rows, cols)].astype(np.int64) + dw
-    w[np.ix_(rows, cols)] = np.clip(block, -p.w_max, p.w_max)
+    w[np.ix_(rows, cols)] = np.clip(block, -p.state_max, p.state_max)
+
+
+def synaptic_weights(w: np.ndarray, p: RuleParams) -> np.ndarray:
+    """The weights the synapse transmits: W = round(W_f / 2^f) (half up), W_f itself when f = 0."""
+    if p.frac_bits == 0:
+        return w
+    return (np.asarray(w, dtype=np.int64) + (1 << (p.frac_bits - 1))) >> p.frac_bits
 
 
 def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

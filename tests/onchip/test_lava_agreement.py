@@ -23,15 +23,17 @@ def reference_snapshots(w0, raster, signs, p, kind, marks):
     return snaps
 
 
-@pytest.mark.parametrize("fixed_point", [True, False], ids=["fixed", "float"])
-def test_lava_learning_matches_reference(tmp_path, fixed_point):
+@pytest.mark.parametrize("fixed_point,frac", [(True, 0), (True, 4), (False, 0)],
+                         ids=["fixed", "fixed-frac4", "float"])
+def test_lava_learning_matches_reference(tmp_path, fixed_point, frac):
     from ff_neuro.onchip.lava_run import run_learning, write_raster
     rng = np.random.default_rng(3)
     windows, T, N, H = 36, 8, 48, 10
     raster = (rng.random((windows, T, N)) < 0.3).astype(np.uint8)
     signs = np.tile([1, -1], windows // 2)
-    p = rule.RuleParams(T, H, theta=0.2, alpha=8.0, lr_shift=6, vth=40, rounding="stochastic", seed=5)
-    w0 = rng.integers(-30, 31, (H, N)).astype(np.int64)
+    p = rule.RuleParams(T, H, theta=0.2, alpha=8.0, lr_shift=6 + frac, vth=40, rounding="stochastic",
+                        seed=5, frac_bits=frac)
+    w0 = rng.integers(-30, 31, (H, N)).astype(np.int64) << frac
     if not fixed_point:
         w0 = w0 / p.vth
     write_raster(tmp_path / "r.npy", raster)

@@ -120,3 +120,19 @@ def test_batched_mode_with_batch_one_is_sequential():
     for k in range(20):       # window by window through learn_batch
         ref.learn_batch(b, ref.Batch(inputs[k:k + 1], signs[k:k + 1]), "fixed", p, k)
     assert np.array_equal(a, b) and not np.array_equal(a, w0)
+
+
+def test_frac_bits_keep_low_bits_out_of_the_synapse():
+    """With f extra bits the state W_f learns at the same rate in weight units, the synapse sends
+    round(W_f / 2^f), and the clip is the b-bit range times 2^f."""
+    p = params(lr_shift=6, frac_bits=4, weight_bits=4)
+    assert p.update_shift == 2 and p.state_max == 7 * 16
+    wf = np.array([[-24, -8, 7, 8, 23, 24]])
+    assert rule.synaptic_weights(wf, p).tolist() == [[-1, 0, 0, 1, 1, 2]]    # half up
+    w = np.zeros((1, 2), np.int64)
+    rule.update_fixed(w, np.array([100]), np.array([[1]]), np.array([[1, 3]]), p, 0)
+    assert w.tolist() == [[25, 75]]                 # ⌊(100·x + 2) / 4⌋ on the W_f scale
+    rule.update_fixed(w, np.array([100]), np.array([[3]]), np.array([[3, 3]]), p, 1)
+    assert w.max() == 112
+    with pytest.raises(ValueError):
+        rule.check_params(params(lr_shift=4, frac_bits=4))

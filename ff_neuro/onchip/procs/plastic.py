@@ -61,7 +61,7 @@ class _FFDenseModel(PyLoihiProcessModel):
         self.marks = snapshot_windows(self.windows, p["snapshot_every"])
         self.snap = None if not p["snapshot_path"] else np.load(p["snapshot_path"], mmap_mode="r+")
         self.lut = rule.sigmoid_lut(self.p)
-        self.x = self.y = self.a_buf = None
+        self.x = self.y = self.a_buf = self.w_syn = None
 
     def run_spk(self) -> None:
         if self.a_buf is None:
@@ -72,7 +72,9 @@ class _FFDenseModel(PyLoihiProcessModel):
         self.a_out.send(self.a_buf)
         pre = np.asarray(self.s_in.recv()).astype(bool)
         k, phase = divmod(self.time_step - 1, self.P)
-        self.a_buf = self.weights[:, pre].sum(1).astype(self.a_buf.dtype)
+        if self.w_syn is None:
+            self.w_syn = rule.synaptic_weights(self.weights, self.p) if self.fixed else self.weights
+        self.a_buf = self.w_syn[:, pre].sum(1).astype(self.a_buf.dtype)
         if phase == 0:
             self.x[:] = 0
         if phase < self.T:
@@ -90,6 +92,7 @@ class _FFDenseModel(PyLoihiProcessModel):
         post = rule.post_factor(self.y, self.T)[None]
         if self.fixed:
             rule.update_fixed(self.weights, np.array([int(e)]), post, self.x[None], self.p, k)
+            self.w_syn = None                      # the transmitted weights are recomputed
         else:
             rule.update_float(self.weights, np.array([e]), post, self.x[None], self.p)
         if self.snap is not None and k + 1 in self.marks:
@@ -113,10 +116,11 @@ class PyFFDenseFloat(_FFDenseModel):
 @requires(CPU)
 @tag("fixed_pt")
 class PyFFDenseFixed(_FFDenseModel):
-    """FFDense (fixed_pt): integer weights of the profile's width, ``rule.update_fixed``."""
+    """FFDense (fixed_pt): integer weights of the profile's width (plus ``frac_bits`` low bits that
+    only learning sees), ``rule.update_fixed``."""
     fixed = True
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     s_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     e_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=8)
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    weights: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
+    weights: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)   # b + frac_bits bits
