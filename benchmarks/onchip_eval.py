@@ -1,12 +1,16 @@
-"""Score learned FF layers on more test images than the learning curve used (docs/RESULTS.md section 6).
+"""Score learned FF layers on more test images than the learning curve used (docs/RESULTS.md
+section 6).
 
-    python benchmarks/onchip_eval.py --metrics benchmarks/results/learn_quick2_reference_full_loihi2.json \
+    python benchmarks/onchip_eval.py --metrics \
+        benchmarks/results/learn_quick2_reference_full_loihi2.json \
         --test 10000 --out benchmarks/results/learn_quick2_full_eval10k.json
 
 Reads the metrics' config, rebuilds the same set-up (frozen layers, init, windows), scores the saved
-weights (``*_weights.npz``) on the first ``--test`` test images, and retrains the rate-coded layer on
+weights (``*_weights.npz``) on the first ``--test`` test images, and retrains the rate-coded layer
+on
 the same schedule (cheap: rates) to score it on the same images.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +39,13 @@ def main() -> None:
     weights = np.load(Path(a.metrics).with_name(Path(a.metrics).stem + "_weights.npz"))
     t0 = time.perf_counter()
     test = TestSet(s, a.test, s.kind)
-    out = {"metrics": a.metrics, "test_samples": a.test, "kind": s.kind,
-           "acc_before": test.accuracy(weights["w0"], s.params),
-           "acc_after": test.accuracy(weights["w"], s.params)}
+    out = {
+        "metrics": a.metrics,
+        "test_samples": a.test,
+        "kind": s.kind,
+        "acc_before": test.accuracy(weights["w0"], s.params),
+        "acc_after": test.accuracy(weights["w"], s.params),
+    }
     print(json.dumps(out), flush=True)
     if not a.no_rate:
         rate_test = TestSet(s, a.test, "rate")

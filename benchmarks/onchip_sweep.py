@@ -1,13 +1,18 @@
 """Screen the FF learning layer's hyper-parameters on the reference (docs/RESULTS.md section 6).
 
-    python benchmarks/onchip_sweep.py --run runs/quick2 --profile loihi2 --kind fixed --samples 2000 \
+    python benchmarks/onchip_sweep.py --run runs/quick2 --profile loihi2 --kind fixed --samples \
+        2000 \
         --batch 20 --test 500 --grid 256,19 64,18
-    python benchmarks/onchip_sweep.py --run runs/quick2 --kind rate --samples 50000 --batch 20 --grid 256,19
+    python benchmarks/onchip_sweep.py --run runs/quick2 --kind rate --samples 50000 --batch 20 \
+        --grid 256,19
 
-``--kind`` fixed / float: spike counts under the profile (loihi2 / ideal); rate: the rate-coded layer.
-Each grid entry ``alpha,lr_shift`` trains from the same init on the same windows (``--batch`` windows
+``--kind`` fixed / float: spike counts under the profile (loihi2 / ideal); rate: the rate-coded
+layer.
+Each grid entry ``alpha,lr_shift`` trains from the same init on the same windows (``--batch``
+windows
 per update) and reports test goodness on the first ``--test`` test images at ``--points`` points.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +22,13 @@ import time
 import torch
 
 from ff_neuro.onchip import reference as ref
-from ff_neuro.onchip.experiment import LearnConfig, TestSet, float_weights, setup, window_inputs
+from ff_neuro.onchip.experiment import (
+    LearnConfig,
+    TestSet,
+    float_weights,
+    setup,
+    window_inputs,
+)
 
 
 def main() -> None:
@@ -35,8 +46,12 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     torch.set_num_threads(1)
-    s = setup(a.run, LearnConfig(samples=a.samples, profile=a.profile, headroom=a.headroom,
-                                 frac_bits=a.frac_bits))
+    s = setup(
+        a.run,
+        LearnConfig(
+            samples=a.samples, profile=a.profile, headroom=a.headroom, frac_bits=a.frac_bits
+        ),
+    )
     n = 2 * a.samples
     test = TestSet(s, a.test, a.kind)
     rows = []
@@ -48,14 +63,25 @@ def main() -> None:
         for start in range(0, n, 10000):
             chunk = window_inputs(s, a.kind, start, min(n, start + 10000))
             for i in range(0, len(chunk.signs), a.batch):
-                ref.learn_batch(w, ref.Batch(chunk.inputs[i:i + a.batch], chunk.signs[i:i + a.batch]),
-                                a.kind, p, epoch)
+                ref.learn_batch(
+                    w,
+                    ref.Batch(chunk.inputs[i : i + a.batch], chunk.signs[i : i + a.batch]),
+                    a.kind,
+                    p,
+                    epoch,
+                )
                 epoch += 1
                 done = start + i + a.batch
                 if done % (n // a.points) < a.batch:
                     curve.append((done, test.accuracy(w, p)))
-        rows.append({"alpha": float(alpha), "lr_shift": int(k), "curve": curve,
-                     "seconds": round(time.perf_counter() - t0, 1)})
+        rows.append(
+            {
+                "alpha": float(alpha),
+                "lr_shift": int(k),
+                "curve": curve,
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     if a.out:
         with open(a.out, "w") as f:

@@ -1,4 +1,5 @@
 """``ff-neuro learn``: FF learning of one layer on the frozen spike features of a run (issue 9)."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,70 +9,148 @@ from .common import int_at_least, pct, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("learn", help="train one FF layer on spike counts inside Lava (or the reference)",
-                       description="Train a dense FF layer on the spikes of a trained run's frozen layers "
-                                   "0..L with the three-factor FF rule (docs/onchip.md), on Lava or on the "
-                                   "PyTorch reference, and score goodness from spike counts on test images "
-                                   "before and after. Writes RUN_DIR/learn_metrics.json, learn_curve.png "
-                                   "and learn_metrics_weights.npz.")
+    p = sub.add_parser(
+        "learn",
+        help="train one FF layer on spike counts inside Lava (or the reference)",
+        description="Train a dense FF layer on the spikes of a trained run's frozen layers "
+        "0..L with the three-factor FF rule (docs/onchip.md), on Lava or on the "
+        "PyTorch reference, and score goodness from spike counts on test images "
+        "before and after. Writes RUN_DIR/learn_metrics.json, learn_curve.png "
+        "and learn_metrics_weights.npz.",
+    )
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--backend", default="reference", choices=["lava", "reference"],
-                   help="lava: the Lava graph, one update per window, checked against the reference "
-                        "(weights_bit_identical); reference: PyTorch (default)")
-    p.add_argument("--layer", type=int_at_least(0), default=0,
-                   help="last frozen layer L: its spikes feed the learning layer (default 0)")
-    p.add_argument("--samples", type=int_at_least(1), default=1000,
-                   help="training images; each gives a positive and a negative window (default 1000)")
-    p.add_argument("--profile", default="loihi2",
-                   help="fixed-point profile (loihi2, loihi: integer rule) or a float one (ideal)")
-    p.add_argument("--hidden", type=int_at_least(1), default=256, help="neurons of the learning layer")
-    p.add_argument("--batch", type=int_at_least(1), default=1,
-                   help="reference only: windows per update (1 = the Lava rule exactly; >1 = batched mode)")
-    p.add_argument("--test-samples", type=int_at_least(1), default=1000,
-                   help="test images scored under every label (default 1000)")
+    p.add_argument(
+        "--backend",
+        default="reference",
+        choices=["lava", "reference"],
+        help="lava: the Lava graph, one update per window, checked against the reference "
+        "(weights_bit_identical); reference: PyTorch (default)",
+    )
+    p.add_argument(
+        "--layer",
+        type=int_at_least(0),
+        default=0,
+        help="last frozen layer L: its spikes feed the learning layer (default 0)",
+    )
+    p.add_argument(
+        "--samples",
+        type=int_at_least(1),
+        default=1000,
+        help="training images; each gives a positive and a negative window (default 1000)",
+    )
+    p.add_argument(
+        "--profile",
+        default="loihi2",
+        help="fixed-point profile (loihi2, loihi: integer rule) or a float one (ideal)",
+    )
+    p.add_argument(
+        "--hidden", type=int_at_least(1), default=256, help="neurons of the learning layer"
+    )
+    p.add_argument(
+        "--batch",
+        type=int_at_least(1),
+        default=1,
+        help="reference only: windows per update (1 = the Lava rule exactly; >1 = batched mode)",
+    )
+    p.add_argument(
+        "--test-samples",
+        type=int_at_least(1),
+        default=1000,
+        help="test images scored under every label (default 1000)",
+    )
     p.add_argument("--points", type=int_at_least(1), default=8, help="points of the learning curve")
     p.add_argument("--alpha", type=float, default=256.0, help="logit scale α (default 256)")
-    p.add_argument("--lr-shift", type=int_at_least(1, 40), default=19,
-                   help="learning rate 2^-k in the integer rule (default 19)")
+    p.add_argument(
+        "--lr-shift",
+        type=int_at_least(1, 40),
+        default=19,
+        help="learning rate 2^-k in the integer rule (default 19)",
+    )
     p.add_argument("--z-std", type=float, default=0.5, help="init: std of W·r in threshold units")
-    p.add_argument("--headroom", type=float, default=8.0,
-                   help="fixed point: the weight range holds ±headroom·σ of the init (default 8)")
-    p.add_argument("--frac-bits", type=int_at_least(0, 16), default=0,
-                   help="fixed point: extra low bits of each learned weight that the synapse does not "
-                        "transmit (a Loihi-style tag; default 0 = the profile's weight width only)")
+    p.add_argument(
+        "--headroom",
+        type=float,
+        default=8.0,
+        help="fixed point: the weight range holds ±headroom·σ of the init (default 8)",
+    )
+    p.add_argument(
+        "--frac-bits",
+        type=int_at_least(0, 16),
+        default=0,
+        help="fixed point: extra low bits of each learned weight that the synapse does not "
+        "transmit (a Loihi-style tag; default 0 = the profile's weight width only)",
+    )
     p.add_argument("--rounding", default="stochastic", choices=["stochastic", "nearest"])
-    p.add_argument("--rate", action="store_true",
-                   help="also train the rate-coded FF layer on the same schedule (float)")
+    p.add_argument(
+        "--rate",
+        action="store_true",
+        help="also train the rate-coded FF layer on the same schedule (float)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--metrics", default=None, metavar="PATH",
-                   help="write the metrics here instead of RUN_DIR/learn_metrics.json (figure beside it)")
+    p.add_argument(
+        "--metrics",
+        default=None,
+        metavar="PATH",
+        help="write the metrics here instead of RUN_DIR/learn_metrics.json (figure beside it)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_learn)
 
 
 def cmd_learn(args: argparse.Namespace) -> int:
     from ..onchip.experiment import LearnConfig, learn_run
+
     if args.alpha <= 0 or args.z_std <= 0 or args.headroom <= 0:
         from ..onchip.experiment import LearnError
+
         raise LearnError("--alpha, --z-std and --headroom must be > 0")
     if not Path(args.run_dir).is_dir():
         from ..onchip.experiment import LearnError
-        raise LearnError(f"{args.run_dir} is not a directory; pass a trained run (ff-neuro train --out DIR)")
-    cfg = LearnConfig(backend=args.backend, layer=args.layer, samples=args.samples, profile=args.profile,
-                      hidden=args.hidden, batch=args.batch, test_samples=args.test_samples,
-                      points=args.points, alpha=args.alpha, lr_shift=args.lr_shift, z_std=args.z_std,
-                      rounding=args.rounding, seed=args.seed, rate=args.rate,
-                      headroom=args.headroom, frac_bits=args.frac_bits)
+
+        raise LearnError(
+            f"{args.run_dir} is not a directory; pass a trained run (ff-neuro train --out DIR)"
+        )
+    cfg = LearnConfig(
+        backend=args.backend,
+        layer=args.layer,
+        samples=args.samples,
+        profile=args.profile,
+        hidden=args.hidden,
+        batch=args.batch,
+        test_samples=args.test_samples,
+        points=args.points,
+        alpha=args.alpha,
+        lr_shift=args.lr_shift,
+        z_std=args.z_std,
+        rounding=args.rounding,
+        seed=args.seed,
+        rate=args.rate,
+        headroom=args.headroom,
+        frac_bits=args.frac_bits,
+    )
     m = learn_run(args.run_dir, cfg, progress=not args.no_progress, metrics_path=args.metrics)
-    rows = [[f"{m['backend']} ({m['profile']})", pct(m["test_acc_goodness_before"]),
-             pct(m["test_acc_goodness_after"])]]
+    rows = [
+        [
+            f"{m['backend']} ({m['profile']})",
+            pct(m["test_acc_goodness_before"]),
+            pct(m["test_acc_goodness_after"]),
+        ]
+    ]
     if m.get("rate_coded"):
         r = m["rate_coded"]
-        rows.append(["rate-coded FF (float)", pct(r["test_acc_goodness_before"]),
-                     pct(r["test_acc_goodness_after"])])
+        rows.append(
+            [
+                "rate-coded FF (float)",
+                pct(r["test_acc_goodness_before"]),
+                pct(r["test_acc_goodness_after"]),
+            ]
+        )
     print_table(rows, ["learning layer", "goodness before", "goodness after"])
     extra = f", ms/step {m['ms_per_step']:.2f}" if m.get("ms_per_step") is not None else ""
     ident = m.get("weights_bit_identical")
-    print(f"{m['windows']} windows{extra}" + ("" if ident is None else f", weights bit-identical: {ident}"))
+    print(
+        f"{m['windows']} windows{extra}"
+        + ("" if ident is None else f", weights bit-identical: {ident}")
+    )
     print(f"metrics: {args.metrics or Path(args.run_dir) / 'learn_metrics.json'}")
     return 0

@@ -12,6 +12,7 @@ flattened in torch (C, H, W) order:
 Training windows come in pairs per image: the true label (s = +1) then a uniformly drawn wrong label
 (s = −1), seeded.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -25,7 +26,9 @@ from ..hardware.quantize import LoihiNet, max_input_current
 
 
 class Frozen(NamedTuple):
-    """The frozen part: the spec, its Lava parameters (``net``: fixed point or float) and layer L."""
+    """The frozen part: the spec, its Lava parameters (``net``: fixed point or float) and layer
+    L."""
+
     spec: object
     net: LoihiNet
     layer: int
@@ -45,6 +48,7 @@ class Frozen(NamedTuple):
 
 class Windows(NamedTuple):
     """Training windows: image index into the split, label and sign (+1 / −1) per window."""
+
     image: np.ndarray
     label: np.ndarray
     sign: np.ndarray
@@ -54,7 +58,7 @@ def training_windows(y: np.ndarray, samples: int, num_classes: int, seed: int = 
     """2·samples windows: images in a seeded random order, each as positive then negative."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
-    order = np.resize(order, samples)          # cycles through the set again if samples > len(y)
+    order = np.resize(order, samples)  # cycles through the set again if samples > len(y)
     neg = (y[order] + rng.integers(1, num_classes, samples)) % num_classes
     image = np.repeat(order, 2)
     label = np.stack([y[order], neg], 1).reshape(-1)
@@ -69,24 +73,31 @@ def rasters(frozen: Frozen, x_labelled: torch.Tensor) -> torch.Tensor:
         return _fixed_rasters(frozen, x_labelled)
     from ..spiking.network import torch_layers
     from ..spiking.simulate import simulate_layers
+
     T = frozen.timesteps
-    inputs = x_labelled.float().unsqueeze(0).expand(T, *x_labelled.shape)     # current encoding
-    out = simulate_layers(torch_layers(frozen.spec)[:frozen.layer + 1], inputs)[-1]
+    inputs = x_labelled.float().unsqueeze(0).expand(T, *x_labelled.shape)  # current encoding
+    out = simulate_layers(torch_layers(frozen.spec)[: frozen.layer + 1], inputs)[-1]
     return out.flatten(2).transpose(0, 1).to(torch.uint8).contiguous()
 
 
-def _fixed_rasters(frozen: Frozen, x_labelled: torch.Tensor, closed_form: bool = True) -> torch.Tensor:
+def _fixed_rasters(
+    frozen: Frozen, x_labelled: torch.Tensor, closed_form: bool = True
+) -> torch.Tensor:
     net, L, T = frozen.net, frozen.layer, frozen.timesteps
     x = torch.as_tensor(net.encode(x_labelled.numpy()), dtype=torch.long)
-    layers = net.layers[:L + 1]
+    layers = net.layers[: L + 1]
     w = [torch.as_tensor(np.asarray(lay.weight), dtype=torch.long) for lay in layers]
-    f32 = [max_input_current(np.abs(np.asarray(lay.weight)), float(x.abs().max()) if i == 0 else 1.0)
-           < 2 ** 24 for i, lay in enumerate(layers)]
+    f32 = [
+        max_input_current(np.abs(np.asarray(lay.weight)), float(x.abs().max()) if i == 0 else 1.0)
+        < 2**24
+        for i, lay in enumerate(layers)
+    ]
     a0 = signed_clamp(int_conv(x, w[0], layers[0].stride, layers[0].padding, f32[0]), 24)
     if closed_form and L == 0 and _constant_if(layers[0]):
         return _if_raster(a0, layers[0], T)
     state = [(torch.zeros_like(a0), torch.zeros_like(a0))] + [None] * L
     out = torch.empty((x.shape[0], T, frozen.pre_size), dtype=torch.uint8)
+    s = torch.zeros(0)                                   # the previous layer's spikes
     for t in range(T):
         a = a0
         for i, lay in enumerate(layers):
@@ -112,12 +123,12 @@ def _if_raster(a: torch.Tensor, layer, T: int) -> torch.Tensor:
     emulation's clip to ±(2²³ − 1) cannot change a spike: for 0 < I ≤ θ, v stays in (0, θ + I];
     for I > θ the neuron spikes every step, clipped or not; for I ≤ 0 it never spikes. |v| ≤ T·|I|
     < 2³¹. Equal to the step-by-step emulation (tests/onchip/test_features.py)."""
-    m = 2 ** 23
+    m = 2**23
     u = a << 6
     u = torch.where(u > m, u - 2 * m, u)
     u = torch.where(u <= -m, u + 2 * m, u)
     bias = torch.as_tensor(np.asarray(layer.bias_mant), dtype=torch.long).view(1, -1, 1, 1)
-    cur = (u + (bias << int(layer.bias_exp))).flatten(1).to(torch.int32)    # (N, n)
+    cur = (u + (bias << int(layer.bias_exp))).flatten(1).to(torch.int32)  # (N, n)
     theta = int(layer.vth) << 6
     v = torch.zeros_like(cur)
     out = torch.empty((cur.shape[0], T, cur.shape[1]), dtype=torch.uint8)
@@ -133,8 +144,13 @@ def _if_raster(a: torch.Tensor, layer, T: int) -> torch.Tensor:
 def rates(frozen: Frozen, x_labelled: torch.Tensor) -> torch.Tensor:
     """(N, N_pre) float64 rate-model activations of layer L in spike units (the T → ∞ limit)."""
     r = x_labelled.double()
-    for lay in frozen.spec.layers[:frozen.layer + 1]:
-        z = F.conv2d(r, torch.as_tensor(lay.weight, dtype=torch.float64),
-                     torch.as_tensor(lay.bias, dtype=torch.float64), int(lay.stride), int(lay.padding))
+    for lay in frozen.spec.layers[: frozen.layer + 1]:
+        z = F.conv2d(
+            r,
+            torch.as_tensor(lay.weight, dtype=torch.float64),
+            torch.as_tensor(lay.bias, dtype=torch.float64),
+            int(lay.stride),
+            int(lay.padding),
+        )
         r = (z / float(lay.threshold)).clamp(0.0, 1.0)
     return r.flatten(1)

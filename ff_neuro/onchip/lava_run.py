@@ -1,4 +1,5 @@
-"""The learning graph on Lava's CPU simulator (float ``floating_pt`` or Loihi fixed point ``fixed_pt``).
+"""The learning graph on Lava's CPU simulator (float ``floating_pt`` or Loihi fixed point
+``fixed_pt``).
 
     RasterSource ─s_out─▶ FFDense (plastic W) ─a_out─▶ LIFResetSubtract (H) ─s_out─┬─▶ FFGoodness
                               ▲  ▲                                                 │       │
@@ -11,12 +12,14 @@ LIFReset with reset_interval P, reset_offset 2), FFGoodness sends e at φ = T an
 in the same step. n windows take n·P steps. The neurons are ff_neuro's ``LIFResetSubtract``
 (du = 4095 / 1: no current memory; dv = 0: no leak; bias 0; threshold vth, or 1 in float).
 """
+
 from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,9 +27,9 @@ from . import rule
 
 
 class LavaLearnResult(NamedTuple):
-    snapshots: np.ndarray        # (S, H, N) weights after ``marks`` windows
+    snapshots: np.ndarray  # (S, H, N) weights after ``marks`` windows
     marks: list[int]
-    records: np.ndarray          # (windows, 2): G_int (Σ c²) and e per window
+    records: np.ndarray  # (windows, 2): G_int (Σ c²) and e per window
     steps: int
     run_seconds: float
     build_seconds: float
@@ -41,15 +44,23 @@ def write_raster(path: Path, raster: np.ndarray) -> None:
     np.save(path, np.packbits(np.asarray(raster, dtype=np.uint8), axis=-1))
 
 
-def run_learning(weights: np.ndarray, raster_path: str | Path, signs: np.ndarray, p: rule.RuleParams,
-                 fixed_point: bool, snapshot_every: int = 0, chunk_windows: int = 50,
-                 on_chunk: Callable[[int, int], None] | None = None) -> LavaLearnResult:
+def run_learning(
+    weights: np.ndarray,
+    raster_path: str | Path,
+    signs: np.ndarray,
+    p: rule.RuleParams,
+    fixed_point: bool,
+    snapshot_every: int = 0,
+    chunk_windows: int = 50,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> LavaLearnResult:
     """Learn W (H, N) on Lava from the windows of a packed raster file; ``signs`` (windows,).
 
     The run is split into chunks of ``chunk_windows`` windows (``on_chunk(done, total)`` after
     each); stop() always runs."""
-    import ff_neuro.lava  # noqa: F401  (Python 3.11 fix of lava)
     from lava.magma.core.run_conditions import RunSteps
+
+    import ff_neuro.lava  # noqa: F401  (Python 3.11 fix of lava)
 
     from ..lava.fast import run_config
     from ..lava.procs.lif_subtract import LIFResetSubtract
@@ -68,12 +79,27 @@ def run_learning(weights: np.ndarray, raster_path: str | Path, signs: np.ndarray
         np.lib.format.open_memmap(snap_path, "w+", w_dtype, (len(marks), h, n_pre)).flush()
         np.lib.format.open_memmap(rec_path, "w+", np.float64, (windows, 2)).flush()
         t0 = time.perf_counter()
-        src = RasterSource(path=str(raster_path), size=n_pre, windows=windows, timesteps=T, period=P)
-        syn = FFDense(weights=np.asarray(weights, w_dtype), rule=p._asdict(), windows=windows,
-                      period=P, snapshot_path=snap_path, snapshot_every=snapshot_every)
-        lif = LIFResetSubtract(shape=(h,), du=4095 if fixed_point else 1.0, dv=0,
-                               vth=p.vth if fixed_point else 1.0, bias_mant=np.zeros(h), bias_exp=0,
-                               reset_interval=P, reset_offset=2 % P)
+        src = RasterSource(
+            path=str(raster_path), size=n_pre, windows=windows, timesteps=T, period=P
+        )
+        syn = FFDense(
+            weights=np.asarray(weights, w_dtype),
+            rule=p._asdict(),
+            windows=windows,
+            period=P,
+            snapshot_path=snap_path,
+            snapshot_every=snapshot_every,
+        )
+        lif = LIFResetSubtract(
+            shape=(h,),
+            du=4095 if fixed_point else 1.0,
+            dv=0,
+            vth=p.vth if fixed_point else 1.0,
+            bias_mant=np.zeros(h),
+            bias_exp=0,
+            reset_interval=P,
+            reset_offset=2 % P,
+        )
         good = FFGoodness(size=h, signs=signs, rule=p._asdict(), period=P, record_path=rec_path)
         src.s_out.connect(syn.s_in)
         syn.a_out.connect(lif.a_in)

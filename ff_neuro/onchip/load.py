@@ -1,9 +1,13 @@
-"""The frozen part of a trained run: its deployable ("static") spike spec at the run's T, and its data.
+"""The frozen part of a trained run: its deployable ("static") spike spec at the run's T, and its
+data.
 
-Uses the run loader of the current layout (``ff_neuro.ff.run.open_run`` + ``spiking.store.run_spec``:
-the spec ``ff-neuro spike`` saved, else a conversion with the default calibration), and falls back to
+Uses the run loader of the current layout (``ff_neuro.ff.run.open_run`` +
+``spiking.store.run_spec``:
+the spec ``ff-neuro spike`` saved, else a conversion with the default calibration), and falls back
+to
 the older loader functions of ``ff_neuro.lava.deploy`` where those are what the tree has.
 """
+
 from __future__ import annotations
 
 
@@ -12,8 +16,9 @@ def open_spec(run_dir, dataset=None):
     try:
         from ..ff.run import open_run
         from ..spiking.store import run_spec
-    except ImportError:                                   # the loader before issue 13's refactor
+    except ImportError:  # the loader before issue 13's refactor
         from ..lava.deploy import load_spec, run_dataset
+
         data = dataset or run_dataset(run_dir)
         return load_spec(run_dir, None, data), data
     run = open_run(run_dir, dataset=dataset)
@@ -24,4 +29,5 @@ def open_spec(run_dir, dataset=None):
 def check_fixed_profile(prof) -> None:
     """ProfileError-style refusal of a fixed-point profile without Lava's precision fields."""
     from ..lava.deploy import check_profile
+
     check_profile(prof, True)

@@ -19,21 +19,24 @@ Rate-coded FF (``kind="rate"``): counts are replaced by T·rates (pre: the rate 
 post: relu1(W·r)), so the update is exactly SGD on softplus(−s·α·(G − θ)) with G = mean r_post²,
 with the same θ, α, learning rate, init and window order.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from . import rule
 
-MAX_UV = 2 ** 23
+MAX_UV = 2**23
 ACT_SHIFT = 6
 
 
 class Batch(NamedTuple):
     """One batch of windows: inputs (B, T, N) uint8 raster, or (B, N) float rates; signs (B,)."""
+
     inputs: torch.Tensor
     signs: np.ndarray
 
@@ -43,9 +46,9 @@ def post_counts_fixed(w: np.ndarray, raster: torch.Tensor, vth: int) -> np.ndarr
     """(B, H) int64 post spike counts of the fixed-point layer for a raster (B, T, N)."""
     B, T, N = raster.shape
     wt = torch.from_numpy(np.ascontiguousarray(w.T))
-    exact32 = N * int(np.abs(w).max(initial=0)) < 2 ** 24
+    exact32 = N * int(np.abs(w).max(initial=0)) < 2**24
     dt = torch.float32 if exact32 else torch.float64
-    a = torch.round(raster.to(dt) @ wt.to(dt)).long()                   # (B, T, H)
+    a = torch.round(raster.to(dt) @ wt.to(dt)).long()  # (B, T, H)
     thr = int(vth) << ACT_SHIFT
     v = torch.zeros((B, w.shape[0]), dtype=torch.long)
     c = torch.zeros_like(v)
@@ -95,7 +98,9 @@ def pre_counts(inputs: torch.Tensor, kind: str, timesteps: int) -> np.ndarray:
     return inputs.sum(1, dtype=torch.int64).numpy()
 
 
-def learn_batch(w: np.ndarray, batch: Batch, kind: str, p: rule.RuleParams, epoch: int) -> np.ndarray:
+def learn_batch(
+    w: np.ndarray, batch: Batch, kind: str, p: rule.RuleParams, epoch: int
+) -> np.ndarray:
     """One update of W (in place) from a batch of windows; returns the post counts."""
     c = counts(w, batch.inputs, kind, p)
     x = pre_counts(batch.inputs, kind, p.timesteps)
@@ -108,15 +113,24 @@ def learn_batch(w: np.ndarray, batch: Batch, kind: str, p: rule.RuleParams, epoc
     return c
 
 
-def train(w: np.ndarray, batches: Iterator[Batch], kind: str, p: rule.RuleParams, batch: int = 1,
-          on_batch: Callable[[int, np.ndarray], None] | None = None, epoch0: int = 0) -> int:
+def train(
+    w: np.ndarray,
+    batches: Iterator[Batch],
+    kind: str,
+    p: rule.RuleParams,
+    batch: int = 1,
+    on_batch: Callable[[int, np.ndarray], None] | None = None,
+    epoch0: int = 0,
+) -> int:
     """Train W in place over the windows of ``batches`` (chunks of any size), ``batch`` windows per
     update; ``on_batch(windows_done, W)`` after each update. Returns the number of updates."""
     epoch, done = epoch0, 0
     for chunk in batches:
         n = chunk.inputs.shape[0]
         for i in range(0, n, batch):
-            learn_batch(w, Batch(chunk.inputs[i:i + batch], chunk.signs[i:i + batch]), kind, p, epoch)
+            learn_batch(
+                w, Batch(chunk.inputs[i : i + batch], chunk.signs[i : i + batch]), kind, p, epoch
+            )
             epoch += 1
             done += min(batch, n - i)
             if on_batch:
@@ -124,8 +138,9 @@ def train(w: np.ndarray, batches: Iterator[Batch], kind: str, p: rule.RuleParams
     return epoch - epoch0
 
 
-def goodness_scores(w: np.ndarray, inputs: torch.Tensor, kind: str, p: rule.RuleParams,
-                    num_classes: int) -> np.ndarray:
+def goodness_scores(
+    w: np.ndarray, inputs: torch.Tensor, kind: str, p: rule.RuleParams, num_classes: int
+) -> np.ndarray:
     """(N, classes) Σ_i c_i² of inputs laid out image-major (row n·C + c is label c)."""
     c = counts(w, inputs, kind, p)
     g = rule.goodness_int(c) if kind == "fixed" else np.einsum("bi,bi->b", c, c)

@@ -1,6 +1,8 @@
-"""The Forward-Forward update on spike counts, written once (numpy only: Lava models cannot use torch).
+"""The Forward-Forward update on spike counts, written once (numpy only: Lava models cannot use
+torch).
 
-One sample window of T steps, H post neurons, N pre neurons, label sign s (+1 positive, −1 negative):
+One sample window of T steps, H post neurons, N pre neurons, label sign s (+1 positive, −1
+negative):
 
     x_j = Σ_t pre_j(t)              pre count (0 … T)          Loihi: pre trace x1, no decay
     c_i = Σ_t post_i(t)             post count (0 … T)         Loihi: post trace y1, no decay
@@ -12,15 +14,16 @@ One sample window of T steps, H post neurons, N pre neurons, label sign s (+1 po
 Fixed point (profile weight_bits b, e_bits, learning-rate shift k), all integer:
 
     Θ_int = round(θ · H · T²);   d = s · (G_int − Θ_int)
-    idx   = clip((d · M + 2^(S−1)) >> S, −R·Q, R·Q)  with M = round(α · Q · 2^S / (H · T²))  (idx ≈ Q·z)
+    idx   = clip((d · M + 2^(S−1)) >> S, −R·Q, R·Q) ≈ Q·z,   M = round(α · Q · 2^S / (H · T²))
     e_int = s · LUT[idx],  LUT[i] = round(E · σ(−i / Q)),  E = 2^(e_bits − 1) − 1
     ΔW    = ⌊(Σ_windows e_int · p_i · x_j + r_ij) / 2^k⌋     r_ij ∈ [0, 2^k): stochastic rounding,
             r_ij = hash(seed, epoch, i·N + j) mod 2^k, or r = 2^(k−1) (rounding to nearest)
     W     = clip(W + ΔW, −(2^(b−1) − 1), 2^(b−1) − 1)
 
-Optional extra precision (``frac_bits`` f > 0, off by default): the learned state is W_f = W·2^f with
-the update shift k − f and the clip ±(2^(b−1) − 1)·2^f, and the synapse transmits
-W = ⌊(W_f + 2^(f−1)) / 2^f⌋ (a b-bit weight plus f low bits, like a weight with a Loihi tag).
+Optional extra precision (``frac_bits`` f > 0, off by default): the learned state is
+W_f = W·2^f with the update shift k − f and the clip ±(2^(b−1) − 1)·2^f, and the synapse
+transmits W = ⌊(W_f + 2^(f−1)) / 2^f⌋ (a b-bit weight plus f low bits, like a weight with a
+Loihi tag).
 
 Floating point, the same hyper-parameters: W in threshold units (the integer weight / vth),
 
@@ -29,6 +32,7 @@ Floating point, the same hyper-parameters: W in threshold units (the integer wei
 Both sides (the Lava ProcessModels and the PyTorch reference) call these functions, so the rule's
 integers are identical by construction; the tests check it end to end.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,22 +45,24 @@ _M64 = (1 << 64) - 1
 
 
 class RuleParams(NamedTuple):
-    """Hyper-parameters of the rule; ``vth`` is the post neurons' threshold in integer weight units."""
-    timesteps: int              # T: steps per sample window
-    hidden: int                 # H: post neurons
-    theta: float = 0.1          # θ: threshold on the mean goodness G ∈ [0, 1]
-    alpha: float = 16.0         # α: scale of the logit α·(G − θ)
-    lr_shift: int = 16          # k: learning rate 2^−k (times E / vth in float)
-    vth: int = 256              # fixed point: threshold of the post LIF in weight units
-    weight_bits: int = 8        # b: weights in ±(2^(b−1) − 1)
-    e_bits: int = 8             # third factor in ±(2^(e_bits−1) − 1)
-    lut_steps: int = 16         # Q: LUT entries per unit of the logit z
-    lut_range: int = 8          # R: z clipped to [−R, R]
+    """Hyper-parameters of the rule; ``vth`` is the post neurons' threshold in integer weight
+    units."""
+
+    timesteps: int  # T: steps per sample window
+    hidden: int  # H: post neurons
+    theta: float = 0.1  # θ: threshold on the mean goodness G ∈ [0, 1]
+    alpha: float = 16.0  # α: scale of the logit α·(G − θ)
+    lr_shift: int = 16  # k: learning rate 2^−k (times E / vth in float)
+    vth: int = 256  # fixed point: threshold of the post LIF in weight units
+    weight_bits: int = 8  # b: weights in ±(2^(b−1) − 1)
+    e_bits: int = 8  # third factor in ±(2^(e_bits−1) − 1)
+    lut_steps: int = 16  # Q: LUT entries per unit of the logit z
+    lut_range: int = 8  # R: z clipped to [−R, R]
     rounding: str = "stochastic"
     seed: int = 0
-    shift_bits: int = 24        # S: precision of the integer logit multiplier M
-    frac_bits: int = 0          # f: extra low bits of the learned weight (a Loihi-style tag), unused
-                                #    by the synapse: it transmits round(W_f / 2^f)
+    shift_bits: int = 24  # S: precision of the integer logit multiplier M
+    frac_bits: int = 0  # f: extra low bits of the learned weight (a Loihi-style tag), unused
+    #    by the synapse: it transmits round(W_f / 2^f)
 
     @property
     def e_max(self) -> int:
@@ -78,16 +84,19 @@ class RuleParams(NamedTuple):
 
     @property
     def theta_int(self) -> int:
-        return int(round(self.theta * self.hidden * self.timesteps ** 2))
+        return int(round(self.theta * self.hidden * self.timesteps**2))
 
     @property
     def logit_mult(self) -> int:
-        return int(round(self.alpha * self.lut_steps * 2 ** self.shift_bits
-                         / (self.hidden * self.timesteps ** 2)))
+        return int(
+            round(
+                self.alpha * self.lut_steps * 2**self.shift_bits / (self.hidden * self.timesteps**2)
+            )
+        )
 
     @property
     def lr_float(self) -> float:
-        return self.e_max / (2.0 ** self.lr_shift * self.vth)
+        return self.e_max / (2.0**self.lr_shift * self.vth)
 
 
 def check_params(p: RuleParams) -> None:
@@ -97,9 +106,13 @@ def check_params(p: RuleParams) -> None:
     if p.timesteps < 1 or p.hidden < 1 or p.vth < 1 or not 1 <= p.lr_shift <= 40:
         raise ValueError(f"bad rule parameters {p}")
     if not 0 <= p.frac_bits < p.lr_shift:
-        raise ValueError(f"frac_bits must be in [0, lr_shift), got {p.frac_bits} (lr_shift {p.lr_shift})")
+        raise ValueError(
+            f"frac_bits must be in [0, lr_shift), got {p.frac_bits} (lr_shift {p.lr_shift})"
+        )
     if p.logit_mult < 1:
-        raise ValueError(f"alpha={p.alpha} is too small for an integer logit at H={p.hidden}, T={p.timesteps}")
+        raise ValueError(
+            f"alpha={p.alpha} is too small for an integer logit at H={p.hidden}, T={p.timesteps}"
+        )
 
 
 def sigmoid_lut(p: RuleParams) -> np.ndarray:
@@ -114,8 +127,9 @@ def goodness_int(counts: np.ndarray) -> np.ndarray:
     return np.einsum("...i,...i->...", c, c)
 
 
-def third_factor_fixed(counts: np.ndarray, signs: np.ndarray, p: RuleParams,
-                       lut: np.ndarray | None = None) -> np.ndarray:
+def third_factor_fixed(
+    counts: np.ndarray, signs: np.ndarray, p: RuleParams, lut: np.ndarray | None = None
+) -> np.ndarray:
     """e_int per window (int64) from post counts (B, H) and signs (B,) through the sigmoid LUT."""
     lut = sigmoid_lut(p) if lut is None else lut
     s = np.asarray(signs).astype(np.int64)
@@ -129,7 +143,7 @@ def third_factor_float(counts: np.ndarray, signs: np.ndarray, p: RuleParams) -> 
     """e = s · σ(−s·α·(G − θ)) per window (float64), G = mean_i (c_i/T)²."""
     c = np.asarray(counts, dtype=np.float64)
     s = np.asarray(signs, dtype=np.float64)
-    g = np.einsum("...i,...i->...", c, c) / (p.hidden * p.timesteps ** 2)
+    g = np.einsum("...i,...i->...", c, c) / (p.hidden * p.timesteps**2)
     return s / (1.0 + np.exp(s * p.alpha * (g - p.theta)))
 
 
@@ -147,9 +161,11 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
-def rounding_offsets(p: RuleParams, epoch: int, rows: np.ndarray, cols: np.ndarray,
-                     n_cols: int) -> np.ndarray:
-    """r (len(rows), len(cols)) int64 in [0, 2^k): the dither of the update of weights (rows × cols).
+def rounding_offsets(
+    p: RuleParams, epoch: int, rows: np.ndarray, cols: np.ndarray, n_cols: int
+) -> np.ndarray:
+    """r (len(rows), len(cols)) int64 in [0, 2^k): the dither of the update of weights (rows ×
+    cols).
 
     Stochastic: a counter-based hash of (seed, epoch, i·N + j), so any process that knows the
     epoch and the weight index draws the same number; nearest: 2^(k−1) everywhere."""
@@ -157,14 +173,15 @@ def rounding_offsets(p: RuleParams, epoch: int, rows: np.ndarray, cols: np.ndarr
     if p.rounding == "nearest":
         return np.full((len(rows), len(cols)), 1 << (k - 1), dtype=np.int64)
     key = (int(p.seed) * 0x9E3779B97F4A7C15 + (int(epoch) + 1) * 0xD1B54A32D192ED03) & _M64
-    idx = (rows.astype(np.uint64)[:, None] * np.uint64(n_cols) + cols.astype(np.uint64)[None, :])
+    idx = rows.astype(np.uint64)[:, None] * np.uint64(n_cols) + cols.astype(np.uint64)[None, :]
     with np.errstate(over="ignore"):
         h = _splitmix(idx + np.uint64(key))
     return (h & np.uint64((1 << k) - 1)).astype(np.int64)
 
 
-def update_fixed(w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray, p: RuleParams,
-                 epoch: int) -> None:
+def update_fixed(
+    w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray, p: RuleParams, epoch: int
+) -> None:
     """W ← clip(W + ⌊(Σ_b e_b · p_b ⊗ x_b + r) / 2^k⌋) in place, W (H, N) integer.
 
     ``e`` (B,) e_int, ``post`` (B, H) post factors p, ``pre`` (B, N) pre counts x. Only weights
@@ -172,7 +189,7 @@ def update_fixed(w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray
     because W is always in range. B = 1 is one window (the Lava synapse and the sequential
     reference); B > 1 the reference's batched mode (one rounding for the sum)."""
     e = np.asarray(e, dtype=np.int64)
-    pe = np.asarray(post, dtype=np.int64) * e[:, None]                   # (B, H)
+    pe = np.asarray(post, dtype=np.int64) * e[:, None]  # (B, H)
     x = np.asarray(pre, dtype=np.int64)
     rows = np.flatnonzero(np.any(pe != 0, axis=0))
     cols = np.flatnonzero(np.any(x != 0, axis=0))
@@ -194,15 +211,18 @@ def synaptic_weights(w: np.ndarray, p: RuleParams) -> np.ndarray:
 def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b for integer arrays through float64 BLAS: exact while Σ|a|·|b| < 2⁵³ (checked)."""
     bound = float(np.abs(a).max(initial=0)) * float(np.abs(b).max(initial=0)) * a.shape[1]
-    if bound >= 2.0 ** 53:
+    if bound >= 2.0**53:
         return a @ b
     return np.rint(a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
 
 
-def update_float(w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray,
-                 p: RuleParams) -> None:
+def update_float(
+    w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray, p: RuleParams
+) -> None:
     """W ← W + lr · Σ_b e_b · p_b ⊗ x_b in place (float64), lr = E / (2^k · vth)."""
-    pe = np.asarray(post, dtype=np.float64) * (p.lr_float * np.asarray(e, dtype=np.float64))[:, None]
+    pe = (
+        np.asarray(post, dtype=np.float64) * (p.lr_float * np.asarray(e, dtype=np.float64))[:, None]
+    )
     w += pe.T @ np.asarray(pre, dtype=np.float64)
 
 

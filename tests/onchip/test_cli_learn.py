@@ -1,4 +1,6 @@
-"""``ff-neuro learn``: one-line user errors, and an end-to-end run on Lava (slow: trains a tiny run)."""
+"""``ff-neuro learn``: one-line user errors, and an end-to-end run on Lava (slow: trains a tiny
+run)."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +14,7 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     assert main(["learn", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ff-neuro: error:") and "\n" not in err
-    assert main(["learn", str(tmp_path)]) == 2                      # a directory, but not a run
+    assert main(["learn", str(tmp_path)]) == 2  # a directory, but not a run
     assert "not a run directory" in capsys.readouterr().err
     assert main(["learn", str(tmp_path), "--backend", "lava", "--batch", "4"]) == 2
     assert "--batch" in capsys.readouterr().err
@@ -25,9 +27,14 @@ def test_user_errors_are_one_line(tmp_path, capsys):
 def test_learn_on_lava_end_to_end(tiny_run, capsys):
     pytest.importorskip("lava")
     run_dir, _ = tiny_run
-    assert main(["learn", str(run_dir), "--layer", "1", "--profile", "loihi2", "--samples", "12"]
-                + ["--backend", "lava", "--hidden", "16", "--test-samples", "10", "--points", "2"]
-                + ["--lr-shift", "10", "--no-progress", "--rate"]) == 0
+    assert (
+        main(
+            ["learn", str(run_dir), "--layer", "1", "--profile", "loihi2", "--samples", "12"]
+            + ["--backend", "lava", "--hidden", "16", "--test-samples", "10", "--points", "2"]
+            + ["--lr-shift", "10", "--no-progress", "--rate"]
+        )
+        == 0
+    )
     m = json.loads((run_dir / "learn_metrics.json").read_text())
     assert m["weights_bit_identical"] is True and m["samples"] == 12 and m["windows"] == 24
     assert m["profile"] == "loihi2" and m["ms_per_step"] > 0

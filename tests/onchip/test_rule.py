@@ -1,4 +1,5 @@
 """The FF rule on a hand-computed example, its sign, its LUT, its rounding (no Lava needed)."""
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,16 @@ from ff_neuro.onchip import rule
 
 
 def params(**kw):
-    base = dict(timesteps=4, hidden=2, theta=0.25, alpha=4.0, lr_shift=3, vth=8, weight_bits=8,
-                rounding="nearest")
+    base = dict(
+        timesteps=4,
+        hidden=2,
+        theta=0.25,
+        alpha=4.0,
+        lr_shift=3,
+        vth=8,
+        weight_bits=8,
+        rounding="nearest",
+    )
     base.update(kw)
     return rule.RuleParams(**base)
 
@@ -27,7 +36,7 @@ def test_hand_computed_update():
     lut_val = round(127 / (1 + math.exp(1.5)))
     assert rule.third_factor_fixed(c, np.array([1]), p)[0] == lut_val == 23
     assert rule.third_factor_fixed(c, np.array([-1]), p)[0] == -round(127 / (1 + math.exp(-1.5)))
-    assert rule.post_factor(c, 4).tolist() == [[2, 0]]          # c = T is saturated: gate 0
+    assert rule.post_factor(c, 4).tolist() == [[2, 0]]  # c = T is saturated: gate 0
     w = np.zeros((2, 3), np.int64)
     rule.update_fixed(w, np.array([23]), rule.post_factor(c, 4), x, p, epoch=0)
     # ΔW_0j = ⌊(23 · 2 · x_j + 4) / 8⌋ = ⌊50/8⌋, ⌊4/8⌋, ⌊142/8⌋ = 6, 0, 17; row 1 untouched
@@ -70,7 +79,9 @@ def test_stochastic_rounding_is_seeded_and_unbiased():
     assert not np.array_equal(r1, rule.rounding_offsets(p._replace(seed=1), 3, rows, cols, 80))
     assert r1.min() >= 0 and r1.max() < 256 and abs(r1.mean() / 256 - 0.5) < 0.02
     # sub-block draws equal the full draw's entries (any process can draw its own weights)
-    assert np.array_equal(rule.rounding_offsets(p, 3, rows[5:9], cols[[2, 70]], 80), r1[5:9][:, [2, 70]])
+    assert np.array_equal(
+        rule.rounding_offsets(p, 3, rows[5:9], cols[[2, 70]], 80), r1[5:9][:, [2, 70]]
+    )
     # E[⌊(v + r)/2^k⌋] = v / 2^k
     w = np.zeros((50, 80), np.int64)
     rule.update_fixed(w, np.array([1]), np.full((1, 50), 10), np.full((1, 80), 10), p, 0)
@@ -117,8 +128,8 @@ def test_batched_mode_with_batch_one_is_sequential():
     w0 = rng.integers(-10, 20, (H, N)).astype(np.int64)
     a, b = w0.copy(), w0.copy()
     ref.train(a, iter([ref.Batch(inputs, signs)]), "fixed", p, batch=1)
-    for k in range(20):       # window by window through learn_batch
-        ref.learn_batch(b, ref.Batch(inputs[k:k + 1], signs[k:k + 1]), "fixed", p, k)
+    for k in range(20):  # window by window through learn_batch
+        ref.learn_batch(b, ref.Batch(inputs[k : k + 1], signs[k : k + 1]), "fixed", p, k)
     assert np.array_equal(a, b) and not np.array_equal(a, w0)
 
 
@@ -128,10 +139,10 @@ def test_frac_bits_keep_low_bits_out_of_the_synapse():
     p = params(lr_shift=6, frac_bits=4, weight_bits=4)
     assert p.update_shift == 2 and p.state_max == 7 * 16
     wf = np.array([[-24, -8, 7, 8, 23, 24]])
-    assert rule.synaptic_weights(wf, p).tolist() == [[-1, 0, 0, 1, 1, 2]]    # half up
+    assert rule.synaptic_weights(wf, p).tolist() == [[-1, 0, 0, 1, 1, 2]]  # half up
     w = np.zeros((1, 2), np.int64)
     rule.update_fixed(w, np.array([100]), np.array([[1]]), np.array([[1, 3]]), p, 0)
-    assert w.tolist() == [[25, 75]]                 # ⌊(100·x + 2) / 4⌋ on the W_f scale
+    assert w.tolist() == [[25, 75]]  # ⌊(100·x + 2) / 4⌋ on the W_f scale
     rule.update_fixed(w, np.array([100]), np.array([[3]]), np.array([[3, 3]]), p, 1)
     assert w.max() == 112
     with pytest.raises(ValueError):

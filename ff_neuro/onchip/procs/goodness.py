@@ -10,6 +10,7 @@ and 0 at every other step. The signs s_k (+1 positive, −1 negative) come with 
 G_int (Σ c²) and e of every window are written to a .npy record (windows, 2) if a path is given.
 On Loihi 2 this is the part that needs a programmable (microcode) neuron or the embedded CPU.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,10 +29,24 @@ from ff_neuro.onchip import rule
 class FFGoodness(AbstractProcess):
     """Goodness and third factor per window of H post neurons."""
 
-    def __init__(self, *, size: int, signs: np.ndarray, rule: dict, period: int,
-                 record_path: str | None = None, **kwargs):
-        super().__init__(size=size, signs=np.asarray(signs, np.int64), rule=rule, period=period,
-                         record_path=record_path, **kwargs)
+    def __init__(
+        self,
+        *,
+        size: int,
+        signs: np.ndarray,
+        rule: dict,
+        period: int,
+        record_path: str | None = None,
+        **kwargs,
+    ):
+        super().__init__(
+            size=size,
+            signs=np.asarray(signs, np.int64),
+            rule=rule,
+            period=period,
+            record_path=record_path,
+            **kwargs,
+        )
         self.s_in = InPort(shape=(size,))
         self.e_out = OutPort(shape=(1,))
 
@@ -59,7 +74,7 @@ class _FFGoodnessModel(PyLoihiProcessModel):
         if phase != self.T or k >= len(self.signs):
             self.e_out.send(self.zero)
             return
-        c, sign = self.count[None], self.signs[k:k + 1]
+        c, sign = self.count[None], self.signs[k : k + 1]
         if self.fixed:
             e = rule.third_factor_fixed(c, sign, self.p, self.lut).astype(np.int32)
         else:
@@ -76,6 +91,7 @@ class _FFGoodnessModel(PyLoihiProcessModel):
 @tag("floating_pt")
 class PyFFGoodnessFloat(_FFGoodnessModel):
     """FFGoodness (floating_pt): e = s·σ(−s·α·(G − θ)) in float64."""
+
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     e_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
@@ -85,6 +101,7 @@ class PyFFGoodnessFloat(_FFGoodnessModel):
 @tag("fixed_pt")
 class PyFFGoodnessFixed(_FFGoodnessModel):
     """FFGoodness (fixed_pt): integer goodness, sigmoid LUT, 8-bit signed e."""
+
     fixed = True
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     e_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=8)

@@ -13,6 +13,7 @@ process sends e at φ = T, the step the last of them is counted, so W changes be
 window's first input (P = T + 1 leaves one empty step). Snapshots of W are written to a .npy file
 every ``snapshot_every`` windows and after the last (Lava's Var.get moves one value per message).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,10 +33,25 @@ from ff_neuro.onchip import rule
 class FFDense(AbstractProcess):
     """Plastic dense synapse (H, N) under the FF rule (``rule`` = RuleParams as a dict)."""
 
-    def __init__(self, *, weights: np.ndarray, rule: dict, windows: int, period: int,
-                 snapshot_path: str | None = None, snapshot_every: int = 0, **kwargs):
-        super().__init__(rule=rule, windows=windows, period=period, snapshot_path=snapshot_path,
-                         snapshot_every=snapshot_every, **kwargs)
+    def __init__(
+        self,
+        *,
+        weights: np.ndarray,
+        rule: dict,
+        windows: int,
+        period: int,
+        snapshot_path: str | None = None,
+        snapshot_every: int = 0,
+        **kwargs,
+    ):
+        super().__init__(
+            rule=rule,
+            windows=windows,
+            period=period,
+            snapshot_path=snapshot_path,
+            snapshot_every=snapshot_every,
+            **kwargs,
+        )
         h, n = weights.shape
         self.s_in = InPort(shape=(n,))
         self.s_post = InPort(shape=(h,))
@@ -92,7 +108,7 @@ class _FFDenseModel(PyLoihiProcessModel):
         post = rule.post_factor(self.y, self.T)[None]
         if self.fixed:
             rule.update_fixed(self.weights, np.array([int(e)]), post, self.x[None], self.p, k)
-            self.w_syn = None                      # the transmitted weights are recomputed
+            self.w_syn = None  # the transmitted weights are recomputed
         else:
             rule.update_float(self.weights, np.array([e]), post, self.x[None], self.p)
         if self.snap is not None and k + 1 in self.marks:
@@ -105,6 +121,7 @@ class _FFDenseModel(PyLoihiProcessModel):
 @tag("floating_pt")
 class PyFFDenseFloat(_FFDenseModel):
     """FFDense (floating_pt): float64 weights in threshold units, ``rule.update_float``."""
+
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     s_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     e_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
@@ -118,9 +135,10 @@ class PyFFDenseFloat(_FFDenseModel):
 class PyFFDenseFixed(_FFDenseModel):
     """FFDense (fixed_pt): integer weights of the profile's width (plus ``frac_bits`` low bits that
     only learning sees), ``rule.update_fixed``."""
+
     fixed = True
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     s_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
     e_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=8)
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    weights: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)   # b + frac_bits bits
+    weights: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)  # b + frac_bits bits

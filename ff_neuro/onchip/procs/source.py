@@ -5,6 +5,7 @@ axis). With period P ≥ T + 1 and t = Lava time_step − 1, the process sends a
 
     pre(t) = raster[k, φ]  for φ < T and k < windows,   else zeros (the gap in which W is updated).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,9 +22,12 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 class RasterSource(AbstractProcess):
     """Sends the windows of the packed raster at ``path`` (N neurons), one window per period."""
 
-    def __init__(self, *, path: str, size: int, windows: int, timesteps: int, period: int, **kwargs):
-        super().__init__(path=path, size=size, windows=windows, timesteps=timesteps, period=period,
-                         **kwargs)
+    def __init__(
+        self, *, path: str, size: int, windows: int, timesteps: int, period: int, **kwargs
+    ):
+        super().__init__(
+            path=path, size=size, windows=windows, timesteps=timesteps, period=period, **kwargs
+        )
         self.s_out = OutPort(shape=(size,))
 
 
@@ -31,7 +35,12 @@ class _RasterSourceModel(PyLoihiProcessModel):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         p = proc_params
-        self.size, self.windows, self.T, self.P = p["size"], p["windows"], p["timesteps"], p["period"]
+        self.size, self.windows, self.T, self.P = (
+            p["size"],
+            p["windows"],
+            p["timesteps"],
+            p["period"],
+        )
         self.raster = np.load(p["path"], mmap_mode="r")
         self.zeros = np.zeros(self.size, dtype=bool)
 
@@ -49,6 +58,7 @@ class _RasterSourceModel(PyLoihiProcessModel):
 @tag("floating_pt")
 class PyRasterSourceFloat(_RasterSourceModel):
     """Raster source (floating_pt): binary spikes."""
+
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, bool, precision=1)
 
 
@@ -57,4 +67,5 @@ class PyRasterSourceFloat(_RasterSourceModel):
 @tag("fixed_pt")
 class PyRasterSourceFixed(_RasterSourceModel):
     """Raster source (fixed_pt): binary spikes."""
+
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, bool, precision=1)
