@@ -51,8 +51,8 @@ class LearnConfig(NamedTuple):
     test_samples: int = 1000
     points: int = 8
     z_std: float = 0.5
-    alpha: float = 16.0
-    lr_shift: int = 12
+    alpha: float = 256.0
+    lr_shift: int = 19
     headroom: float = 8.0
     rounding: str = "stochastic"
     frac_bits: int = 0  # extra low bits of the learned weight (off: the profile's width)
