@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export FF_NEURO_NO_MIRRORS ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: install demo test test-fast clean
+.PHONY: install demo lint format test test-fast clean
 
 install: $(STAMP)
 
@@ -31,7 +31,16 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 demo: $(STAMP)
 	$(VENV)/bin/ff-neuro demo
 
-test: $(STAMP)
+# ruff (configured in pyproject.toml): lint and formatting, checked before the tests.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: $(STAMP) lint
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

@@ -8,6 +8,7 @@ touched here: this compares recipes on validation only.
     python benchmarks/goodness_recipes.py --config mnist-quick-paper --epochs 1 --set data.train_subset=10000 \\
         --recipe paper: --recipe symba-hard:goodness.loss=symba,goodness.measure=mean,goodness.scale=8,goodness.negatives=hard
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,8 @@ import yaml
 
 from ff_neuro.config import load_config
 from ff_neuro.data.datasets import load_dataset
-from ff_neuro.pipeline import open_run, train
 from ff_neuro.io import atomic_write_json
+from ff_neuro.pipeline import open_run, train
 from ff_neuro.runtime import hardware_description
 
 TARGETS = (0.95, 0.97, 0.98)
@@ -57,16 +58,23 @@ def minutes_to(history: list[dict], target: float) -> float | None:
 def per_layer_goodness(run: Path, data, n: int = 2000) -> dict[str, float]:
     """Validation goodness accuracy of each loss layer alone and of their sum (best checkpoint)."""
     from ff_neuro.ff.objective import layer_goodness
+
     r = open_run(run, device="cpu")
     model, cfg = r.model, r.cfg
     x, y = data.val.tensors(n)
     layers = cfg.model.loss_layers
     g = []
     for i in range(0, len(y), 100):
-        acts = model.net(model.labels.all_labels(x[i:i + 100]))
-        g.append(torch.stack([layer_goodness(acts[l], model.net.measure) for l in layers], 1).view(-1, 10, len(layers)))
+        acts = model.net(model.labels.all_labels(x[i : i + 100]))
+        g.append(
+            torch.stack([layer_goodness(acts[l], model.net.measure) for l in layers], 1).view(
+                -1, 10, len(layers)
+            )
+        )
     g = torch.cat(g)
-    out = {f"layer{l}": float((g[:, :, j].argmax(1) == y).float().mean()) for j, l in enumerate(layers)}
+    out = {
+        f"layer{l}": float((g[:, :, j].argmax(1) == y).float().mean()) for j, l in enumerate(layers)
+    }
     out["sum"] = float((g.sum(2).argmax(1) == y).float().mean())
     return out
 
@@ -76,10 +84,19 @@ def main(argv=None) -> dict:
     p.add_argument("--config", default="mnist-quick-paper")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--set", default="", help="shared overrides, SECTION.KEY=VALUE separated by ;")
-    p.add_argument("--recipe", action="append", required=True, help="NAME:SECTION.KEY=VALUE;... (repeatable; VALUE is YAML)")
+    p.add_argument(
+        "--recipe",
+        action="append",
+        required=True,
+        help="NAME:SECTION.KEY=VALUE;... (repeatable; VALUE is YAML)",
+    )
     p.add_argument("--runs", default="runs/recipes")
-    p.add_argument("--test", action="store_true", help="also evaluate the test split (off: validation only)")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "goodness_recipes.json"))
+    p.add_argument(
+        "--test", action="store_true", help="also evaluate the test split (off: validation only)"
+    )
+    p.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "goodness_recipes.json")
+    )
     a = p.parse_args(argv)
     base = load_config(a.config)
     shared = parse_overrides(a.set)
@@ -93,19 +110,27 @@ def main(argv=None) -> dict:
         overrides = merge(shared, parse_overrides(text))
         cfg = base.replace(**overrides)
         if data is None:
-            data = load_dataset(cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed)
+            data = load_dataset(
+                cfg.data.dataset, cfg.data.root, cfg.data.val_size, cfg.data.split_seed
+            )
         run = Path(a.runs) / name
         if run.exists():
             import shutil
+
             shutil.rmtree(run)
         print(f"== {name}: {overrides}", flush=True)
         m = train(cfg, run, device="cpu", dataset=data, progress=False, test=a.test)
         hist = m["history"]
         results["recipes"][name] = {
-            "overrides": overrides, "config": a.config,
-            "curve": [{k: r[k] for k in ("epoch", "val_acc_goodness", "val_acc_linear", "train_seconds")} for r in hist],
+            "overrides": overrides,
+            "config": a.config,
+            "curve": [
+                {k: r[k] for k in ("epoch", "val_acc_goodness", "val_acc_linear", "train_seconds")}
+                for r in hist
+            ],
             "minutes_to": {f"{int(t * 100)}": minutes_to(hist, t) for t in TARGETS},
-            "test_acc_goodness": m["test_acc_goodness"], "test_acc_linear": m["test_acc_linear"],
+            "test_acc_goodness": m["test_acc_goodness"],
+            "test_acc_linear": m["test_acc_linear"],
             "seconds_per_epoch": round(m["train_seconds"] / len(hist), 1),
             "val_goodness_per_layer": per_layer_goodness(run, data),
             "hardware": hardware_description(torch.device("cpu")),

@@ -10,6 +10,7 @@ snnTorch vs fixed-point emulation accuracy on --emulation-samples test images (d
 reports rate accuracy and fixed-point emulation accuracy of both.
 Timings depend on other jobs on the machine: the JSON records the load average before and after.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,26 +29,43 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 def env() -> dict:
     from ff_neuro.runtime import hardware_description
-    return {"hardware": hardware_description(torch.device("cpu")), "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "loadavg": os.getloadavg(),
-            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": " ".join([".venv/bin/python", *sys.argv])}
+
+    return {
+        "hardware": hardware_description(torch.device("cpu")),
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "loadavg": os.getloadavg(),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join([".venv/bin/python", *sys.argv]),
+    }
 
 
 def deploy(args) -> dict:
-    from ff_neuro.hardware.evaluate import fixed_point_accuracy
     from ff_neuro.ff import open_run
+    from ff_neuro.hardware.evaluate import fixed_point_accuracy
     from ff_neuro.lava.deploy import deploy_run
     from ff_neuro.spiking import run_spec
+
     run = open_run(args.run)
     data = run.dataset
     spec = run_spec(run, args.timesteps)[0]
     out = {"run": str(args.run), "env_start": env()}
     t0 = time.perf_counter()
-    out["float"] = deploy_run(args.run, args.profile, args.samples, False, args.timesteps, False, data, True, spec)
+    out["float"] = deploy_run(
+        args.run, args.profile, args.samples, False, args.timesteps, False, data, True, spec
+    )
     out["float"]["total_seconds"] = round(time.perf_counter() - t0, 2)
-    out["fixed"] = deploy_run(args.run, args.fixed_profile, args.fixed_samples, True, args.timesteps, False, data,
-                              False, spec)
+    out["fixed"] = deploy_run(
+        args.run,
+        args.fixed_profile,
+        args.fixed_samples,
+        True,
+        args.timesteps,
+        False,
+        data,
+        False,
+        spec,
+    )
     if args.emulation_samples:
         x, y = run.test_tensors(args.emulation_samples)
         out["fixed_accuracy"] = fixed_point_accuracy(spec, x, y, args.fixed_profile)
@@ -62,8 +80,11 @@ def qat(args) -> dict:
     from ff_neuro.pipeline import open_run, train
     from ff_neuro.spiking import run_spec
     from tests.conftest import tiny_config
+
     m = load_dataset("mnist")
-    ds = Dataset("mnist", m.train.subset(args.train_subset, 1), m.val.subset(1000, 2), m.test, m.class_names)
+    ds = Dataset(
+        "mnist", m.train.subset(args.train_subset, 1), m.val.subset(1000, 2), m.test, m.class_names
+    )
     res = {"env_start": env(), "runs": {}}
     for name, profile in (("plain", None), ("qat", args.profile)):
         cfg = tiny_config(epochs=args.epochs).replace(hardware={"profile": profile})
@@ -72,16 +93,21 @@ def qat(args) -> dict:
         run = open_run(out, dataset=ds)
         spec = run_spec(run, args.timesteps)[0]
         x, y = run.test_tensors(args.emulation_samples)
-        res["runs"][name] = {"profile": profile, "rate_test_acc_linear": metrics["test_acc_linear"],
-                             "rate_test_acc_goodness": metrics["test_acc_goodness"],
-                             "train_seconds": metrics["train_seconds"],
-                             "emulation": fixed_point_accuracy(spec, x, y, args.profile)}
+        res["runs"][name] = {
+            "profile": profile,
+            "rate_test_acc_linear": metrics["test_acc_linear"],
+            "rate_test_acc_goodness": metrics["test_acc_goodness"],
+            "train_seconds": metrics["train_seconds"],
+            "emulation": fixed_point_accuracy(spec, x, y, args.profile),
+        }
     res["env_end"] = env()
     return res
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("deploy")
     d.add_argument("--run", default="runs/quick")
@@ -108,7 +134,13 @@ def main() -> None:
     result = deploy(args) if args.cmd == "deploy" else qat(args)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2, default=str))
-    print(json.dumps({k: v for k, v in result.items() if k not in ("env_start", "env_end")}, indent=1, default=str)[:4000])
+    print(
+        json.dumps(
+            {k: v for k, v in result.items() if k not in ("env_start", "env_end")},
+            indent=1,
+            default=str,
+        )[:4000]
+    )
 
 
 if __name__ == "__main__":

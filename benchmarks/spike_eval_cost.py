@@ -9,6 +9,7 @@ jobs on a shared machine; wall times are recorded too); the median of ``--repeat
 
     python benchmarks/spike_eval_cost.py --config mnist-quick --timesteps 8,16,32 --batch 100 --threads 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,23 +65,52 @@ def main(argv=None) -> dict:
     head = LinearHead(net.readout_dim).to(dev)
     labels = FourierLabels((28, 28), 10, cfg.labels.set, cfg.labels.K, dev)
     x = torch.rand(a.batch, 1, 28, 28, device=dev)
-    t_rate, w_rate = timed(lambda: head(net.features(net(labels.neutral(x)))).argmax(1), a.repeats, dev)
+    t_rate, w_rate = timed(
+        lambda: head(net.features(net(labels.neutral(x)))).argmax(1), a.repeats, dev
+    )
     rows = []
     for T in [int(t) for t in a.timesteps.split(",")]:
         n = min(20, a.batch)
-        spec = convert(net, head, labels, cfg, "rate", x[:n], torch.zeros(n, dtype=torch.long, device=dev),
-                       T, "current", "static")
+        spec = convert(
+            net,
+            head,
+            labels,
+            cfg,
+            "rate",
+            x[:n],
+            torch.zeros(n, dtype=torch.long, device=dev),
+            T,
+            "current",
+            "static",
+        )
         sn = SpikingNetwork(spec, dev)
-        t_spk, w_spk = timed(lambda: sn.predict_linear(x), a.repeats, dev)
-        rows.append({"timesteps": T, "seconds_spiking": round(t_spk, 4), "wall_seconds_spiking": round(w_spk, 4),
-                     "ratio_to_T_rate": round(t_spk / (T * t_rate), 3)})
-        print(f"T={T:3d}: spiking {t_spk:.3f} s, T x rate {T * t_rate:.3f} s, ratio {rows[-1]['ratio_to_T_rate']}")
-    out = {"config": a.config, "batch": a.batch, "device": str(dev), "threads": a.threads,
-           "hardware": hardware_description(dev), "seconds_rate_forward": round(t_rate, 5),
-           "wall_seconds_rate_forward": round(w_rate, 5), "timer": "process CPU time", "results": rows,
-           "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "note": "measured on a shared machine while other jobs ran (CPU contention)",
-           "command": "python benchmarks/spike_eval_cost.py " + " ".join(argv or __import__("sys").argv[1:])}
+        t_spk, w_spk = timed(lambda sn=sn: sn.predict_linear(x), a.repeats, dev)
+        rows.append(
+            {
+                "timesteps": T,
+                "seconds_spiking": round(t_spk, 4),
+                "wall_seconds_spiking": round(w_spk, 4),
+                "ratio_to_T_rate": round(t_spk / (T * t_rate), 3),
+            }
+        )
+        print(
+            f"T={T:3d}: spiking {t_spk:.3f} s, T x rate {T * t_rate:.3f} s, ratio {rows[-1]['ratio_to_T_rate']}"
+        )
+    out = {
+        "config": a.config,
+        "batch": a.batch,
+        "device": str(dev),
+        "threads": a.threads,
+        "hardware": hardware_description(dev),
+        "seconds_rate_forward": round(t_rate, 5),
+        "wall_seconds_rate_forward": round(w_rate, 5),
+        "timer": "process CPU time",
+        "results": rows,
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "note": "measured on a shared machine while other jobs ran (CPU contention)",
+        "command": "python benchmarks/spike_eval_cost.py "
+        + " ".join(argv or __import__("sys").argv[1:]),
+    }
     atomic_write_json(Path(a.out), out)
     print(json.dumps(out, indent=1))
     return out

@@ -15,6 +15,7 @@ For a trained rate run, on the first ``--samples`` test images:
 
     python benchmarks/spike_goodness_diagnosis.py --run runs/quick --samples 500 --timesteps 16,64,256
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ff_neuro.ff import open_run
 from ff_neuro.ff.functional import rms_norm
 from ff_neuro.ff.objective import layer_goodness
 from ff_neuro.io import atomic_write_json
 from ff_neuro.runtime import hardware_description
-from ff_neuro.ff import open_run
 from ff_neuro.spiking import SpikingNetwork, convert
 from ff_neuro.spiking.convert import activation_scales, calibration_inputs
 from ff_neuro.spiking.network import torch_layers
@@ -63,7 +64,7 @@ def ablated_scores(net, labels, x, lams, rhos, saturation=False, reset_zero=Fals
 
 
 def batched(fn, x, batch):
-    return torch.cat([fn(x[i:i + batch]) for i in range(0, len(x), batch)])
+    return torch.cat([fn(x[i : i + batch]) for i in range(0, len(x), batch)])
 
 
 @torch.no_grad()
@@ -86,9 +87,15 @@ def rate_current_curve(spec, x_labelled, bins=40):
                 centres.append(float((edges[b] + edges[b + 1]) / 2))
                 rates.append(float(rate[keep][m].mean()))
         frac_sat = float((i_mean > 1).mean())
-        out.append({"current": centres, "rate": rates, "fraction_current_above_1": frac_sat,
-                    "mean_current": float(i_mean[keep].mean()),
-                    "rate_over_current": float(rate[keep].sum() / i_mean[keep].sum())})
+        out.append(
+            {
+                "current": centres,
+                "rate": rates,
+                "fraction_current_above_1": frac_sat,
+                "mean_current": float(i_mean[keep].mean()),
+                "rate_over_current": float(rate[keep].sum() / i_mean[keep].sum()),
+            }
+        )
     return out
 
 
@@ -96,12 +103,18 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", required=True)
     p.add_argument("--samples", type=int, default=500)
-    p.add_argument("--spike-samples", type=int, default=200, help="test images for the spiking runs")
+    p.add_argument(
+        "--spike-samples", type=int, default=200, help="test images for the spiking runs"
+    )
     p.add_argument("--timesteps", default="16,64,256")
     p.add_argument("--variants", default="exact,static")
-    p.add_argument("--curve-timesteps", type=int, default=64, help="T of the rate-current curve (static)")
+    p.add_argument(
+        "--curve-timesteps", type=int, default=64, help="T of the rate-current curve (static)"
+    )
     p.add_argument("--calib-samples", type=int, default=200)
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "spike_goodness_diagnosis.json"))
+    p.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "spike_goodness_diagnosis.json")
+    )
     a = p.parse_args(argv)
     t_start = time.perf_counter()
     run = open_run(a.run)
@@ -115,40 +128,83 @@ def main(argv=None) -> dict:
         for layer in net.layers:
             rhos.append(float(h.flatten(1).pow(2).mean(1).sqrt().mean()))
             h = torch.relu(layer.conv(h / rhos[-1]))
-    res: dict = {"run": str(a.run), "samples": int(len(y)), "lambda": lams, "rho_rate": rhos, "ablations": {},
-                 "spiking": [], "hardware": hardware_description(torch.device("cpu")),
-                 "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    res: dict = {
+        "run": str(a.run),
+        "samples": int(len(y)),
+        "lambda": lams,
+        "rho_rate": rhos,
+        "ablations": {},
+        "spiking": [],
+        "hardware": hardware_description(torch.device("cpu")),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     base = batched(lambda xb: ablated_scores(net, labels, xb, lams, rhos), x, 100)
     base_pred = base.argmax(1)
     top2 = base.topk(2, 1).values
-    res["rate_margin"] = {"median_relative_margin": float(((top2[:, 0] - top2[:, 1]) / top2[:, 0]).median()),
-                          "p10_relative_margin": float(((top2[:, 0] - top2[:, 1]) / top2[:, 0]).quantile(0.1))}
-    for name, kw in {"none": {}, "saturation": {"saturation": True}, "reset_zero": {"reset_zero": True},
-                     "static_norm": {"static": True}, "all": {"reset_zero": True, "static": True}}.items():
-        pred = batched(lambda xb: ablated_scores(net, labels, xb, lams, rhos, **kw), x, 100).argmax(1)
-        res["ablations"][name] = {"acc_goodness": float((pred == y).float().mean()),
-                                  "same_as_rate": float((pred == base_pred).float().mean()),
-                                  "predicted_per_class": torch.bincount(pred, minlength=10).tolist()}
+    res["rate_margin"] = {
+        "median_relative_margin": float(((top2[:, 0] - top2[:, 1]) / top2[:, 0]).median()),
+        "p10_relative_margin": float(((top2[:, 0] - top2[:, 1]) / top2[:, 0]).quantile(0.1)),
+    }
+    for name, kw in {
+        "none": {},
+        "saturation": {"saturation": True},
+        "reset_zero": {"reset_zero": True},
+        "static_norm": {"static": True},
+        "all": {"reset_zero": True, "static": True},
+    }.items():
+        pred = batched(
+            lambda xb, kw=kw: ablated_scores(net, labels, xb, lams, rhos, **kw), x, 100
+        ).argmax(1)
+        res["ablations"][name] = {
+            "acc_goodness": float((pred == y).float().mean()),
+            "same_as_rate": float((pred == base_pred).float().mean()),
+            "predicted_per_class": torch.bincount(pred, minlength=10).tolist(),
+        }
         print(name, res["ablations"][name], flush=True)
     for T in [int(t) for t in a.timesteps.split(",")]:
         for variant in a.variants.split(","):
             t0 = time.perf_counter()
-            spec = convert(net, head, labels, cfg, meta.get("kind", "rate"), cx, cy, T, "current", variant)
+            spec = convert(
+                net, head, labels, cfg, meta.get("kind", "rate"), cx, cy, T, "current", variant
+            )
             sn = SpikingNetwork(spec, max_batch_steps=4096)
             n = a.spike_samples
             pred = batched(sn.goodness_scores, x[:n], 50).argmax(1)
-            row = {"variant": variant, "timesteps": T, "samples": n,
-                   "acc_goodness": float((pred == y[:n]).float().mean()),
-                   "same_as_rate": float((pred == base_pred[:n]).float().mean()),
-                   "rate_acc_goodness_same_images": float((base_pred[:n] == y[:n]).float().mean()),
-                   "predicted_per_class": torch.bincount(pred, minlength=10).tolist(),
-                   "confusion": torch.bincount(y[:n] * 10 + pred, minlength=100).view(10, 10).tolist(),
-                   "seconds": round(time.perf_counter() - t0, 1)}
+            row = {
+                "variant": variant,
+                "timesteps": T,
+                "samples": n,
+                "acc_goodness": float((pred == y[:n]).float().mean()),
+                "same_as_rate": float((pred == base_pred[:n]).float().mean()),
+                "rate_acc_goodness_same_images": float((base_pred[:n] == y[:n]).float().mean()),
+                "predicted_per_class": torch.bincount(pred, minlength=10).tolist(),
+                "confusion": torch.bincount(y[:n] * 10 + pred, minlength=100).view(10, 10).tolist(),
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
             res["spiking"].append(row)
             atomic_write_json(a.out, res)
-            print(variant, T, {k: row[k] for k in ("acc_goodness", "same_as_rate", "predicted_per_class")}, flush=True)
-    spec = convert(net, head, labels, cfg, meta.get("kind", "rate"), cx, cy, a.curve_timesteps, "current", "static")
-    res["rate_current"] = {"timesteps": a.curve_timesteps, "layers": rate_current_curve(spec, labels.neutral(x[:100]))}
+            print(
+                variant,
+                T,
+                {k: row[k] for k in ("acc_goodness", "same_as_rate", "predicted_per_class")},
+                flush=True,
+            )
+    spec = convert(
+        net,
+        head,
+        labels,
+        cfg,
+        meta.get("kind", "rate"),
+        cx,
+        cy,
+        a.curve_timesteps,
+        "current",
+        "static",
+    )
+    res["rate_current"] = {
+        "timesteps": a.curve_timesteps,
+        "layers": rate_current_curve(spec, labels.neutral(x[:100])),
+    }
     res["seconds"] = round(time.perf_counter() - t_start, 1)
     atomic_write_json(a.out, res)
     return res

@@ -9,6 +9,7 @@ baseline after the model and a batch exist (ru_maxrss). Writes JSON.
 
     .venv/bin/python benchmarks/train_throughput.py --config mnist-quick --steps 30 --device cpu
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,10 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-
-VARIANTS = {"ff-batched": {"method": "ff", "ff_posneg": "batched"},
-            "ff-sequential": {"method": "ff", "ff_posneg": "sequential"},  # the default
-            "bp": {"method": "bp"}}
+VARIANTS = {
+    "ff-batched": {"method": "ff", "ff_posneg": "batched"},
+    "ff-sequential": {"method": "ff", "ff_posneg": "sequential"},  # the default
+    "bp": {"method": "bp"},
+}
 
 
 def measure(config: str, variant: str, steps: int, batch: int, device: str) -> dict:
@@ -31,6 +33,7 @@ def measure(config: str, variant: str, steps: int, batch: int, device: str) -> d
     from ff_neuro.config import load_config
     from ff_neuro.ff.model import RateModel
     from ff_neuro.runtime import hardware_description, resolve_device
+
     dev = resolve_device(device)
     cfg = load_config(config).replace(train={**VARIANTS[variant], "batch_size": batch})
     torch.manual_seed(0)
@@ -56,13 +59,23 @@ def measure(config: str, variant: str, steps: int, batch: int, device: str) -> d
     else:
         peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss) * 1024
         kind = "peak RSS (ru_maxrss) above the baseline with model and batch built"
-    return {"method": variant, "images_per_s": steps * batch / dt, "ms_per_step": 1000 * dt / steps,
-            "peak_memory_bytes": peak, "memory_measure": kind, "baseline_rss_bytes": base_rss * 1024,
-            "device": str(dev), "hardware": hardware_description(dev), "threads": torch.get_num_threads()}
+    return {
+        "method": variant,
+        "images_per_s": steps * batch / dt,
+        "ms_per_step": 1000 * dt / steps,
+        "peak_memory_bytes": peak,
+        "memory_measure": kind,
+        "baseline_rss_bytes": base_rss * 1024,
+        "device": str(dev),
+        "hardware": hardware_description(dev),
+        "threads": torch.get_num_threads(),
+    }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--config", default="mnist-quick")
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--batch", type=int, default=50)
@@ -75,23 +88,48 @@ def main() -> None:
         return
     results = []
     for method in VARIANTS:
-        cmd = [sys.executable, __file__, "--config", a.config, "--steps", str(a.steps), "--batch", str(a.batch),
-               "--device", a.device, "--child", method]
-        results.append(json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout))
+        cmd = [
+            sys.executable,
+            __file__,
+            "--config",
+            a.config,
+            "--steps",
+            str(a.steps),
+            "--batch",
+            str(a.batch),
+            "--device",
+            a.device,
+            "--child",
+            method,
+        ]
+        results.append(
+            json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        )
     ff, ff_seq, bp = results  # ff = batched
-    report = {"benchmark": "train_throughput", "config": a.config, "batch": a.batch, "steps": a.steps,
-              "date": time.strftime("%Y-%m-%d"), "results": results,
-              "ff_over_bp_memory": ff["peak_memory_bytes"] / bp["peak_memory_bytes"],
-              "ff_sequential_over_bp_memory": ff_seq["peak_memory_bytes"] / bp["peak_memory_bytes"],
-              "ff_peak_memory_not_above_bp": ff["peak_memory_bytes"] <= bp["peak_memory_bytes"],
-              "ff_sequential_peak_memory_not_above_bp": ff_seq["peak_memory_bytes"] <= bp["peak_memory_bytes"]}
+    report = {
+        "benchmark": "train_throughput",
+        "config": a.config,
+        "batch": a.batch,
+        "steps": a.steps,
+        "date": time.strftime("%Y-%m-%d"),
+        "results": results,
+        "ff_over_bp_memory": ff["peak_memory_bytes"] / bp["peak_memory_bytes"],
+        "ff_sequential_over_bp_memory": ff_seq["peak_memory_bytes"] / bp["peak_memory_bytes"],
+        "ff_peak_memory_not_above_bp": ff["peak_memory_bytes"] <= bp["peak_memory_bytes"],
+        "ff_sequential_peak_memory_not_above_bp": ff_seq["peak_memory_bytes"]
+        <= bp["peak_memory_bytes"],
+    }
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(report, indent=2) + "\n")
     for r in results:
-        print(f"{r['method']:>3}: {r['images_per_s']:8.1f} images/s  {r['ms_per_step']:7.2f} ms/step  "
-              f"peak {r['peak_memory_bytes'] / 2**20:8.1f} MiB ({r['memory_measure']})")
-    print(f"peak memory / BP's: FF batched {report['ff_over_bp_memory']:.2f}, "
-          f"FF sequential {report['ff_sequential_over_bp_memory']:.2f}  -> {a.out}")
+        print(
+            f"{r['method']:>3}: {r['images_per_s']:8.1f} images/s  {r['ms_per_step']:7.2f} ms/step  "
+            f"peak {r['peak_memory_bytes'] / 2**20:8.1f} MiB ({r['memory_measure']})"
+        )
+    print(
+        f"peak memory / BP's: FF batched {report['ff_over_bp_memory']:.2f}, "
+        f"FF sequential {report['ff_sequential_over_bp_memory']:.2f}  -> {a.out}"
+    )
 
 
 if __name__ == "__main__":

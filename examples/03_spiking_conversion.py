@@ -6,6 +6,7 @@ Builds the deployable ("static") spiking spec of the run, classifies a few test 
 counts over T steps, sweeps T with ``spike_run`` (writes RUN_DIR/spike_metrics.json) and draws the
 accuracy-vs-T curve and a spike raster. A few minutes on a 2-core CPU.
 """
+
 import sys
 from pathlib import Path
 
@@ -22,19 +23,33 @@ x = torch.from_numpy(data.test.x[:200]).unsqueeze(1).float() / 255
 y = torch.from_numpy(data.test.y[:200])
 
 # the spec is plain numpy: per layer conv weights + LIF parameters (what Lava runs)
-spec = spiking_spec_from_run(run_dir, timesteps=16, encoding="current", variant="static", dataset=data)
-print(f"T = {spec.timesteps}, encoding {spec.encoding}, layers "
-      f"{[(l.weight.shape, round(float(l.threshold), 3)) for l in spec.layers]}")
+spec = spiking_spec_from_run(
+    run_dir, timesteps=16, encoding="current", variant="static", dataset=data
+)
+print(
+    f"T = {spec.timesteps}, encoding {spec.encoding}, layers "
+    f"{[(l.weight.shape, round(float(l.threshold), 3)) for l in spec.layers]}"
+)
 snn = SpikingNetwork(spec)
-counts = snn.spike_counts(snn.labels.neutral(x[:1]))           # per-layer spike counts (1, C, H, W)
+counts = snn.spike_counts(snn.labels.neutral(x[:1]))  # per-layer spike counts (1, C, H, W)
 print(f"spikes of image 0 per layer: {[int(c.sum()) for c in counts]}")
 acc = (snn.predict_linear(x) == y).float().mean().item()
 print(f"spiking linear-head accuracy on 200 test images at T = 16: {acc:.3f}")
 
 # sweep T (linear head only, which is 10x cheaper than goodness) → RUN_DIR/spike_metrics.json
-metrics = spike_run(run_dir, timesteps=(4, 8, 16), encodings=("current", "rate"), samples=100,
-                    variants=("static",), device="cpu", goodness=False, dataset=data)
+metrics = spike_run(
+    run_dir,
+    timesteps=(4, 8, 16),
+    encodings=("current", "rate"),
+    samples=100,
+    variants=("static",),
+    device="cpu",
+    goodness=False,
+    dataset=data,
+)
 for r in metrics["results"]:
-    print(f"{r['encoding']:>7} T={r['timesteps']:>3}: linear {r['acc_linear']:.3f}, spikes {r['spikes_total']:.0f}")
+    print(
+        f"{r['encoding']:>7} T={r['timesteps']:>3}: linear {r['acc_linear']:.3f}, spikes {r['spikes_total']:.0f}"
+    )
 print(plot_accuracy_vs_timesteps(metrics, run_dir / "example_accuracy_vs_T.png"))
 print(plot_spike_raster(raster_trains(snn, x[0]), run_dir / "example_raster.png"))

@@ -7,6 +7,7 @@ profile. Prints the agreement with the reference simulation and the cost estimat
 RUN_DIR/compare.json (rate vs snnTorch vs Lava float vs Lava fixed). A few minutes on a 2-core CPU:
 Lava simulates every time step as message passing between processes, so the sample counts stay small.
 """
+
 import sys
 from pathlib import Path
 
@@ -22,12 +23,16 @@ data = load_dataset("mnist")
 
 for fixed in (False, True):
     m = deploy_run(run_dir, profile="loihi2", samples=3, fixed_point=fixed, dataset=data)
-    print(f"Lava {'fixed point' if fixed else 'float'}: accuracy {m['accuracy']}, agreement {m['agreement']}, "
-          f"energy/inference {m['energy_per_inference_j']} J, cores {m['cores_used']}, fits {m['fits']}")
+    print(
+        f"Lava {'fixed point' if fixed else 'float'}: accuracy {m['accuracy']}, agreement {m['agreement']}, "
+        f"energy/inference {m['energy_per_inference_j']} J, cores {m['cores_used']}, fits {m['fits']}"
+    )
 # deploy_metrics.json now holds the last (fixed-point) deployment
 
-cmp = compare_run(run_dir, samples=3, dataset=data)        # writes RUN_DIR/compare.json
+cmp = compare_run(run_dir, samples=3, dataset=data)  # writes RUN_DIR/compare.json
 for row in cmp["rows"]:
-    print(f"{row['model']:>10}: linear {row['acc_linear']}, goodness {row['acc_goodness']} ({row['samples']} images)")
+    print(
+        f"{row['model']:>10}: linear {row['acc_linear']}, goodness {row['acc_goodness']} ({row['samples']} images)"
+    )
 for profile, cost in cmp["cost_by_profile"].items():
     print(f"{profile:>10}: {cost}")

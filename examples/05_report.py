@@ -6,13 +6,19 @@ Computes Class Activation Maps and per-layer goodness separation with the Python
 RUN_DIR/report/index.html (the same as `ff-neuro report RUN_DIR`). The report includes the spiking
 and Lava sections when examples 03/04 (or `ff-neuro spike` / `ff-neuro deploy`) ran on this run.
 """
+
 import sys
 from pathlib import Path
 
 import torch
 
-from ff_neuro.analysis import (build_report, goodness_samples, plot_cam_grid, rate_model_cams,
-                               separation_score)
+from ff_neuro.analysis import (
+    build_report,
+    goodness_samples,
+    plot_cam_grid,
+    rate_model_cams,
+    separation_score,
+)
 from ff_neuro.analysis.cam import COMBINED
 from ff_neuro.data import load_dataset
 from ff_neuro.ff import open_run
@@ -35,7 +41,9 @@ print(plot_cam_grid(x[:10], y[:10].tolist(), cams, run_dir / "cam_first10.png"))
 # does every layer separate positive from negative data? (0.5 = chance)
 g = goodness_samples(model, x, y)
 for layer, d in g.items():
-    print(f"layer {layer}: separation {separation_score(d['pos'], d['neg'], model.net.thresholds[layer]):.3f}")
+    print(
+        f"layer {layer}: separation {separation_score(d['pos'], d['neg'], model.net.thresholds[layer]):.3f}"
+    )
 
 index = build_report(run_dir, dataset=data, samples=500)
 print(f"report: {index}")

@@ -4,6 +4,7 @@ A config has the sections ``data``, ``labels``, ``model``, ``train`` (and ``spik
 spiking stage). Layer indices are 0-based: the paper's "layers 2 and 3" are ``[1, 2]``.
 Shipped configs live in ``ff_neuro/configs/<name>.yaml``; ``load_config`` takes a name or a path.
 """
+
 from __future__ import annotations
 
 import copy
@@ -20,7 +21,11 @@ import yaml
 from .errors import ConfigError
 
 ACTIVATIONS = ("relu", "relu1", "ifzero")
-MEASURES, LOSSES, NEGATIVES = ("sum", "mean"), ("threshold", "symba", "softmax"), ("uniform", "hard", "head")
+MEASURES, LOSSES, NEGATIVES = (
+    ("sum", "mean"),
+    ("threshold", "symba", "softmax"),
+    ("uniform", "hard", "head"),
+)
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -29,10 +34,10 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 class LayerConfig:
     channels: int
     kernel: int = 7
-    padding: int | None = None   # None: "same" (kernel // 2)
+    padding: int | None = None  # None: "same" (kernel // 2)
     stride: int = 1
-    train: bool = True           # False: keep the random initialisation (the paper's layer 1)
-    activation_scale: float | None = None   # this layer's λ (None: model.activation_scale)
+    train: bool = True  # False: keep the random initialisation (the paper's layer 1)
+    activation_scale: float | None = None  # this layer's λ (None: model.activation_scale)
 
     @property
     def pad(self) -> int:
@@ -44,7 +49,7 @@ class DataConfig:
     dataset: str = "mnist"
     val_size: int = 10_000
     split_seed: int = 0
-    train_subset: int | None = None   # use only this many training images (seeded)
+    train_subset: int | None = None  # use only this many training images (seeded)
     root: str | None = None
 
 
@@ -57,27 +62,42 @@ class LabelConfig:
 
 @dataclass
 class ModelConfig:
-    layers: list[LayerConfig] = field(default_factory=lambda: [LayerConfig(128, 7, train=False),
-                                                               LayerConfig(128, 7), LayerConfig(128, 7)])
-    loss_layers: list[int] = field(default_factory=lambda: [1, 2])     # FF loss and goodness readout
+    layers: list[LayerConfig] = field(
+        default_factory=lambda: [
+            LayerConfig(128, 7, train=False),
+            LayerConfig(128, 7),
+            LayerConfig(128, 7),
+        ]
+    )
+    loss_layers: list[int] = field(default_factory=lambda: [1, 2])  # FF loss and goodness readout
     readout_layers: list[int] = field(default_factory=lambda: [1, 2])  # linear-head features
-    goodness_layers: list[int] | None = None   # layers whose goodness the classifier sums (None: loss_layers)
-    threshold_scale: float = 1.0    # θ = threshold_scale · N, N = units of the layer
+    goodness_layers: list[int] | None = (
+        None  # layers whose goodness the classifier sums (None: loss_layers)
+    )
+    threshold_scale: float = 1.0  # θ = threshold_scale · N, N = units of the layer
     bias: bool = True
-    init: str = "calibrated"        # "calibrated": He-normal weights, zero bias, so G ≈ θ at the start;
-                                    # "torch": PyTorch's default Conv2d initialisation
-    norm: str = "rms"               # rms: per-sample RMS normalisation of every layer's input (the paper);
-                                    # none: no normalisation (static: what a spiking network computes)
-    activation: str = "relu"        # relu (the paper) | relu1 | ifzero: bounded rates of IF neurons
-    activation_scale: float = 1.0   # λ of relu1/ifzero: a = λ·ψ(z/λ); the spiking layer gets current z/λ
-    train_timesteps: int | None = None  # relu1/ifzero: train on rates rounded to counts over T steps
-                                        # (stochastic rounding, straight-through; functional.count_noise)
+    init: str = "calibrated"  # "calibrated": He-normal weights, zero bias, so G ≈ θ at the start;
+    # "torch": PyTorch's default Conv2d initialisation
+    norm: str = "rms"  # rms: per-sample RMS normalisation of every layer's input (the paper);
+    # none: no normalisation (static: what a spiking network computes)
+    activation: str = "relu"  # relu (the paper) | relu1 | ifzero: bounded rates of IF neurons
+    activation_scale: float = (
+        1.0  # λ of relu1/ifzero: a = λ·ψ(z/λ); the spiking layer gets current z/λ
+    )
+    train_timesteps: int | None = (
+        None  # relu1/ifzero: train on rates rounded to counts over T steps
+    )
+    # (stochastic rounding, straight-through; functional.count_noise)
 
     @property
     def scales(self) -> list[float]:
         """λ_l of every layer: its own ``activation_scale``, else the model's."""
-        return [float(self.activation_scale if layer.activation_scale is None else layer.activation_scale)
-                for layer in self.layers]
+        return [
+            float(
+                self.activation_scale if layer.activation_scale is None else layer.activation_scale
+            )
+            for layer in self.layers
+        ]
 
     @property
     def score_layers(self) -> list[int]:
@@ -88,52 +108,69 @@ class ModelConfig:
 @dataclass
 class GoodnessConfig:
     """The FF objective per layer (equations in ``ff_neuro.ff.objective``); defaults = the paper."""
-    measure: str = "sum"          # sum: g = Σy², θ = threshold_scale·N | mean: g = Σy²/N, θ = threshold_scale
-    loss: str = "threshold"       # threshold | symba | softmax
-    scale: float = 1.0            # α, the logit scale: α(g − θ), α(g⁺ − g⁻) or α·g_c
-    relative: bool = False        # symba/softmax: goodness over its detached mean, α(g⁺ − g⁻)/ḡ (a relative margin)
-    negatives: str = "uniform"    # uniform | hard: P(c) ∝ exp(α Σ_l g_l(x, c)) | head: P(c) ∝ exp(head logit c),
-                                  # c ≠ y
+
+    measure: str = (
+        "sum"  # sum: g = Σy², θ = threshold_scale·N | mean: g = Σy²/N, θ = threshold_scale
+    )
+    loss: str = "threshold"  # threshold | symba | softmax
+    scale: float = 1.0  # α, the logit scale: α(g − θ), α(g⁺ − g⁻) or α·g_c
+    relative: bool = (
+        False  # symba/softmax: goodness over its detached mean, α(g⁺ − g⁻)/ḡ (a relative margin)
+    )
+    negatives: str = (
+        "uniform"  # uniform | hard: P(c) ∝ exp(α Σ_l g_l(x, c)) | head: P(c) ∝ exp(head logit c),
+    )
+    # c ≠ y
 
 
 @dataclass
 class TrainConfig:
-    method: str = "ff"           # ff | bp | random
+    method: str = "ff"  # ff | bp | random
     epochs: int = 200
     batch_size: int = 50
     lr: float = 5e-5
     head_lr: float = 1e-3
-    cooldown: bool = True        # linear cool-down in the second half (the paper's schedule)
+    cooldown: bool = True  # linear cool-down in the second half (the paper's schedule)
     seed: int = 0
     eval_batch_size: int = 500
-    val_goodness: bool = True    # also compute goodness accuracy on validation each epoch
-    val_goodness_subset: int | None = None  # ... on this many validation images only (it costs C passes)
-    select: str = "linear"       # best.safetensors = best validation accuracy of: linear | goodness
-    bf16: bool = False           # bf16 autocast (CUDA only)
-    compile: bool = False        # torch.compile every layer (CUDA only)
+    val_goodness: bool = True  # also compute goodness accuracy on validation each epoch
+    val_goodness_subset: int | None = (
+        None  # ... on this many validation images only (it costs C passes)
+    )
+    select: str = "linear"  # best.safetensors = best validation accuracy of: linear | goodness
+    bf16: bool = False  # bf16 autocast (CUDA only)
+    compile: bool = False  # torch.compile every layer (CUDA only)
     compile_mode: str = "default"  # torch.compile mode, e.g. "reduce-overhead" (CUDA graphs)
-    ff_posneg: str = "sequential"  # "batched": positives and negatives in one pass of 2B (for GPUs);
-                                 # "sequential": two passes of B, half the memory, faster on CPU
-    nan_check_every: int = 100   # steps between finiteness checks of the loss (host syncs)
+    ff_posneg: str = (
+        "sequential"  # "batched": positives and negatives in one pass of 2B (for GPUs);
+    )
+    # "sequential": two passes of B, half the memory, faster on CPU
+    nan_check_every: int = 100  # steps between finiteness checks of the loss (host syncs)
 
 
 @dataclass
 class SpikingConfig:
     timesteps: int = 16
-    encoding: str = "current"    # current | rate
-    beta: float = 1.0            # membrane decay factor per step (Lava dv = 1 − beta)
+    encoding: str = "current"  # current | rate
+    beta: float = 1.0  # membrane decay factor per step (Lava dv = 1 − beta)
     threshold: float = 1.0
     surrogate_slope: float = 5.0
-    readout_scale: float = 0.05  # goodness threshold on Σ(count/T)² is readout_scale · N (rms rate √0.05 ≈ 0.22)
-    input_norm: str = "rms"      # direct training: rms = per-sample RMS gain on each layer's input rates | none
-                                 # (ignored in spike units: model.norm none with a bounded activation)
-    gradient: str = "bptt"       # direct training within a layer: bptt (surrogate through time) | rate
-                                 # (exact spikes forward, gradient of the rate ψ(mean current): DSR)
+    readout_scale: float = (
+        0.05  # goodness threshold on Σ(count/T)² is readout_scale · N (rms rate √0.05 ≈ 0.22)
+    )
+    input_norm: str = (
+        "rms"  # direct training: rms = per-sample RMS gain on each layer's input rates | none
+    )
+    # (ignored in spike units: model.norm none with a bounded activation)
+    gradient: str = "bptt"  # direct training within a layer: bptt (surrogate through time) | rate
+    # (exact spikes forward, gradient of the rate ψ(mean current): DSR)
 
 
 @dataclass
 class HardwareConfig:
-    profile: str | None = None   # train under this hardware profile's constraints (quantisation-aware)
+    profile: str | None = (
+        None  # train under this hardware profile's constraints (quantisation-aware)
+    )
 
 
 @dataclass
@@ -150,7 +187,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def replace(self, **sections: dict[str, Any]) -> "Config":
+    def replace(self, **sections: dict[str, Any]) -> Config:
         """A copy with keys overridden, e.g. ``cfg.replace(train={"epochs": 3})``."""
         d = self.to_dict()
         for sec, vals in sections.items():
@@ -164,7 +201,9 @@ def _build(cls: type, data: Any, where: str) -> Any:
     """Instantiate dataclass ``cls`` from ``data``, rejecting unknown keys with their dotted path."""
     hints = typing.get_type_hints(cls)
     if not isinstance(data, dict):
-        raise ConfigError(f"config section {where or '<root>'} must be a mapping, got {type(data).__name__}")
+        raise ConfigError(
+            f"config section {where or '<root>'} must be a mapping, got {type(data).__name__}"
+        )
     names = {f.name for f in fields(cls)}
     for key in data:
         if key not in names:
@@ -182,8 +221,12 @@ def _build(cls: type, data: Any, where: str) -> Any:
                 raise ConfigError(f"config key {path!r} must be a list")
             val = [_build(typing.get_args(hint)[0], v, f"{path}[{i}]") for i, v in enumerate(val)]
         elif hint in (int, int | None) and isinstance(val, float) and val.is_integer():
-            val = int(val)   # 1.0e4 in YAML is 10000
-        elif hint in (float, float | None) and isinstance(val, (int, str)) and not isinstance(val, bool):
+            val = int(val)  # 1.0e4 in YAML is 10000
+        elif (
+            hint in (float, float | None)
+            and isinstance(val, (int, str))
+            and not isinstance(val, bool)
+        ):
             try:
                 val = float(val)
             except ValueError:
@@ -196,15 +239,18 @@ def _build(cls: type, data: Any, where: str) -> Any:
 
 
 # Limits checked by ``validate``: beyond them a run fails deep inside the allocator or runs for ever.
-DATASETS = {"mnist": (28, 28, 60_000), "fashion-mnist": (28, 28, 60_000)}  # H, W, official training images
+DATASETS = {
+    "mnist": (28, 28, 60_000),
+    "fashion-mnist": (28, 28, 60_000),
+}  # H, W, official training images
 MAX_LAYERS = 32
 MAX_CHANNELS = 4096
-MAX_CONV_WEIGHTS = 2 ** 26        # all conv weights together (64 Mi floats = 256 MB)
-MAX_LAYER_UNITS = 2 ** 22         # C·H·W of one layer's output for one image
+MAX_CONV_WEIGHTS = 2**26  # all conv weights together (64 Mi floats = 256 MB)
+MAX_LAYER_UNITS = 2**22  # C·H·W of one layer's output for one image
 MAX_EPOCHS = 100_000
 MAX_BATCH = 65_536
-MAX_TIMESTEPS = 4096              # spiking T (the CLI's --timesteps has the same bound)
-MAX_SEED = 2 ** 32 - 1
+MAX_TIMESTEPS = 4096  # spiking T (the CLI's --timesteps has the same bound)
+MAX_SEED = 2**32 - 1
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
@@ -247,8 +293,15 @@ def _check_value(val: Any, hint: Any, path: str) -> None:
             raise ConfigError(f"config key {path!r} must be a string, got {val!r}")
 
 
-def _range(cfg: Config, key: str, lo: float | None = None, hi: float | None = None, *,
-           open_lo: bool = False, optional: bool = False) -> None:
+def _range(
+    cfg: Config,
+    key: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    open_lo: bool = False,
+    optional: bool = False,
+) -> None:
     """``cfg.<key>`` lies in [lo, hi] (lo excluded when ``open_lo``); None passes when ``optional``."""
     sec, name = key.split(".")
     val = getattr(getattr(cfg, sec), name)
@@ -275,34 +328,46 @@ def _check_layers(cfg: Config) -> None:
     if not layers:
         raise ConfigError("config key 'model.layers' must list at least one layer")
     if len(layers) > MAX_LAYERS:
-        raise ConfigError(f"config key 'model.layers' has {len(layers)} layers; at most {MAX_LAYERS} are allowed")
+        raise ConfigError(
+            f"config key 'model.layers' has {len(layers)} layers; at most {MAX_LAYERS} are allowed"
+        )
     h, w, _ = DATASETS.get(cfg.data.dataset, (28, 28, 0))
     cin, weights = 1, 0
     for i, layer in enumerate(layers):
         path = f"model.layers[{i}]"
         if not 1 <= layer.channels <= MAX_CHANNELS:
-            raise ConfigError(f"config key '{path}.channels' must be in [1, {MAX_CHANNELS}], got {layer.channels}")
+            raise ConfigError(
+                f"config key '{path}.channels' must be in [1, {MAX_CHANNELS}], got {layer.channels}"
+            )
         if layer.kernel < 1:
             raise ConfigError(f"config key '{path}.kernel' must be >= 1, got {layer.kernel}")
         if layer.stride < 1:
             raise ConfigError(f"config key '{path}.stride' must be >= 1, got {layer.stride}")
         if layer.padding is not None and not 0 <= layer.padding <= layer.kernel:
-            raise ConfigError(f"config key '{path}.padding' must be in [0, kernel = {layer.kernel}] "
-                              f"or null (same), got {layer.padding}")
+            raise ConfigError(
+                f"config key '{path}.padding' must be in [0, kernel = {layer.kernel}] "
+                f"or null (same), got {layer.padding}"
+            )
         if layer.kernel > h + 2 * layer.pad or layer.kernel > w + 2 * layer.pad:
-            raise ConfigError(f"config key '{path}.kernel' = {layer.kernel} is larger than the layer's padded "
-                              f"input {h + 2 * layer.pad}×{w + 2 * layer.pad}; lower the kernel or raise padding")
+            raise ConfigError(
+                f"config key '{path}.kernel' = {layer.kernel} is larger than the layer's padded "
+                f"input {h + 2 * layer.pad}×{w + 2 * layer.pad}; lower the kernel or raise padding"
+            )
         h = (h + 2 * layer.pad - layer.kernel) // layer.stride + 1
         w = (w + 2 * layer.pad - layer.kernel) // layer.stride + 1
         units = layer.channels * h * w
         if units > MAX_LAYER_UNITS:
-            raise ConfigError(f"config key '{path}.channels': the layer has {units:,} units per image "
-                              f"({layer.channels}×{h}×{w}); at most {MAX_LAYER_UNITS:,} are allowed")
-        weights += layer.channels * cin * layer.kernel ** 2
+            raise ConfigError(
+                f"config key '{path}.channels': the layer has {units:,} units per image "
+                f"({layer.channels}×{h}×{w}); at most {MAX_LAYER_UNITS:,} are allowed"
+            )
+        weights += layer.channels * cin * layer.kernel**2
         cin = layer.channels
     if weights > MAX_CONV_WEIGHTS:
-        raise ConfigError(f"config key 'model.layers': {weights:,} conv weights in all; at most "
-                          f"{MAX_CONV_WEIGHTS:,} are allowed (fewer channels or smaller kernels)")
+        raise ConfigError(
+            f"config key 'model.layers': {weights:,} conv weights in all; at most "
+            f"{MAX_CONV_WEIGHTS:,} are allowed (fewer channels or smaller kernels)"
+        )
 
 
 def validate(cfg: Config) -> Config:
@@ -329,23 +394,33 @@ def validate(cfg: Config) -> Config:
         if val is None:
             continue
         if not val:
-            raise ConfigError(f"config key 'model.{key}' must name at least one layer"
-                              + (" (or be null: the loss layers)" if key == "goodness_layers" else ""))
+            raise ConfigError(
+                f"config key 'model.{key}' must name at least one layer"
+                + (" (or be null: the loss layers)" if key == "goodness_layers" else "")
+            )
         bad = [i for i in val if not 0 <= i < n]
         if bad:
-            raise ConfigError(f"model.{key} has indices {bad} outside 0..{n - 1} (layer indices are 0-based)")
+            raise ConfigError(
+                f"model.{key} has indices {bad} outside 0..{n - 1} (layer indices are 0-based)"
+            )
         if len(set(val)) != len(val):
             raise ConfigError(f"config key 'model.{key}' lists a layer twice: {val}")
     _range(cfg, "model.threshold_scale", 0.0, open_lo=True)
     if cfg.model.norm not in ("rms", "none"):
         raise ConfigError(f"model.norm must be 'rms' or 'none', got {cfg.model.norm!r}")
     if cfg.model.activation not in ACTIVATIONS:
-        raise ConfigError(f"model.activation must be one of {list(ACTIVATIONS)}, got {cfg.model.activation!r}")
+        raise ConfigError(
+            f"model.activation must be one of {list(ACTIVATIONS)}, got {cfg.model.activation!r}"
+        )
     tt = cfg.model.train_timesteps
     if tt is not None and (not isinstance(tt, int) or isinstance(tt, bool) or not 1 <= tt <= 4096):
-        raise ConfigError(f"model.train_timesteps must be an integer in 1..4096 or null, got {tt!r}")
+        raise ConfigError(
+            f"model.train_timesteps must be an integer in 1..4096 or null, got {tt!r}"
+        )
     if tt is not None and cfg.model.activation == "relu":
-        raise ConfigError("model.train_timesteps needs a bounded rate (model.activation relu1 or ifzero)")
+        raise ConfigError(
+            "model.train_timesteps needs a bounded rate (model.activation relu1 or ifzero)"
+        )
     if not all(s > 0 for s in cfg.model.scales):
         raise ConfigError(f"every activation_scale must be > 0, got {cfg.model.scales}")
     if not cfg.model.activation_scale > 0:
@@ -355,7 +430,9 @@ def validate(cfg: Config) -> Config:
     # goodness
     for key, valid in (("measure", MEASURES), ("loss", LOSSES), ("negatives", NEGATIVES)):
         if getattr(cfg.goodness, key) not in valid:
-            raise ConfigError(f"goodness.{key} must be one of {list(valid)}, got {getattr(cfg.goodness, key)!r}")
+            raise ConfigError(
+                f"goodness.{key} must be one of {list(valid)}, got {getattr(cfg.goodness, key)!r}"
+            )
     if not cfg.goodness.scale > 0:
         raise ConfigError(f"goodness.scale must be > 0, got {cfg.goodness.scale}")
     # train
@@ -373,21 +450,31 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"train.select must be 'linear' or 'goodness', got {cfg.train.select!r}")
     _choice(cfg, "train.compile_mode", COMPILE_MODES)
     if cfg.train.ff_posneg not in ("batched", "sequential"):
-        raise ConfigError(f"train.ff_posneg must be 'batched' or 'sequential', got {cfg.train.ff_posneg!r}")
+        raise ConfigError(
+            f"train.ff_posneg must be 'batched' or 'sequential', got {cfg.train.ff_posneg!r}"
+        )
     # spiking
     _range(cfg, "spiking.timesteps", 1, MAX_TIMESTEPS)
     if cfg.spiking.encoding not in ("current", "rate"):
-        raise ConfigError(f"spiking.encoding must be 'current' or 'rate', got {cfg.spiking.encoding!r}")
+        raise ConfigError(
+            f"spiking.encoding must be 'current' or 'rate', got {cfg.spiking.encoding!r}"
+        )
     _range(cfg, "spiking.beta", 0.0, 1.0)
     _range(cfg, "spiking.threshold", 0.0, open_lo=True)
     _range(cfg, "spiking.surrogate_slope", 0.0, open_lo=True)
     _range(cfg, "spiking.readout_scale", 0.0, open_lo=True)
     if cfg.spiking.input_norm not in ("rms", "none"):
-        raise ConfigError(f"spiking.input_norm must be 'rms' or 'none', got {cfg.spiking.input_norm!r}")
+        raise ConfigError(
+            f"spiking.input_norm must be 'rms' or 'none', got {cfg.spiking.input_norm!r}"
+        )
     if cfg.spiking.gradient not in ("bptt", "rate"):
-        raise ConfigError(f"spiking.gradient must be 'bptt' or 'rate', got {cfg.spiking.gradient!r}")
+        raise ConfigError(
+            f"spiking.gradient must be 'bptt' or 'rate', got {cfg.spiking.gradient!r}"
+        )
     if cfg.hardware.profile is not None and not cfg.hardware.profile.strip():
-        raise ConfigError("config key 'hardware.profile' must be a profile name or null, got an empty string")
+        raise ConfigError(
+            "config key 'hardware.profile' must be a profile name or null, got an empty string"
+        )
     return cfg
 
 
@@ -405,8 +492,10 @@ def load_config(name_or_path: str | Path) -> Config:
     if not path.is_file():
         path = CONFIG_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
-            raise ConfigError(f"no config file or shipped config named {str(name_or_path)!r}; "
-                              f"shipped: {available_configs()}")
+            raise ConfigError(
+                f"no config file or shipped config named {str(name_or_path)!r}; "
+                f"shipped: {available_configs()}"
+            )
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:

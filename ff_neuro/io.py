@@ -1,4 +1,5 @@
 """Atomic file writes: write to a temporary file in the same folder, fsync, then rename."""
+
 from __future__ import annotations
 
 import glob
@@ -28,12 +29,15 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     _remove_old_tmp(path)
 
 
-STALE_TMP_SECONDS = 3600   # a temporary file of this target older than this belongs to a killed write
+STALE_TMP_SECONDS = (
+    3600  # a temporary file of this target older than this belongs to a killed write
+)
 
 
 def _remove_old_tmp(path: Path) -> None:
     """Remove ``.NAME.*.tmp`` files of ``path`` left by killed writes (old enough not to be a live writer's)."""
     import time
+
     now = time.time()
     for p in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         try:
@@ -47,6 +51,7 @@ def ensure_writable_dir(path: str | Path, what: str = "--out") -> Path:
     """Create folder ``path`` (and parents) and check that files can be written in it; else :class:`RunDirError`
     with one line saying why (a file is in the way, a parent is a file, no permission)."""
     from .errors import RunDirError
+
     path = Path(path)
     for p in (path, *path.parents):
         if p.exists() and not p.is_dir():
@@ -80,6 +85,7 @@ def read_jsonl(path: str | Path) -> list[dict]:
     import warnings
 
     from .errors import RunFileError
+
     path = Path(path)
     if not path.is_file():
         return []
@@ -93,11 +99,15 @@ def read_jsonl(path: str | Path) -> list[dict]:
             if not isinstance(rec, dict):
                 raise ValueError("not a JSON object")
         except ValueError as e:
-            if all(not s.strip() for s in lines[i + 1:]):
-                warnings.warn(f"{path}: dropped a torn last line (a write was interrupted): {line[:60]!r}",
-                              stacklevel=2)
+            if all(not s.strip() for s in lines[i + 1 :]):
+                warnings.warn(
+                    f"{path}: dropped a torn last line (a write was interrupted): {line[:60]!r}",
+                    stacklevel=2,
+                )
                 break
-            raise RunFileError(f"{path}: line {i + 1} is not a JSON record ({e}); the log is damaged") from None
+            raise RunFileError(
+                f"{path}: line {i + 1} is not a JSON record ({e}); the log is damaged"
+            ) from None
         records.append(rec)
     return records
 
@@ -139,30 +149,35 @@ class RunLock:
         except OSError:
             return "?"
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         import fcntl
         import warnings
 
         from .errors import RunDirError
+
         for _ in range(10):
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 os.close(fd)
-                raise RunDirError(f"{self.folder} is in use by another ff-neuro process (PID {self._holder()}, "
-                                  f"lock {self.path}); wait for it to finish or choose another --out") from None
+                raise RunDirError(
+                    f"{self.folder} is in use by another ff-neuro process (PID {self._holder()}, "
+                    f"lock {self.path}); wait for it to finish or choose another --out"
+                ) from None
             try:
                 same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
             except FileNotFoundError:
                 same = False
-            if not same:          # the holder removed the file between our open and flock: try again
+            if not same:  # the holder removed the file between our open and flock: try again
                 os.close(fd)
                 continue
             old = os.read(fd, 64).decode(errors="replace").strip()
             if old and old != str(os.getpid()):
-                warnings.warn(f"{self.path}: took over the stale lock of process {old}, which no longer runs",
-                              stacklevel=2)
+                warnings.warn(
+                    f"{self.path}: took over the stale lock of process {old}, which no longer runs",
+                    stacklevel=2,
+                )
             os.lseek(fd, 0, os.SEEK_SET)
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
@@ -177,7 +192,7 @@ class RunLock:
             os.close(self.fd)
             self.fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

@@ -1,4 +1,5 @@
 """Device selection, seeding and a description of the hardware for result records."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     except RuntimeError:
         raise DeviceError(f"unknown device {str(device)!r}; use auto, cpu or cuda") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
+        raise DeviceError(
+            "--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto"
+        )
     return dev
 
 

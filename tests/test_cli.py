@@ -1,4 +1,5 @@
 """The ff-neuro command line, end to end on a real MNIST subset."""
+
 import json
 
 import pytest
@@ -28,8 +29,22 @@ def test_train_evaluate_and_errors(tmp_path, capsys):
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))
     run = tmp_path / "run"
-    rc = main(["train", "--config", str(path), "--out", str(run), "--train-subset", "500", "--no-progress",
-               "--device", "cpu", "--set", "train.head_lr=2e-3"])
+    rc = main(
+        [
+            "train",
+            "--config",
+            str(path),
+            "--out",
+            str(run),
+            "--train-subset",
+            "500",
+            "--no-progress",
+            "--device",
+            "cpu",
+            "--set",
+            "train.head_lr=2e-3",
+        ]
+    )
     assert rc == 0
     m = json.loads((run / "metrics.json").read_text())
     assert m["train_size"] == 500 and m["config"]["train"]["head_lr"] == 2e-3
@@ -37,7 +52,12 @@ def test_train_evaluate_and_errors(tmp_path, capsys):
     assert "val linear" in capsys.readouterr().out
     # an existing run without --resume, an unknown key, a broken --set: one-line errors, exit 2
     assert main(["train", "--config", str(path), "--out", str(run), "--device", "cpu"]) == 2
-    assert main(["train", "--config", str(path), "--out", str(tmp_path / "r2"), "--set", "train.lrr=1"]) == 2
+    assert (
+        main(
+            ["train", "--config", str(path), "--out", str(tmp_path / "r2"), "--set", "train.lrr=1"]
+        )
+        == 2
+    )
     assert main(["train", "--config", str(path), "--out", str(tmp_path / "r3"), "--set", "lr"]) == 2
     err = capsys.readouterr().err
     assert "--resume" in err and "'train.lrr'" in err and "SECTION.KEY=VALUE" in err

@@ -47,6 +47,7 @@ def test_replace_overrides():
 
 def test_types_and_ranges_name_the_key():
     from ff_neuro.config import MAX_TIMESTEPS, Config, from_dict
+
     base = Config().to_dict()
 
     def bad(section, key, value, match):
@@ -70,8 +71,18 @@ def test_types_and_ranges_name_the_key():
     bad("model", "loss_layers", [], r"'model\.loss_layers' must name at least one layer")
     bad("model", "goodness_layers", [], r"'model\.goodness_layers'")
     bad("model", "loss_layers", [1.5], r"'model\.loss_layers\[0\]' must be an integer")
-    bad("model", "layers", [{"channels": 8, "kernel": 29, "padding": 0}], r"'model\.layers\[0\]\.kernel' = 29 is larger")
-    bad("model", "layers", [{"channels": 4096, "kernel": 7, "padding": 7}], r"'model\.layers\[0\]\.channels'.*units per image")
+    bad(
+        "model",
+        "layers",
+        [{"channels": 8, "kernel": 29, "padding": 0}],
+        r"'model\.layers\[0\]\.kernel' = 29 is larger",
+    )
+    bad(
+        "model",
+        "layers",
+        [{"channels": 4096, "kernel": 7, "padding": 7}],
+        r"'model\.layers\[0\]\.channels'.*units per image",
+    )
     bad("spiking", "timesteps", MAX_TIMESTEPS + 1, r"'spiking\.timesteps'")
     # integral floats are integers (YAML writes 1.0e4 for 10000); the defaults are valid
     d = copy.deepcopy(base)

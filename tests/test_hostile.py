@@ -1,5 +1,6 @@
 """Hostile and careless input to the CLI (issue 12): every user error is one line on stderr, exit code 2,
 and leaves the files of an existing run unchanged."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,11 @@ from tests.conftest import tiny_config
 
 
 def snapshot(folder) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def one_line_error(capsys, *needles: str) -> str:
@@ -79,22 +84,26 @@ BAD_SETS = [
 @pytest.mark.parametrize("item,needle", BAD_SETS, ids=[b[0] for b in BAD_SETS])
 def test_bad_set_is_one_line_error(item, needle, tiny_yaml, tmp_path, capsys):
     out = tmp_path / "run"
-    rc = main(["train", "--config", str(tiny_yaml), "--out", str(out), "--device", "cpu", "--set", item])
+    rc = main(
+        ["train", "--config", str(tiny_yaml), "--out", str(out), "--device", "cpu", "--set", item]
+    )
     assert rc == 2
     one_line_error(capsys, needle)
     assert not out.exists()
 
 
 def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
-    for argv in (["report", str(tmp_path), "--samples", "0"],
-                 ["spike", str(tmp_path), "--samples", "0"],
-                 ["spike", str(tmp_path), "--calib-samples", "-1"],
-                 ["spike", str(tmp_path), "--percentile", "0"],
-                 ["deploy", str(tmp_path), "--chunk", "0"],
-                 ["export", str(tmp_path), "--out", str(tmp_path / "e"), "--timesteps", "100000000"],
-                 ["export", str(tmp_path), "--out", str(tmp_path / "e"), "--netx-margin", "nan"],
-                 ["export", str(tmp_path), "--out", str(tmp_path / "e"), "--netx-bound", "loose"],
-                 ["train", "--config", "mnist-quick", "--out", str(tmp_path / "r"), "--epochs", "x"]):
+    for argv in (
+        ["report", str(tmp_path), "--samples", "0"],
+        ["spike", str(tmp_path), "--samples", "0"],
+        ["spike", str(tmp_path), "--calib-samples", "-1"],
+        ["spike", str(tmp_path), "--percentile", "0"],
+        ["deploy", str(tmp_path), "--chunk", "0"],
+        ["export", str(tmp_path), "--out", str(tmp_path / "e"), "--timesteps", "100000000"],
+        ["export", str(tmp_path), "--out", str(tmp_path / "e"), "--netx-margin", "nan"],
+        ["export", str(tmp_path), "--out", str(tmp_path / "e"), "--netx-bound", "loose"],
+        ["train", "--config", "mnist-quick", "--out", str(tmp_path / "r"), "--epochs", "x"],
+    ):
         with pytest.raises(SystemExit) as e:
             main(argv)
         assert e.value.code == 2, argv
@@ -105,11 +114,14 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
 
 # --- --out and --device --------------------------------------------------------------------
 
+
 def test_out_that_is_a_file_or_under_a_file(tiny_yaml, tmp_path, capsys):
     f = tmp_path / "afile"
     f.write_text("keep me")
     for out in (f, f / "sub"):
-        assert main(["train", "--config", str(tiny_yaml), "--out", str(out), "--device", "cpu"]) == 2
+        assert (
+            main(["train", "--config", str(tiny_yaml), "--out", str(out), "--device", "cpu"]) == 2
+        )
         one_line_error(capsys, "is a file")
     assert f.read_text() == "keep me"
 
@@ -120,7 +132,10 @@ def test_out_unwritable(tiny_yaml, tmp_path, capsys):
     ro.mkdir()
     ro.chmod(0o500)
     try:
-        assert main(["train", "--config", str(tiny_yaml), "--out", str(ro / "run"), "--device", "cpu"]) == 2
+        assert (
+            main(["train", "--config", str(tiny_yaml), "--out", str(ro / "run"), "--device", "cpu"])
+            == 2
+        )
         one_line_error(capsys, str(ro / "run"))
         assert main(["train", "--config", str(tiny_yaml), "--out", str(ro), "--device", "cpu"]) == 2
         one_line_error(capsys, "not writable")
@@ -130,7 +145,12 @@ def test_out_unwritable(tiny_yaml, tmp_path, capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_gpu(tiny_yaml, tmp_path, capsys):
-    assert main(["train", "--config", str(tiny_yaml), "--out", str(tmp_path / "r"), "--device", "cuda"]) == 2
+    assert (
+        main(
+            ["train", "--config", str(tiny_yaml), "--out", str(tmp_path / "r"), "--device", "cuda"]
+        )
+        == 2
+    )
     one_line_error(capsys, "no CUDA GPU")
     assert not (tmp_path / "r").exists()
     assert main(["evaluate", str(tmp_path / "r"), "--device", "cuda"]) == 2
@@ -139,9 +159,15 @@ def test_cuda_without_gpu(tiny_yaml, tmp_path, capsys):
 
 # --- checkpoint metadata -------------------------------------------------------------------
 
+
 def good_meta() -> dict:
-    return {"config": tiny_config(epochs=1).to_dict(), "kind": "rate", "epoch": 1,
-            "best": {"acc_linear": 0.5, "acc_goodness": None, "epoch": 1}, "train_seconds": 1.0}
+    return {
+        "config": tiny_config(epochs=1).to_dict(),
+        "kind": "rate",
+        "epoch": 1,
+        "best": {"acc_linear": 0.5, "acc_goodness": None, "epoch": 1},
+        "train_seconds": 1.0,
+    }
 
 
 BAD_META = [
@@ -158,7 +184,9 @@ BAD_META = [
 ]
 
 
-@pytest.mark.parametrize("spoil,needle", BAD_META, ids=[b[1] + str(i) for i, b in enumerate(BAD_META)])
+@pytest.mark.parametrize(
+    "spoil,needle", BAD_META, ids=[b[1] + str(i) for i, b in enumerate(BAD_META)]
+)
 def test_checkpoint_metadata_is_validated(spoil, needle, tmp_path, capsys):
     meta = good_meta()
     spoil(meta)
@@ -168,11 +196,13 @@ def test_checkpoint_metadata_is_validated(spoil, needle, tmp_path, capsys):
     with pytest.raises(CheckpointError, match="not an ff_neuro checkpoint"):
         load_checkpoint(run / "best.safetensors")
     before = snapshot(run)
-    for argv in (["evaluate", str(run), "--device", "cpu"],
-                 ["report", str(run), "--device", "cpu", "--no-spiking"],
-                 ["spike", str(run), "--device", "cpu", "--timesteps", "4", "--samples", "10"],
-                 ["export", str(run), "--out", str(tmp_path / "exp")],
-                 ["train", "--config", "mnist-quick", "--out", str(run), "--resume", "--device", "cpu"]):
+    for argv in (
+        ["evaluate", str(run), "--device", "cpu"],
+        ["report", str(run), "--device", "cpu", "--no-spiking"],
+        ["spike", str(run), "--device", "cpu", "--timesteps", "4", "--samples", "10"],
+        ["export", str(run), "--out", str(tmp_path / "exp")],
+        ["train", "--config", "mnist-quick", "--out", str(run), "--resume", "--device", "cpu"],
+    ):
         assert main(argv) == 2, argv
         one_line_error(capsys, "not an ff_neuro checkpoint", needle)
     after = snapshot(run)
@@ -181,7 +211,13 @@ def test_checkpoint_metadata_is_validated(spoil, needle, tmp_path, capsys):
 
 def test_metadata_that_is_not_a_mapping(tmp_path):
     from safetensors.torch import save
+
     path = tmp_path / "c.safetensors"
-    path.write_bytes(save({"w": torch.zeros(1)}, metadata={"format": "ff_neuro-checkpoint-1", "meta": json.dumps([1])}))
+    path.write_bytes(
+        save(
+            {"w": torch.zeros(1)},
+            metadata={"format": "ff_neuro-checkpoint-1", "meta": json.dumps([1])},
+        )
+    )
     with pytest.raises(CheckpointError, match="not an ff_neuro checkpoint: its metadata is a list"):
         load_checkpoint(path)

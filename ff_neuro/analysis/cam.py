@@ -11,10 +11,11 @@ We use the normalised activations, i.e. exactly what the head sees, so the maps 
 logits: Σ_{x,y} CAM[c](x, y) + b_c = z_c. For the spiking model a_l is the per-layer spike count
 (the same formula with the spiking head's weights).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -26,23 +27,29 @@ from .figures import new_figure, save_figure
 COMBINED = "combined"
 
 
-def split_head_weight(weight: torch.Tensor, shapes: Sequence[tuple[int, int, int]],
-                      readout_layers: Sequence[int]) -> dict[int, torch.Tensor]:
+def split_head_weight(
+    weight: torch.Tensor, shapes: Sequence[tuple[int, int, int]], readout_layers: Sequence[int]
+) -> dict[int, torch.Tensor]:
     """Per readout layer l, the block of ``weight`` (classes, F) reshaped to (classes, K_l, H_l, W_l)."""
     blocks, offset = {}, 0
     for l in readout_layers:
         n = int(np.prod(shapes[l]))
-        blocks[l] = weight[:, offset:offset + n].reshape(weight.shape[0], *shapes[l])
+        blocks[l] = weight[:, offset : offset + n].reshape(weight.shape[0], *shapes[l])
         offset += n
     if offset != weight.shape[1]:
-        raise ValueError(f"head has {weight.shape[1]} inputs but readout layers {list(readout_layers)} "
-                         f"give {offset}; the weights do not belong to this network")
+        raise ValueError(
+            f"head has {weight.shape[1]} inputs but readout layers {list(readout_layers)} "
+            f"give {offset}; the weights do not belong to this network"
+        )
     return blocks
 
 
-def class_activation_maps(features: Mapping[int, torch.Tensor], weight: torch.Tensor,
-                          shapes: Sequence[tuple[int, int, int]], readout_layers: Sequence[int]
-                          ) -> dict[int | str, torch.Tensor]:
+def class_activation_maps(
+    features: Mapping[int, torch.Tensor],
+    weight: torch.Tensor,
+    shapes: Sequence[tuple[int, int, int]],
+    readout_layers: Sequence[int],
+) -> dict[int | str, torch.Tensor]:
     """CAMs (N, classes, H, W) per readout layer and ``"combined"`` from per-layer features (N, K_l, H, W).
 
     The combined map sums the per-layer maps; layers of a different spatial size are resized
@@ -50,11 +57,15 @@ def class_activation_maps(features: Mapping[int, torch.Tensor], weight: torch.Te
     """
     blocks = split_head_weight(weight.float(), shapes, readout_layers)
     cams: dict[int | str, torch.Tensor] = {
-        l: torch.einsum("nkhw,ckhw->nchw", features[l].float(), blocks[l]) for l in readout_layers}
+        l: torch.einsum("nkhw,ckhw->nchw", features[l].float(), blocks[l]) for l in readout_layers
+    }
     size = cams[readout_layers[0]].shape[-2:]
-    cams[COMBINED] = sum(m if m.shape[-2:] == size else F.interpolate(m, size=size, mode="bilinear",
-                                                                      align_corners=False)
-                         for m in (cams[l] for l in readout_layers))
+    cams[COMBINED] = sum(
+        m
+        if m.shape[-2:] == size
+        else F.interpolate(m, size=size, mode="bilinear", align_corners=False)
+        for m in (cams[l] for l in readout_layers)
+    )
     return cams
 
 
@@ -67,8 +78,12 @@ def rate_model_cams(model, x: torch.Tensor) -> dict[int | str, torch.Tensor]:
     return class_activation_maps(feats, model.head.fc.weight, net.shapes, layers)
 
 
-def pick_examples(y: np.ndarray, pred: np.ndarray | None = None, per_class: int = 1,
-                  num_classes: int | None = None) -> np.ndarray:
+def pick_examples(
+    y: np.ndarray,
+    pred: np.ndarray | None = None,
+    per_class: int = 1,
+    num_classes: int | None = None,
+) -> np.ndarray:
     """Indices of the first ``per_class`` images of every class, preferring correctly classified ones."""
     num_classes = num_classes or int(y.max()) + 1
     out = []
@@ -85,9 +100,15 @@ def layer_title(key: int | str) -> str:
     return "layers combined" if key == COMBINED else f"layer {key} (paper L{int(key) + 1})"
 
 
-def plot_cam_grid(images: torch.Tensor, classes: Sequence[int], cams: Mapping[int | str, torch.Tensor],
-                  path: str | Path, class_names: Sequence[str] | None = None, title: str = "Class Activation Maps",
-                  predictions: Sequence[int] | None = None) -> Path:
+def plot_cam_grid(
+    images: torch.Tensor,
+    classes: Sequence[int],
+    cams: Mapping[int | str, torch.Tensor],
+    path: str | Path,
+    class_names: Sequence[str] | None = None,
+    title: str = "Class Activation Maps",
+    predictions: Sequence[int] | None = None,
+) -> Path:
     """One row per image: the image, then the CAM of its true class for every key of ``cams``.
 
     Maps use a diverging colour scale symmetric around 0 per panel (red: evidence for the class,
@@ -102,7 +123,9 @@ def plot_cam_grid(images: torch.Tensor, classes: Sequence[int], cams: Mapping[in
     for r, c in enumerate(classes):
         ax = fig.add_subplot(rows, cols, r * cols + 1)
         ax.imshow(images[r], cmap="gray", vmin=0, vmax=1)
-        label = f"class {name(c)}" + (f", pred {name(int(predictions[r]))}" if predictions is not None else "")
+        label = f"class {name(c)}" + (
+            f", pred {name(int(predictions[r]))}" if predictions is not None else ""
+        )
         ax.set_title(label, fontsize=8)
         ax.set_axis_off()
         for j, key in enumerate(keys):

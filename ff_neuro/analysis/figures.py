@@ -4,6 +4,7 @@ Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot, no
 state), so plotting works in threads, tests and servers. A figure of ``size`` inches at ``DPI``
 is saved as exactly ``size · DPI`` pixels (no tight bounding box), which the tests check.
 """
+
 from __future__ import annotations
 
 import io

@@ -1,12 +1,13 @@
 """A tiny, dependency-free HTML writer for the run report: one self-contained page, PNGs inlined as
 base64 data URIs, every text escaped."""
+
 from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -40,14 +41,15 @@ def figure(png: Path, caption: str) -> str:
 def table(rows: Iterable[Sequence], header: Sequence[str]) -> str:
     def cell(v, tag="td"):
         num = isinstance(v, (int, float)) and not isinstance(v, bool)
-        return f'<{tag}{" class=num" if num and tag == "td" else ""}>{esc(v)}</{tag}>'
+        return f"<{tag}{' class=num' if num and tag == 'td' else ''}>{esc(v)}</{tag}>"
+
     head = "".join(cell(h, "th") for h in header)
     body = "".join("<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def paragraph(text: str, cls: str | None = None) -> str:
-    return f'<p{f" class={cls}" if cls else ""}>{esc(text)}</p>'
+    return f"<p{f' class={cls}' if cls else ''}>{esc(text)}</p>"
 
 
 def preformatted(text: str) -> str:
@@ -72,7 +74,9 @@ class Section:
 def page(title: str, subtitle: str, sections: Sequence[Section]) -> str:
     nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s in sections)
     body = "".join(s.render() for s in sections)
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
-            f'<body><main><h1>{esc(title)}</h1><p class="sub">{esc(subtitle)}</p><nav>{nav}</nav>{body}'
-            f"</main></body></html>\n")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
+        f'<body><main><h1>{esc(title)}</h1><p class="sub">{esc(subtitle)}</p><nav>{nav}</nav>{body}'
+        f"</main></body></html>\n"
+    )

@@ -5,6 +5,7 @@ Input schemas are those written by the stages: ``spike_metrics.json`` (ff_neuro.
 ``metrics.jsonl`` (the trainer), ``compare.json`` (ff_neuro.lava). Every function takes the parsed
 object and an output path and returns the path of the PNG it wrote.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -26,7 +27,9 @@ class AnalysisInputError(FFNeuroError):
 def _require(obj: dict, keys: tuple[str, ...], what: str) -> None:
     missing = [k for k in keys if k not in obj]
     if missing:
-        raise AnalysisInputError(f"{what} lacks {missing}; regenerate it with the stage that writes it")
+        raise AnalysisInputError(
+            f"{what} lacks {missing}; regenerate it with the stage that writes it"
+        )
 
 
 def timestep_axis(ax, results: list[dict]) -> None:
@@ -47,7 +50,9 @@ def plot_accuracy_vs_timesteps(spike_metrics: dict[str, Any], path: str | Path) 
     """
     _require(spike_metrics, ("results",), "spike_metrics")
     if not spike_metrics["results"]:
-        raise AnalysisInputError("spike_metrics has no results; run `ff-neuro spike` with at least one T")
+        raise AnalysisInputError(
+            "spike_metrics has no results; run `ff-neuro spike` with at least one T"
+        )
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in spike_metrics["results"]:
         groups[(str(r.get("variant", "default")), str(r["encoding"]))].append(r)
@@ -60,20 +65,42 @@ def plot_accuracy_vs_timesteps(spike_metrics: dict[str, Any], path: str | Path) 
         colour = next(colours)
         marker = ENCODING_MARKERS.get(encoding, "^")
         name = encoding if variant in ("default", "") else f"{variant} / {encoding}"
-        ax.plot(ts, [100 * r["acc_linear"] for r in rows], marker=marker, color=colour, label=f"{name}: linear")
-        good = [(t, r["acc_goodness"]) for t, r in zip(ts, rows) if r.get("acc_goodness") is not None]
+        ax.plot(
+            ts,
+            [100 * r["acc_linear"] for r in rows],
+            marker=marker,
+            color=colour,
+            label=f"{name}: linear",
+        )
+        good = [
+            (t, r["acc_goodness"]) for t, r in zip(ts, rows) if r.get("acc_goodness") is not None
+        ]
         if good:
-            ax.plot([t for t, _ in good], [100 * g for _, g in good], marker=marker, ls="--", color=colour,
-                    mfc="none", label=f"{name}: goodness")
+            ax.plot(
+                [t for t, _ in good],
+                [100 * g for _, g in good],
+                marker=marker,
+                ls="--",
+                color=colour,
+                mfc="none",
+                label=f"{name}: goodness",
+            )
     rate = spike_metrics.get("rate") or {}
     if rate.get("acc_linear") is not None:
-        ax.axhline(100 * rate["acc_linear"], color=REF_COLOUR, ls="-", lw=1, label="rate model: linear")
+        ax.axhline(
+            100 * rate["acc_linear"], color=REF_COLOUR, ls="-", lw=1, label="rate model: linear"
+        )
     if rate.get("acc_goodness") is not None:
-        ax.axhline(100 * rate["acc_goodness"], color=REF_COLOUR, ls=":", lw=1, label="rate model: goodness")
+        ax.axhline(
+            100 * rate["acc_goodness"], color=REF_COLOUR, ls=":", lw=1, label="rate model: goodness"
+        )
     timestep_axis(ax, spike_metrics["results"])
     ax.set_ylabel("accuracy (%)")
     n = spike_metrics.get("samples")
-    ax.set_title("Spiking accuracy vs time steps" + (f" ({n} {spike_metrics.get('split', 'test')} images)" if n else ""))
+    ax.set_title(
+        "Spiking accuracy vs time steps"
+        + (f" ({n} {spike_metrics.get('split', 'test')} images)" if n else "")
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     return save_figure(fig, path)
@@ -86,12 +113,16 @@ def plot_learning_curves(history: list[dict[str, Any]], path: str | Path) -> Pat
     val_acc_goodness. Losses are drawn on a log axis when all are positive.
     """
     if not history:
-        raise AnalysisInputError("metrics.jsonl has no epochs; train the run for at least one epoch")
+        raise AnalysisInputError(
+            "metrics.jsonl has no epochs; train the run for at least one epoch"
+        )
     for r in history:
         _require(r, ("epoch", "loss", "val_acc_linear"), "a metrics.jsonl line")
     epochs = [r["epoch"] for r in history]
-    keys = sorted({k for r in history for k in r["loss"] if k != "total"},
-                  key=lambda k: (not k.startswith("layer"), k))
+    keys = sorted(
+        {k for r in history for k in r["loss"] if k != "total"},
+        key=lambda k: (not k.startswith("layer"), k),
+    )
     fig = new_figure(9.0, 3.6)
     ax = fig.add_subplot(1, 2, 1)
     positive = True
@@ -107,10 +138,18 @@ def plot_learning_curves(history: list[dict[str, Any]], path: str | Path) -> Pat
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax = fig.add_subplot(1, 2, 2)
-    ax.plot(epochs, [100 * r["val_acc_linear"] for r in history], marker="o", ms=3, label="linear head")
-    good = [(r["epoch"], r["val_acc_goodness"]) for r in history if r.get("val_acc_goodness") is not None]
+    ax.plot(
+        epochs, [100 * r["val_acc_linear"] for r in history], marker="o", ms=3, label="linear head"
+    )
+    good = [
+        (r["epoch"], r["val_acc_goodness"])
+        for r in history
+        if r.get("val_acc_goodness") is not None
+    ]
     if good:
-        ax.plot([e for e, _ in good], [100 * g for _, g in good], marker="s", ms=3, label="goodness")
+        ax.plot(
+            [e for e, _ in good], [100 * g for _, g in good], marker="s", ms=3, label="goodness"
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_title("Validation accuracy", fontsize=10)
@@ -148,9 +187,15 @@ def plot_firing_rates(spike_metrics: dict[str, Any], path: str | Path) -> Path:
         layers = _layer_order(rows[0].get("spikes_per_inference", {}))
         name = encoding if variant in ("default", "") else f"{variant}/{encoding}"
         for i, layer in enumerate(layers):
-            ax.plot([r["timesteps"] for r in rows], [r["spikes_per_inference"].get(layer, np.nan) for r in rows],
-                    color=f"C{i}", ls=styles[g % len(styles)], marker=ENCODING_MARKERS.get(encoding, "^"), ms=3,
-                    label=f"{layer} ({name})")
+            ax.plot(
+                [r["timesteps"] for r in rows],
+                [r["spikes_per_inference"].get(layer, np.nan) for r in rows],
+                color=f"C{i}",
+                ls=styles[g % len(styles)],
+                marker=ENCODING_MARKERS.get(encoding, "^"),
+                ms=3,
+                label=f"{layer} ({name})",
+            )
     timestep_axis(ax, spike_metrics["results"])
     ax.set_ylabel("spikes per inference")
     ax.set_yscale("log")
@@ -160,7 +205,9 @@ def plot_firing_rates(spike_metrics: dict[str, Any], path: str | Path) -> Path:
     return save_figure(fig, path)
 
 
-def plot_spike_raster(trains: dict[str, np.ndarray], path: str | Path, title: str = "Spike raster") -> Path:
+def plot_spike_raster(
+    trains: dict[str, np.ndarray], path: str | Path, title: str = "Spike raster"
+) -> Path:
     """One panel per layer: a tick at (t, neuron) where the neuron fired at step t. ``trains``
     maps a layer name to a boolean/0-1 array (T, neurons) of the chosen neurons."""
     if not trains:
@@ -183,9 +230,11 @@ def plot_spike_raster(trains: dict[str, np.ndarray], path: str | Path, title: st
     return save_figure(fig, path)
 
 
-COST_PANELS = (("energy_per_inference_j", "energy / inference (J)"),
-               ("latency_per_inference_s", "latency / inference (s)"),
-               ("cores_used", "neuro-cores used"))
+COST_PANELS = (
+    ("energy_per_inference_j", "energy / inference (J)"),
+    ("latency_per_inference_s", "latency / inference (s)"),
+    ("cores_used", "neuro-cores used"),
+)
 
 
 def plot_hardware_cost(compare: dict[str, Any], path: str | Path) -> Path:
@@ -194,20 +243,30 @@ def plot_hardware_cost(compare: dict[str, Any], path: str | Path) -> Path:
     _require(compare, ("cost_by_profile",), "compare.json")
     cost = compare["cost_by_profile"]
     if not cost:
-        raise AnalysisInputError("compare.json has no profiles in cost_by_profile; run `ff-neuro lava compare`")
+        raise AnalysisInputError(
+            "compare.json has no profiles in cost_by_profile; run `ff-neuro lava compare`"
+        )
     profiles = list(cost)
     fig = new_figure(9.0, 3.4)
     fig.suptitle("Estimated hardware cost per inference (hatched: does not fit)", fontsize=10)
     for j, (key, label) in enumerate(COST_PANELS):
         ax = fig.add_subplot(1, len(COST_PANELS), j + 1)
         vals = [cost[p].get(key) for p in profiles]
-        heights = [0.0 if v is None else float(v) for v in vals]   # n/a: an empty bar, labelled
-        bars = ax.bar(profiles, heights, color=[f"C{i}" for i in range(len(profiles))],
-                      hatch=None, edgecolor="k", linewidth=0.5)
+        heights = [0.0 if v is None else float(v) for v in vals]  # n/a: an empty bar, labelled
+        bars = ax.bar(
+            profiles,
+            heights,
+            color=[f"C{i}" for i in range(len(profiles))],
+            hatch=None,
+            edgecolor="k",
+            linewidth=0.5,
+        )
         for b, p in zip(bars, profiles):
             if cost[p].get("fits") is False:
                 b.set_hatch("//")
-        ax.bar_label(bars, labels=["n/a" if v is None else f"{float(v):.3g}" for v in vals], fontsize=7)
+        ax.bar_label(
+            bars, labels=["n/a" if v is None else f"{float(v):.3g}" for v in vals], fontsize=7
+        )
         finite = [h for h in heights if np.isfinite(h) and h > 0]
         if key != "cores_used" and finite and max(finite) / min(finite) > 100:
             ax.set_yscale("log")
@@ -226,10 +285,14 @@ def plot_recipe_curves(recipes: dict[str, Any], path: str | Path) -> Path:
     """
     _require(recipes, ("recipes",), "the recipe results")
     if not recipes["recipes"]:
-        raise AnalysisInputError("the recipe results hold no recipe; run benchmarks/goodness_recipes.py")
+        raise AnalysisInputError(
+            "the recipe results hold no recipe; run benchmarks/goodness_recipes.py"
+        )
     fig = new_figure(10.0, 4.0)
-    panels = [(fig.add_subplot(1, 2, 1), "val_acc_goodness", "goodness"),
-              (fig.add_subplot(1, 2, 2), "val_acc_linear", "linear head")]
+    panels = [
+        (fig.add_subplot(1, 2, 1), "val_acc_goodness", "goodness"),
+        (fig.add_subplot(1, 2, 2), "val_acc_linear", "linear head"),
+    ]
     for i, (name, rec) in enumerate(recipes["recipes"].items()):
         curve = rec["curve"]
         minutes = [r["train_seconds"] / 60 for r in curve]

@@ -5,6 +5,7 @@ present spike_metrics.json (spiking stage), deploy_metrics.json and compare.json
 RUN_DIR/report/{index.html, *.png, manifest.json}; index.html inlines the PNGs (base64), so it can be
 mailed or archived alone. Sections without data are left out (the manifest lists those written).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,7 +28,7 @@ from ..spiking.store import run_spec
 from . import cam, gallery, html, plots, separation, spiking_views
 
 REPORT_DIR = "report"
-SPIKING_PICK_IMAGES = 100   # test images simulated to pick the spiking CAM examples
+SPIKING_PICK_IMAGES = 100  # test images simulated to pick the spiking CAM examples
 SECTION_TITLES = {
     "overview": "Run summary",
     "labels": "Label gallery",
@@ -57,6 +58,7 @@ def read_jsonl(path: Path) -> list[dict]:
 @dataclass
 class RunFiles:
     """The JSON/text files of a run directory (None where absent)."""
+
     run_dir: Path
     metrics: dict | None
     history: list[dict]
@@ -66,14 +68,22 @@ class RunFiles:
     compare: dict | None
 
     @classmethod
-    def read(cls, run_dir: str | Path) -> "RunFiles":
+    def read(cls, run_dir: str | Path) -> RunFiles:
         d = Path(run_dir)
         if not d.is_dir():
-            raise ReportError(f"run directory {d} does not exist; pass the --out folder of `ff-neuro train`")
+            raise ReportError(
+                f"run directory {d} does not exist; pass the --out folder of `ff-neuro train`"
+            )
         cfg = d / "config.yaml"
-        return cls(d, read_json(d / "metrics.json"), read_jsonl(d / "metrics.jsonl"),
-                   cfg.read_text() if cfg.is_file() else None, read_json(d / "spike_metrics.json"),
-                   read_json(d / "deploy_metrics.json"), read_json(d / "compare.json"))
+        return cls(
+            d,
+            read_json(d / "metrics.json"),
+            read_jsonl(d / "metrics.jsonl"),
+            cfg.read_text() if cfg.is_file() else None,
+            read_json(d / "spike_metrics.json"),
+            read_json(d / "deploy_metrics.json"),
+            read_json(d / "compare.json"),
+        )
 
 
 def fmt_pct(v) -> str:
@@ -99,64 +109,117 @@ def overview_section(files: RunFiles, kind: str) -> html.Section:
     s = html.Section("overview", SECTION_TITLES["overview"])
     m = files.metrics
     if m:
-        rows = [["model kind", m.get("kind", kind)], ["training method", m.get("method")],
-                ["test accuracy, linear head", fmt_pct(m.get("test_acc_linear"))],
-                ["test accuracy, goodness", fmt_pct(m.get("test_acc_goodness"))],
-                ["best validation accuracy, linear", fmt_pct(m.get("best_val_acc_linear"))],
-                ["best validation accuracy, goodness", fmt_pct(m.get("best_val_acc_goodness"))],
-                ["best epoch / epochs", f"{m.get('best_epoch')} / {m.get('epochs')}"],
-                ["training time (s)", fmt_num(m.get("train_seconds"))],
-                ["train / val / test images", f"{m.get('train_size')} / {m.get('val_size')} / {m.get('test_size')}"],
-                ["device", m.get("device")], ["hardware", m.get("hardware")],
-                ["torch / numpy", f"{m.get('torch')} / {m.get('numpy')}"], ["finished", m.get("date")]]
+        rows = [
+            ["model kind", m.get("kind", kind)],
+            ["training method", m.get("method")],
+            ["test accuracy, linear head", fmt_pct(m.get("test_acc_linear"))],
+            ["test accuracy, goodness", fmt_pct(m.get("test_acc_goodness"))],
+            ["best validation accuracy, linear", fmt_pct(m.get("best_val_acc_linear"))],
+            ["best validation accuracy, goodness", fmt_pct(m.get("best_val_acc_goodness"))],
+            ["best epoch / epochs", f"{m.get('best_epoch')} / {m.get('epochs')}"],
+            ["training time (s)", fmt_num(m.get("train_seconds"))],
+            [
+                "train / val / test images",
+                f"{m.get('train_size')} / {m.get('val_size')} / {m.get('test_size')}",
+            ],
+            ["device", m.get("device")],
+            ["hardware", m.get("hardware")],
+            ["torch / numpy", f"{m.get('torch')} / {m.get('numpy')}"],
+            ["finished", m.get("date")],
+        ]
         s.parts.append(html.table([[k, fmt_num(v)] for k, v in rows], ["metric", "value"]))
     else:
-        s.parts.append(html.paragraph("metrics.json is missing (the run did not finish); the numbers below "
-                                      "come from the per-epoch log.", "note"))
+        s.parts.append(
+            html.paragraph(
+                "metrics.json is missing (the run did not finish); the numbers below "
+                "come from the per-epoch log.",
+                "note",
+            )
+        )
     if files.history:
-        rows = [[r["epoch"], fmt_num(r["loss"].get("total")), fmt_pct(r.get("val_acc_linear")),
-                 fmt_pct(r.get("val_acc_goodness")), fmt_num(r.get("epoch_seconds"))] for r in files.history]
-        s.parts.append(html.table(rows, ["epoch", "train loss (total)", "val linear", "val goodness", "epoch s"]))
+        rows = [
+            [
+                r["epoch"],
+                fmt_num(r["loss"].get("total")),
+                fmt_pct(r.get("val_acc_linear")),
+                fmt_pct(r.get("val_acc_goodness")),
+                fmt_num(r.get("epoch_seconds")),
+            ]
+            for r in files.history
+        ]
+        s.parts.append(
+            html.table(
+                rows, ["epoch", "train loss (total)", "val linear", "val goodness", "epoch s"]
+            )
+        )
     return s
 
 
-def labels_section(out: Path, labels: FourierLabels, x: torch.Tensor, y: torch.Tensor, names, seed: int):
+def labels_section(
+    out: Path, labels: FourierLabels, x: torch.Tensor, y: torch.Tensor, names, seed: int
+):
     s = html.Section("labels", SECTION_TITLES["labels"])
-    s.add_figure(gallery.plot_label_patterns(labels, out / "label_patterns.png", names),
-                 "The Fourier label patterns L_c of the label set: one plane wave (k cycles per image width, "
-                 "orientation θ) per class.")
+    s.add_figure(
+        gallery.plot_label_patterns(labels, out / "label_patterns.png", names),
+        "The Fourier label patterns L_c of the label set: one plane wave (k cycles per image width, "
+        "orientation θ) per class.",
+    )
     neg = int(sample_negatives(y[:1], labels.num_classes, torch.Generator().manual_seed(seed))[0])
-    s.add_figure(gallery.plot_label_overlay(labels, x[0, 0], int(y[0]), neg, out / "label_overlay.png", names),
-                 f"One test image: raw, with its own label (positive input, minmax((1−K)x + K·L_y), K = {labels.K:g}), "
-                 f"with a wrong label (negative input) and with the mean pattern (the linear head's neutral input).")
+    s.add_figure(
+        gallery.plot_label_overlay(
+            labels, x[0, 0], int(y[0]), neg, out / "label_overlay.png", names
+        ),
+        f"One test image: raw, with its own label (positive input, minmax((1−K)x + K·L_y), K = {labels.K:g}), "
+        f"with a wrong label (negative input) and with the mean pattern (the linear head's neutral input).",
+    )
     return s
 
 
 def cams_section(out: Path, model, snn, x, y, names, samples_note: str):
     s = html.Section("cams", SECTION_TITLES["cams"])
-    s.parts.append(html.paragraph(
-        "CAM of class c = Σ over channels of the RMS-normalised activation a_l(k, x, y) (what the linear head "
-        "sees, for the neutral-labelled image) × the head weight linking that unit to c, per readout layer and "
-        "summed over them; the pixel sum of the combined map plus the bias is the class logit. One correctly "
-        "classified test image per class (if any), CAM of its true class. Layer indices are 0-based: index 1 "
-        "and 2 are the paper's layers 2 and 3."))
+    s.parts.append(
+        html.paragraph(
+            "CAM of class c = Σ over channels of the RMS-normalised activation a_l(k, x, y) (what the linear head "
+            "sees, for the neutral-labelled image) × the head weight linking that unit to c, per readout layer and "
+            "summed over them; the pixel sum of the combined map plus the bias is the class logit. One correctly "
+            "classified test image per class (if any), CAM of its true class. Layer indices are 0-based: index 1 "
+            "and 2 are the paper's layers 2 and 3."
+        )
+    )
     if model is not None:
         pred = model.predict_linear(x).cpu().numpy()
         idx = cam.pick_examples(y.numpy(), pred, 1, model.num_classes)
         cams = cam.rate_model_cams(model, x[idx])
-        s.add_figure(cam.plot_cam_grid(x[idx], y[idx].tolist(), cams, out / "cam_rate.png", names,
-                                       "Class Activation Maps: rate model", pred[idx]),
-                     f"Rate model CAMs (red: evidence for the class, blue: against; outline: the digit). {samples_note}")
+        s.add_figure(
+            cam.plot_cam_grid(
+                x[idx],
+                y[idx].tolist(),
+                cams,
+                out / "cam_rate.png",
+                names,
+                "Class Activation Maps: rate model",
+                pred[idx],
+            ),
+            f"Rate model CAMs (red: evidence for the class, blue: against; outline: the digit). {samples_note}",
+        )
     if snn is not None:
         n = min(len(y), SPIKING_PICK_IMAGES)
         pred = snn.predict_linear(x[:n]).cpu().numpy()
         idx = cam.pick_examples(y[:n].numpy(), pred, 1, snn.num_classes)
         cams = spiking_views.spiking_cams(snn, x[idx])
-        s.add_figure(cam.plot_cam_grid(x[idx], y[idx].tolist(), cams, out / "cam_spiking.png", names,
-                                       f"Class Activation Maps: spiking model (T = {snn.T}, {snn.spec.encoding})",
-                                       pred[idx]),
-                     f"Spiking model CAMs from spike counts: a_l = rms_norm(count_l / T), weights of the spiking "
-                     f"network's linear head (T = {snn.T}, {snn.spec.encoding} encoding).")
+        s.add_figure(
+            cam.plot_cam_grid(
+                x[idx],
+                y[idx].tolist(),
+                cams,
+                out / "cam_spiking.png",
+                names,
+                f"Class Activation Maps: spiking model (T = {snn.T}, {snn.spec.encoding})",
+                pred[idx],
+            ),
+            f"Spiking model CAMs from spike counts: a_l = rms_norm(count_l / T), weights of the spiking "
+            f"network's linear head (T = {snn.T}, {snn.spec.encoding} encoding).",
+        )
     return s
 
 
@@ -166,29 +229,67 @@ def spiking_section(out: Path, sm: dict | None, snn, x, y) -> html.Section | Non
     s = html.Section("spiking", SECTION_TITLES["spiking"])
     if sm is not None:
         if sm.get("results"):
-            s.add_figure(plots.plot_accuracy_vs_timesteps(sm, out / "spiking_accuracy_vs_T.png"),
-                         "Accuracy of the converted spiking network against the number of time steps T, per "
-                         "input encoding; grey lines: the rate model on the same images.")
-            rows = [[r.get("variant", ""), r["encoding"], r["timesteps"], fmt_pct(r["acc_linear"]),
-                     fmt_pct(r.get("acc_goodness")), fmt_num(r.get("spikes_total")), fmt_num(r.get("seconds"))]
-                    for r in sorted(sm["results"], key=lambda r: (str(r.get("variant")), r["encoding"], r["timesteps"]))]
-            s.parts.append(html.table(rows, ["variant", "encoding", "T", "linear", "goodness",
-                                             "spikes / inference", "seconds"]))
-            s.parts.append(html.paragraph(f"{sm.get('samples', '?')} {sm.get('split', 'test')} images; rate model: "
-                                          f"linear {fmt_pct((sm.get('rate') or {}).get('acc_linear'))}, goodness "
-                                          f"{fmt_pct((sm.get('rate') or {}).get('acc_goodness'))}.", "note"))
+            s.add_figure(
+                plots.plot_accuracy_vs_timesteps(sm, out / "spiking_accuracy_vs_T.png"),
+                "Accuracy of the converted spiking network against the number of time steps T, per "
+                "input encoding; grey lines: the rate model on the same images.",
+            )
+            rows = [
+                [
+                    r.get("variant", ""),
+                    r["encoding"],
+                    r["timesteps"],
+                    fmt_pct(r["acc_linear"]),
+                    fmt_pct(r.get("acc_goodness")),
+                    fmt_num(r.get("spikes_total")),
+                    fmt_num(r.get("seconds")),
+                ]
+                for r in sorted(
+                    sm["results"],
+                    key=lambda r: (str(r.get("variant")), r["encoding"], r["timesteps"]),
+                )
+            ]
+            s.parts.append(
+                html.table(
+                    rows,
+                    [
+                        "variant",
+                        "encoding",
+                        "T",
+                        "linear",
+                        "goodness",
+                        "spikes / inference",
+                        "seconds",
+                    ],
+                )
+            )
+            s.parts.append(
+                html.paragraph(
+                    f"{sm.get('samples', '?')} {sm.get('split', 'test')} images; rate model: "
+                    f"linear {fmt_pct((sm.get('rate') or {}).get('acc_linear'))}, goodness "
+                    f"{fmt_pct((sm.get('rate') or {}).get('acc_goodness'))}.",
+                    "note",
+                )
+            )
         if sm.get("firing_rates") and sm.get("results"):
-            s.add_figure(plots.plot_firing_rates(sm, out / "spiking_firing_rates.png"),
-                         "Left: mean firing rate per layer (spikes per neuron per step), as measured by the "
-                         "spiking stage (default variant and first encoding, at the largest T). Right: spikes "
-                         "per inference of each layer against T (solid/dashed: variants or encodings).")
+            s.add_figure(
+                plots.plot_firing_rates(sm, out / "spiking_firing_rates.png"),
+                "Left: mean firing rate per layer (spikes per neuron per step), as measured by the "
+                "spiking stage (default variant and first encoding, at the largest T). Right: spikes "
+                "per inference of each layer against T (solid/dashed: variants or encodings).",
+            )
     if snn is not None:
         trains = spiking_views.raster_trains(snn, x[0])
-        s.add_figure(plots.plot_spike_raster(trains, out / "spike_raster.png",
-                                             f"Spike raster: one test image (class {int(y[0])}), neutral label, "
-                                             f"T = {snn.T}, {snn.spec.encoding} encoding"),
-                     "Spike trains of a few neurons per layer (drawn among those that fire, ordered by count) "
-                     "for one image.")
+        s.add_figure(
+            plots.plot_spike_raster(
+                trains,
+                out / "spike_raster.png",
+                f"Spike raster: one test image (class {int(y[0])}), neutral label, "
+                f"T = {snn.T}, {snn.spec.encoding} encoding",
+            ),
+            "Spike trains of a few neurons per layer (drawn among those that fire, ordered by count) "
+            "for one image.",
+        )
     return s if s.figures else None
 
 
@@ -197,26 +298,64 @@ def cost_section(out: Path, compare: dict | None, deploy: dict | None) -> html.S
         return None
     s = html.Section("cost", SECTION_TITLES["cost"])
     if compare and compare.get("cost_by_profile"):
-        s.add_figure(plots.plot_hardware_cost(compare, out / "hardware_cost.png"),
-                     "Estimated cost of one inference on each hardware profile (from the Lava stage's cost "
-                     "model); hatched bars: the network does not fit the chip.")
+        s.add_figure(
+            plots.plot_hardware_cost(compare, out / "hardware_cost.png"),
+            "Estimated cost of one inference on each hardware profile (from the Lava stage's cost "
+            "model); hatched bars: the network does not fit the chip.",
+        )
     if compare and compare.get("cost_by_profile"):
-        rows = [[p, fmt_num(c.get("energy_per_inference_j")), fmt_num(c.get("latency_per_inference_s")),
-                 fmt_num(c.get("cores_used")), {True: "yes", False: "no"}.get(c.get("fits"), "n/a"),
-                 "; ".join(c.get("reasons") or [])] for p, c in compare["cost_by_profile"].items()]
-        s.parts.append(html.table(rows, ["profile", "energy / inference (J)", "latency / inference (s)", "cores",
-                                         "fits", "why not"]))
+        rows = [
+            [
+                p,
+                fmt_num(c.get("energy_per_inference_j")),
+                fmt_num(c.get("latency_per_inference_s")),
+                fmt_num(c.get("cores_used")),
+                {True: "yes", False: "no"}.get(c.get("fits"), "n/a"),
+                "; ".join(c.get("reasons") or []),
+            ]
+            for p, c in compare["cost_by_profile"].items()
+        ]
+        s.parts.append(
+            html.table(
+                rows,
+                [
+                    "profile",
+                    "energy / inference (J)",
+                    "latency / inference (s)",
+                    "cores",
+                    "fits",
+                    "why not",
+                ],
+            )
+        )
     if compare and compare.get("rows"):
         agree = any("spike_count_agreement" in r for r in compare["rows"])
-        rows = [[r.get("model"), fmt_pct(r.get("acc_linear")), fmt_pct(r.get("acc_goodness")), fmt_num(r.get("samples"))]
-                + ([fmt_pct(r.get("spike_count_agreement"))] if agree else []) for r in compare["rows"]]
-        header = ["model", "linear", "goodness", "images"] + (["spike-count agreement"] if agree else [])
+        rows = [
+            [
+                r.get("model"),
+                fmt_pct(r.get("acc_linear")),
+                fmt_pct(r.get("acc_goodness")),
+                fmt_num(r.get("samples")),
+            ]
+            + ([fmt_pct(r.get("spike_count_agreement"))] if agree else [])
+            for r in compare["rows"]
+        ]
+        header = ["model", "linear", "goodness", "images"] + (
+            ["spike-count agreement"] if agree else []
+        )
         s.parts.append("<h3>Rate / spike / Lava comparison</h3>" + html.table(rows, header))
-        s.parts.append(html.paragraph("All models classify the same first test images. Lava rows run the "
-                                      "deployable (static) spiking network in Lava's CPU simulation.", "note"))
+        s.parts.append(
+            html.paragraph(
+                "All models classify the same first test images. Lava rows run the "
+                "deployable (static) spiking network in Lava's CPU simulation.",
+                "note",
+            )
+        )
     if deploy:
-        s.parts.append("<h3>Lava deployment</h3>" + html.table([[k, fmt_num(v)] for k, v in deploy.items()],
-                                                               ["metric", "value"]))
+        s.parts.append(
+            "<h3>Lava deployment</h3>"
+            + html.table([[k, fmt_num(v)] for k, v in deploy.items()], ["metric", "value"])
+        )
     return s if s.parts else None
 
 
@@ -226,23 +365,44 @@ def onchip_section(out: Path, run_dir: Path) -> html.Section | None:
     if not m or not png.is_file():
         return None
     import shutil
+
     s = html.Section("onchip", SECTION_TITLES["onchip"])
     shutil.copyfile(png, out / "learn_curve.png")
     mode = "Loihi fixed point" if m.get("fixed_point") else "float"
-    s.add_figure(out / "learn_curve.png",
-                 f"Goodness accuracy from spike counts on {m.get('test_samples')} test images while one dense "
-                 f"FF layer learns on layer {m.get('layer')}'s spikes ({m.get('backend')}, {mode}; "
-                 f"docs/onchip.md).")
-    rows = [[k, fmt_num(m.get(k))] for k in ("backend", "profile", "samples", "windows", "hidden",
-                                             "test_acc_goodness_before", "test_acc_goodness_after",
-                                             "weights_bit_identical", "ms_per_step")]
+    s.add_figure(
+        out / "learn_curve.png",
+        f"Goodness accuracy from spike counts on {m.get('test_samples')} test images while one dense "
+        f"FF layer learns on layer {m.get('layer')}'s spikes ({m.get('backend')}, {mode}; "
+        f"docs/onchip.md).",
+    )
+    rows = [
+        [k, fmt_num(m.get(k))]
+        for k in (
+            "backend",
+            "profile",
+            "samples",
+            "windows",
+            "hidden",
+            "test_acc_goodness_before",
+            "test_acc_goodness_after",
+            "weights_bit_identical",
+            "ms_per_step",
+        )
+    ]
     s.parts.append(html.table(rows, ["metric", "value"]))
     return s
 
 
 # --- the report ------------------------------------------------------------------------------
-def build_report(run_dir: str | Path, out_dir: str | Path | None = None, device: str = "cpu", dataset=None,
-                 samples: int = 1000, spiking: bool | None = None, seed: int = 0) -> Path:
+def build_report(
+    run_dir: str | Path,
+    out_dir: str | Path | None = None,
+    device: str = "cpu",
+    dataset=None,
+    samples: int = 1000,
+    spiking: bool | None = None,
+    seed: int = 0,
+) -> Path:
     """Write ``run_dir/report/index.html`` (or ``out_dir/index.html``) and its PNGs; return the HTML path.
 
     ``spiking``: None = simulate the spiking network (raster, spiking CAMs) when the run has spiking
@@ -266,29 +426,44 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, device:
         snn = SpikingNetwork(spec, device=run.device, seed=seed)
 
     note = f"Examples drawn from the first {len(y)} test images."
-    sections = [overview_section(files, kind),
-                labels_section(out, FourierLabels(tuple(x.shape[-2:]), run.num_classes, cfg.labels.set,
-                                                  cfg.labels.K), x, y, names, seed)]
+    sections = [
+        overview_section(files, kind),
+        labels_section(
+            out,
+            FourierLabels(tuple(x.shape[-2:]), run.num_classes, cfg.labels.set, cfg.labels.K),
+            x,
+            y,
+            names,
+            seed,
+        ),
+    ]
     if rate is not None or snn is not None:
         sections.append(cams_section(out, rate, snn, x, y, names, note))
     if files.history:
         s = html.Section("curves", SECTION_TITLES["curves"])
-        s.add_figure(plots.plot_learning_curves(files.history, out / "learning_curves.png"),
-                     "Mean training loss per epoch of every FF layer and of the linear head (log scale), and "
-                     "validation accuracy of the two classifiers.")
+        s.add_figure(
+            plots.plot_learning_curves(files.history, out / "learning_curves.png"),
+            "Mean training loss per epoch of every FF layer and of the linear head (log scale), and "
+            "validation accuracy of the two classifiers.",
+        )
         sections.append(s)
     if rate is not None:
         s = html.Section("separation", SECTION_TITLES["separation"])
         g = separation.goodness_samples(rate, x, y, seed)
-        s.add_figure(separation.plot_goodness_separation(g, rate.net.thresholds, out / "goodness_separation.png",
-                                                         cfg.model.loss_layers),
-                     f"Goodness Σy² of every layer for positive inputs (true label) and negative inputs (a random "
-                     f"wrong label) of {len(y)} test images; dashed: the threshold θ = N. 'sep' is "
-                     f"½(P[G⁺ > θ] + P[G⁻ ≤ θ]), 50 % = no separation.")
+        s.add_figure(
+            separation.plot_goodness_separation(
+                g, rate.net.thresholds, out / "goodness_separation.png", cfg.model.loss_layers
+            ),
+            f"Goodness Σy² of every layer for positive inputs (true label) and negative inputs (a random "
+            f"wrong label) of {len(y)} test images; dashed: the threshold θ = N. 'sep' is "
+            f"½(P[G⁺ > θ] + P[G⁻ ≤ θ]), 50 % = no separation.",
+        )
         sections.append(s)
-    for extra in (spiking_section(out, files.spike_metrics, snn, x, y),
-                  cost_section(out, files.compare, files.deploy_metrics),
-                  onchip_section(out, files.run_dir)):
+    for extra in (
+        spiking_section(out, files.spike_metrics, snn, x, y),
+        cost_section(out, files.compare, files.deploy_metrics),
+        onchip_section(out, files.run_dir),
+    ):
         if extra is not None:
             sections.append(extra)
     cfg_section = html.Section("config", SECTION_TITLES["config"])
@@ -300,10 +475,15 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, device:
     subtitle = f"run {files.run_dir.resolve()} · {kind} model · generated {stamp}"
     index = out / "index.html"
     atomic_write_bytes(index, html.page(title, subtitle, sections).encode("utf-8"))
-    atomic_write_json(out / "manifest.json", {
-        "sections": [s.id for s in sections],
-        "figures": {s.id: [p.name for p in s.figures] for s in sections if s.figures},
-        "samples": int(len(y)), "spiking_simulated": snn is not None, "spike_spec": spec_source,
-        "generated": stamp})
+    atomic_write_json(
+        out / "manifest.json",
+        {
+            "sections": [s.id for s in sections],
+            "figures": {s.id: [p.name for p in s.figures] for s in sections if s.figures},
+            "samples": int(len(y)),
+            "spiking_simulated": snn is not None,
+            "spike_spec": spec_source,
+            "generated": stamp,
+        },
+    )
     return index
-

@@ -8,11 +8,12 @@ G⁺ > θ_l > G⁻; the share of correctly sided samples,
 
 is the layer's own positive/negative accuracy (0.5 = chance).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -23,15 +24,18 @@ from .figures import NEG_COLOUR, POS_COLOUR, new_figure, save_figure
 
 
 @torch.no_grad()
-def goodness_samples(model, x: torch.Tensor, y: torch.Tensor, seed: int = 0,
-                     batch_size: int = 500) -> dict[int, dict[str, np.ndarray]]:
+def goodness_samples(
+    model, x: torch.Tensor, y: torch.Tensor, seed: int = 0, batch_size: int = 500
+) -> dict[int, dict[str, np.ndarray]]:
     """Per layer index: {"pos": G⁺ (N,), "neg": G⁻ (N,)} of a rate model on images ``x`` (N, 1, H, W)."""
     gen = torch.Generator().manual_seed(seed)
     neg = sample_negatives(y.cpu(), model.num_classes, gen)
-    out: dict[int, dict[str, list]] = {l: {"pos": [], "neg": []} for l in range(len(model.net.layers))}
+    out: dict[int, dict[str, list]] = {
+        l: {"pos": [], "neg": []} for l in range(len(model.net.layers))
+    }
     for i in range(0, len(y), batch_size):
-        xb = x[i:i + batch_size].to(model.device)
-        for kind, labels in (("pos", y[i:i + batch_size]), ("neg", neg[i:i + batch_size])):
+        xb = x[i : i + batch_size].to(model.device)
+        for kind, labels in (("pos", y[i : i + batch_size]), ("neg", neg[i : i + batch_size])):
             acts = model.net(model.labels.overlay(xb, labels.to(model.device)))
             for l, a in enumerate(acts):
                 out[l][kind].append(goodness(a.float()).cpu())
@@ -43,8 +47,12 @@ def separation_score(g_pos: np.ndarray, g_neg: np.ndarray, theta: float) -> floa
     return 0.5 * (float(np.mean(g_pos > theta)) + float(np.mean(g_neg <= theta)))
 
 
-def plot_goodness_separation(samples: dict[int, dict[str, np.ndarray]], thresholds: Sequence[float],
-                             path: str | Path, loss_layers: Sequence[int] = ()) -> Path:
+def plot_goodness_separation(
+    samples: dict[int, dict[str, np.ndarray]],
+    thresholds: Sequence[float],
+    path: str | Path,
+    loss_layers: Sequence[int] = (),
+) -> Path:
     """Histograms of log10 G for positive vs negative inputs, one panel per layer, θ_l marked."""
     layers = sorted(samples)
     fig = new_figure(3.6 * len(layers), 3.2)
@@ -60,7 +68,9 @@ def plot_goodness_separation(samples: dict[int, dict[str, np.ndarray]], threshol
         ax.hist(ln, bins=bins, alpha=0.55, color=NEG_COLOUR, label="negative")
         ax.axvline(lt, color="k", ls="--", lw=1, label=f"θ = {theta:g}")
         trained = " (FF loss)" if l in loss_layers else ""
-        ax.set_title(f"layer {l}{trained}: sep {100 * separation_score(pos, neg, theta):.1f} %", fontsize=9)
+        ax.set_title(
+            f"layer {l}{trained}: sep {100 * separation_score(pos, neg, theta):.1f} %", fontsize=9
+        )
         ax.set_xlabel("log10 goodness Σy²")
         if j == 0:
             ax.set_ylabel("images")

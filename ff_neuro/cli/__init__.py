@@ -1,4 +1,5 @@
 """The ``ff-neuro`` command line. Each stage registers its subcommands from its own module."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,11 @@ def _oserror_line(e: OSError) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="ff-neuro",
-        description="Forward-Forward CNNs: train (rate or spiking), convert to spikes, deploy on Lava, report.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('ff_neuro').__version__}")
+        description="Forward-Forward CNNs: train (rate or spiking), convert to spikes, deploy on Lava, report.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__import__('ff_neuro').__version__}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for mod in COMMAND_MODULES:
         mod.register(sub)
@@ -49,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ff-neuro: error: {_oserror_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("ff-neuro: interrupted" + ("; the last checkpoint is intact (continue with --resume)"
-                                         if args.command == "train" else ""), file=sys.stderr)
+        print(
+            "ff-neuro: interrupted"
+            + (
+                "; the last checkpoint is intact (continue with --resume)"
+                if args.command == "train"
+                else ""
+            ),
+            file=sys.stderr,
+        )
         return 130

@@ -1,4 +1,5 @@
 """``ff-neuro train`` and ``ff-neuro evaluate``."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,20 +15,38 @@ from .common import add_device, int_at_least, pct, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train an FF network (or a control) into a run directory",
-                       description="Train an FF-CNN. Writes RUN_DIR/{metrics.json, metrics.jsonl, "
-                                   "checkpoint.safetensors, best.safetensors, config.yaml}.")
-    p.add_argument("--config", required=True, help=f"shipped config name {available_configs()} or a YAML path")
+    p = sub.add_parser(
+        "train",
+        help="train an FF network (or a control) into a run directory",
+        description="Train an FF-CNN. Writes RUN_DIR/{metrics.json, metrics.jsonl, "
+        "checkpoint.safetensors, best.safetensors, config.yaml}.",
+    )
+    p.add_argument(
+        "--config", required=True, help=f"shipped config name {available_configs()} or a YAML path"
+    )
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
     p.add_argument("--epochs", type=int_at_least(1), help="override train.epochs")
     p.add_argument("--seed", type=int, help="override train.seed")
     p.add_argument("--method", choices=["ff", "bp", "random"], help="override train.method")
-    p.add_argument("--model", choices=["rate", "spiking"], default="rate", help="rate-coded or spiking FF")
-    p.add_argument("--train-subset", type=int_at_least(1), help="train on this many images only (seeded)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override any config key, e.g. --set train.lr=1e-4 (repeatable; VALUE is YAML)")
-    p.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
-    p.add_argument("--profile", help="hardware profile for quantisation-aware training (e.g. loihi2)")
+    p.add_argument(
+        "--model", choices=["rate", "spiking"], default="rate", help="rate-coded or spiking FF"
+    )
+    p.add_argument(
+        "--train-subset", type=int_at_least(1), help="train on this many images only (seeded)"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override any config key, e.g. --set train.lr=1e-4 (repeatable; VALUE is YAML)",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue a killed run from its last checkpoint"
+    )
+    p.add_argument(
+        "--profile", help="hardware profile for quantisation-aware training (e.g. loihi2)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_device(p)
     p.set_defaults(func=run_train)
@@ -46,13 +65,17 @@ def parse_overrides(items: list[str]) -> dict[str, dict]:
         key, sep, value = item.partition("=")
         section, dot, name = key.partition(".")
         if not sep or not dot or not name:
-            raise ConfigError(f"--set {item!r} must look like SECTION.KEY=VALUE, e.g. train.lr=1e-4")
+            raise ConfigError(
+                f"--set {item!r} must look like SECTION.KEY=VALUE, e.g. train.lr=1e-4"
+            )
         try:
             if any(isinstance(t, yaml.TagToken) for t in yaml.scan(value, Loader=yaml.SafeLoader)):
                 raise ConfigError(f"--set {item!r}: YAML tags (!...) are not allowed in VALUE")
             out.setdefault(section, {})[name] = yaml.safe_load(value)
         except yaml.YAMLError as e:
-            raise ConfigError(f"--set {item!r}: VALUE is not valid YAML ({str(e).splitlines()[0]})") from None
+            raise ConfigError(
+                f"--set {item!r}: VALUE is not valid YAML ({str(e).splitlines()[0]})"
+            ) from None
     return out
 
 
@@ -60,7 +83,11 @@ def config_from_args(args: argparse.Namespace):
     cfg = load_config(args.config)
     if args.set:
         cfg = cfg.replace(**parse_overrides(args.set))
-    train = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed), ("method", args.method)) if v is not None}
+    train = {
+        k: v
+        for k, v in (("epochs", args.epochs), ("seed", args.seed), ("method", args.method))
+        if v is not None
+    }
     data = {"train_subset": args.train_subset} if args.train_subset is not None else {}
     return cfg.replace(train=train, data=data)
 
@@ -69,13 +96,38 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if args.profile:
         cfg = cfg.replace(hardware={"profile": args.profile})
-    resolve_device(args.device)   # an unavailable device fails before anything is written
+    resolve_device(args.device)  # an unavailable device fails before anything is written
     ensure_writable_dir(args.out)
-    m = train(cfg, args.out, device=args.device, resume=args.resume, kind=args.model,
-              progress=not args.no_progress)
-    print_table([[m["kind"], m["method"], pct(m["best_val_acc_linear"]), pct(m["test_acc_linear"]),
-                  pct(m["test_acc_goodness"]), f"{m['train_seconds']:.0f}", m["device"]]],
-                ["model", "method", "best val (linear)", "test linear", "test goodness", "train s", "device"])
+    m = train(
+        cfg,
+        args.out,
+        device=args.device,
+        resume=args.resume,
+        kind=args.model,
+        progress=not args.no_progress,
+    )
+    print_table(
+        [
+            [
+                m["kind"],
+                m["method"],
+                pct(m["best_val_acc_linear"]),
+                pct(m["test_acc_linear"]),
+                pct(m["test_acc_goodness"]),
+                f"{m['train_seconds']:.0f}",
+                m["device"],
+            ]
+        ],
+        [
+            "model",
+            "method",
+            "best val (linear)",
+            "test linear",
+            "test goodness",
+            "train s",
+            "device",
+        ],
+    )
     print(f"results: {args.out}/metrics.json")
     return 0
 
@@ -83,6 +135,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     r = evaluate_run(args.run_dir, args.split, args.device)
     s = args.split
-    print_table([[r["kind"], str(r["epoch"]), pct(r[f"{s}_acc_linear"]), pct(r[f"{s}_acc_goodness"])]],
-                ["model", "epoch", f"{s} linear", f"{s} goodness"])
+    print_table(
+        [[r["kind"], str(r["epoch"]), pct(r[f"{s}_acc_linear"]), pct(r[f"{s}_acc_goodness"])]],
+        ["model", "epoch", f"{s} linear", f"{s} goodness"],
+    )
     return 0

@@ -1,4 +1,5 @@
 """Reader for the IDX format of MNIST-style files (raw or gzip)."""
+
 from __future__ import annotations
 
 import gzip
@@ -25,5 +26,11 @@ def parse_idx(data: bytes) -> np.ndarray:
     offset = 4 + 4 * ndim
     count = int(np.prod(shape))
     if len(data) - offset != count * dtype.itemsize:
-        raise ValueError(f"IDX size mismatch: header says {shape}, file has {len(data) - offset} bytes")
-    return np.frombuffer(data, dtype, count=count, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
+        raise ValueError(
+            f"IDX size mismatch: header says {shape}, file has {len(data) - offset} bytes"
+        )
+    return (
+        np.frombuffer(data, dtype, count=count, offset=offset)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )

@@ -14,6 +14,7 @@ The frequencies and phases are not published; we choose (documented in docs/labe
   * set 2: k = 5 cycles per image, 10 orientations 0°, 18°, …, 162°, phase 0.
 The neutral input, used by the linear head, mixes in the mean of the class patterns.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,13 +26,18 @@ SET1_ORIENTATIONS = (0.0, 45.0, 90.0, 135.0)
 SET2_FREQUENCY = 5.0
 
 
-def fourier_pattern(shape: tuple[int, int], k: float, theta_deg: float, phase: float = 0.0) -> torch.Tensor:
+def fourier_pattern(
+    shape: tuple[int, int], k: float, theta_deg: float, phase: float = 0.0
+) -> torch.Tensor:
     """One plane wave in [0, 1]; ``k`` cycles per image width along orientation ``theta_deg``."""
     h, w = shape
-    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64),
-                            indexing="ij")
+    yy, xx = torch.meshgrid(
+        torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij"
+    )
     t = math.radians(theta_deg)
-    return (0.5 + 0.5 * torch.cos(2 * math.pi * k * (xx * math.cos(t) + yy * math.sin(t)) / w + phase)).float()
+    return (
+        0.5 + 0.5 * torch.cos(2 * math.pi * k * (xx * math.cos(t) + yy * math.sin(t)) / w + phase)
+    ).float()
 
 
 def fourier_label_params(label_set: int, num_classes: int = 10) -> list[tuple[float, float]]:
@@ -43,7 +49,9 @@ def fourier_label_params(label_set: int, num_classes: int = 10) -> list[tuple[fl
     else:
         raise ValueError(f"label set must be 1 or 2, got {label_set}")
     if num_classes > len(params):
-        raise ValueError(f"label set {label_set} has only {len(params)} patterns, {num_classes} needed")
+        raise ValueError(
+            f"label set {label_set} has only {len(params)} patterns, {num_classes} needed"
+        )
     return params[:num_classes]
 
 
@@ -57,15 +65,28 @@ def minmax(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
 class FourierLabels:
     """Label encoder: overlays class patterns on (N, 1, H, W) images in [0, 1]."""
 
-    def __init__(self, shape: tuple[int, int] = (28, 28), num_classes: int = 10,
-                 label_set: int = 1, K: float = 0.35, device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        shape: tuple[int, int] = (28, 28),
+        num_classes: int = 10,
+        label_set: int = 1,
+        K: float = 0.35,
+        device: torch.device | str = "cpu",
+    ):
         if not 0.0 <= K <= 1.0:
             raise ValueError(f"label share K must lie in [0, 1], got {K}")
-        self.shape, self.num_classes, self.label_set, self.K = tuple(shape), num_classes, label_set, K
+        self.shape, self.num_classes, self.label_set, self.K = (
+            tuple(shape),
+            num_classes,
+            label_set,
+            K,
+        )
         self.params = fourier_label_params(label_set, num_classes)
-        self.patterns = torch.stack([fourier_pattern(self.shape, k, th) for k, th in self.params]).to(device)
+        self.patterns = torch.stack(
+            [fourier_pattern(self.shape, k, th) for k, th in self.params]
+        ).to(device)
 
-    def to(self, device: torch.device | str) -> "FourierLabels":
+    def to(self, device: torch.device | str) -> FourierLabels:
         self.patterns = self.patterns.to(device)
         return self
 
@@ -93,7 +114,9 @@ class FourierLabels:
         return self.overlay(xs, ys)
 
 
-def sample_negatives(y: torch.Tensor, num_classes: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_negatives(
+    y: torch.Tensor, num_classes: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """A uniformly drawn wrong class for every label: (y + U{1..C−1}) mod C, never y itself."""
     shift = torch.randint(1, num_classes, y.shape, generator=generator, device="cpu").to(y.device)
     return (y + shift) % num_classes

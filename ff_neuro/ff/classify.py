@@ -1,4 +1,5 @@
 """The two classifiers: a linear head on neutral-label features, and goodness over all labels."""
+
 from __future__ import annotations
 
 import torch
@@ -23,4 +24,3 @@ class LinearHead(nn.Module):
 def goodness_scores(net: FFNet, labels: FourierLabels, x: torch.Tensor) -> torch.Tensor:
     """(N, C) goodness of every image under every label, as one batched pass over N·C inputs."""
     return net.goodness_score(net(labels.all_labels(x))).view(x.shape[0], labels.num_classes)
-

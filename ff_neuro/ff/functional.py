@@ -18,6 +18,7 @@ The bounded activations make the rate model the T → ∞ limit of its spiking n
 layer l is z_l/λ and its rate a_l/λ, so conversion is exact up to the known λ (``docs/spiking.md``).
 λ → ∞ recovers ReLU; λ = 1 puts the weights in spike units.
 """
+
 from __future__ import annotations
 
 import torch
@@ -49,7 +50,9 @@ def count_noise(a: torch.Tensor, scale: float, T: int, gen: torch.Generator) -> 
     q = ⌊T·r + U⌋ / T, U ~ U[0, 1) per unit (unbiased stochastic rounding to a count over T steps), and
     a ← λ·q in the forward pass with the gradient of a (straight-through). The goodness then sees the
     quantisation a T-step spiking network imposes, so training widens margins that survive it."""
-    u = torch.rand(a.shape, generator=gen, device=gen.device, dtype=torch.float32).to(a.device, a.dtype)
+    u = torch.rand(a.shape, generator=gen, device=gen.device, dtype=torch.float32).to(
+        a.device, a.dtype
+    )
     q = torch.floor(a.detach() / scale * T + u) * (scale / T)
     return a + (q - a.detach())
 

@@ -8,6 +8,7 @@
 The trainer, the checkpoint code and the CLI talk to any model through this interface, so the
 spiking model (``ff_neuro.spiking``) plugs into the same loop.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,20 +22,27 @@ from ..data.labels import FourierLabels, sample_negatives
 from ..errors import ConfigError
 from .classify import LinearHead, goodness_scores
 from .functional import count_noise
-from .objective import hard_negatives, layer_goodness, softmax_loss, symba_loss, threshold_terms
 from .network import FFNet
+from .objective import hard_negatives, layer_goodness, softmax_loss, symba_loss, threshold_terms
 
 
 class RateModel:
     kind = "rate"
 
-    def __init__(self, cfg: Config, in_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10,
-                 device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        cfg: Config,
+        in_shape: tuple[int, int, int] = (1, 28, 28),
+        num_classes: int = 10,
+        device: torch.device | str = "cpu",
+    ):
         self.cfg, self.device, self.method = cfg, torch.device(device), cfg.train.method
         self.num_classes = num_classes
         self.net = FFNet(cfg.model, in_shape, cfg.goodness.measure).to(self.device)
         self.head = LinearHead(self.net.readout_dim, num_classes).to(self.device)
-        self.labels = FourierLabels(in_shape[1:], num_classes, cfg.labels.set, cfg.labels.K, self.device)
+        self.labels = FourierLabels(
+            in_shape[1:], num_classes, cfg.labels.set, cfg.labels.K, self.device
+        )
         t = cfg.train
         cuda = self.device.type == "cuda"
         if cuda:
@@ -46,7 +54,9 @@ class RateModel:
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         if self.method == "bp":
             self.net.requires_grad_(True)
-            self.optimizers["net"] = torch.optim.Adam([*self.net.parameters(), *self.head.parameters()], lr=t.lr, **adam)
+            self.optimizers["net"] = torch.optim.Adam(
+                [*self.net.parameters(), *self.head.parameters()], lr=t.lr, **adam
+            )
         else:
             if self.method == "random":
                 self.net.requires_grad_(False)
@@ -67,7 +77,9 @@ class RateModel:
             for g, lr in zip(opt.param_groups, self.base_lrs[k]):
                 g["lr"] = lr * factor
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    def train_step(
+        self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         """One optimisation step on images ``x`` (B, 1, H, W) in [0, 1]; returns detached losses."""
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
@@ -95,8 +107,9 @@ class RateModel:
         """Layer-0 input of labelled images (the spiking model encodes them over T steps)."""
         return x_labelled
 
-    def _layer(self, i: int, h: torch.Tensor, train: bool,
-               gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _layer(
+        self, i: int, h: torch.Tensor, train: bool, gen: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(input of the next layer, activations whose goodness layer i is trained on); with
         ``model.train_timesteps`` T the rates carry the spike-count quantisation of a T-step window."""
         with self.autocast():
@@ -105,8 +118,13 @@ class RateModel:
             a = count_noise(a, self.cfg.model.scales[i], int(self.cfg.model.train_timesteps), gen)
         return a, a
 
-    def _ff_backward(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
-                     head_logits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def _ff_backward(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        gen: torch.Generator,
+        head_logits: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
         """Layer by layer: forward, local loss, backward, free the graph (objective: ``ff.objective``).
 
         Equivalent to summing the layer losses (no gradient crosses a layer), but only one layer's
@@ -137,31 +155,47 @@ class RateModel:
             else:
                 outs = [self._layer(i, h, True, gen) for h in groups]
                 g = torch.cat([layer_goodness(a, obj.measure) for _, a in outs])
-                li = (softmax_loss(g.view(b, -1), y, obj.scale, obj.relative) if obj.loss == "softmax"
-                      else symba_loss(g[:b], g[b:], obj.scale, obj.relative))
+                li = (
+                    softmax_loss(g.view(b, -1), y, obj.scale, obj.relative)
+                    if obj.loss == "softmax"
+                    else symba_loss(g[:b], g[b:], obj.scale, obj.relative)
+                )
                 if li.requires_grad:
                     li.backward()
                 groups = [h.detach() for h, _ in outs]
             out[f"layer{i}"] = li.detach()
         return out
 
-    def _threshold_layer(self, i: int, groups: list[torch.Tensor], b: int, theta: float,
-                         gen: torch.Generator | None = None):
+    def _threshold_layer(
+        self,
+        i: int,
+        groups: list[torch.Tensor],
+        b: int,
+        theta: float,
+        gen: torch.Generator | None = None,
+    ):
         """The threshold loss of layer i, group by group (the first b rows of the inputs are positives)."""
         obj, outs, total, start = self.cfg.goodness, [], 0.0, 0
         for h in groups:
             h, a = self._layer(i, h, True, gen)
             g = layer_goodness(a, obj.measure)
             n_pos = max(0, min(len(g), b - start))
-            li = threshold_terms(g[:n_pos], 1.0, theta, obj.scale) + threshold_terms(g[n_pos:], -1.0, theta, obj.scale)
+            li = threshold_terms(g[:n_pos], 1.0, theta, obj.scale) + threshold_terms(
+                g[n_pos:], -1.0, theta, obj.scale
+            )
             if li.requires_grad:
                 li.backward()
             total, start = total + li.detach(), start + len(g)
             outs.append(h.detach())
         return outs, total
 
-    def negatives(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
-                  head_logits: torch.Tensor | None = None) -> torch.Tensor:
+    def negatives(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        gen: torch.Generator,
+        head_logits: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """One wrong label per image: uniform; hard (from the current goodness of every label, α-scaled);
         or head (from the linear head's logits on the neutral input, which this step computes anyway)."""
         obj = self.cfg.goodness
@@ -207,18 +241,29 @@ class RateModel:
     def load_training_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         self.load_weights(tensors)
         for k, opt in self.optimizers.items():
-            load_optimizer(f"opt.{k}", opt, {n: v.to(self.device) for n, v in tensors.items()}, meta[k])
+            load_optimizer(
+                f"opt.{k}", opt, {n: v.to(self.device) for n, v in tensors.items()}, meta[k]
+            )
 
 
-def build_model(cfg: Config, in_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10,
-                device: torch.device | str = "cpu", kind: str = "rate") -> RateModel:
+def build_model(
+    cfg: Config,
+    in_shape: tuple[int, int, int] = (1, 28, 28),
+    num_classes: int = 10,
+    device: torch.device | str = "cpu",
+    kind: str = "rate",
+) -> RateModel:
     """The model factory of this stage: rate models only. Later stages extend it (the spiking model in
     :func:`ff_neuro.spiking.model.build_model`, quantisation-aware training in
     :func:`ff_neuro.hardware.qat.build_model`); what it cannot build is refused, never built without."""
     if kind != "rate":
-        raise ConfigError(f"model kind {kind!r} is built by a later stage's factory "
-                          f"(ff_neuro.spiking.model.build_model or ff_neuro.pipeline.model_factory)")
+        raise ConfigError(
+            f"model kind {kind!r} is built by a later stage's factory "
+            f"(ff_neuro.spiking.model.build_model or ff_neuro.pipeline.model_factory)"
+        )
     if cfg.hardware.profile:
-        raise ConfigError(f"hardware.profile {cfg.hardware.profile!r} (quantisation-aware training) is built "
-                          f"by ff_neuro.hardware.qat.build_model (or ff_neuro.pipeline.model_factory)")
+        raise ConfigError(
+            f"hardware.profile {cfg.hardware.profile!r} (quantisation-aware training) is built "
+            f"by ff_neuro.hardware.qat.build_model (or ff_neuro.pipeline.model_factory)"
+        )
     return RateModel(cfg, in_shape, num_classes, device)

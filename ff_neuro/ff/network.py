@@ -4,6 +4,7 @@ Layer l computes  y_l = ReLU(conv_l(rms_norm(x_{l−1}).detach()))  with x_0 the
 gradient crosses a layer boundary. The same ``LayerConfig`` list defines the spiking model and the
 Lava graph; they read the weights of this module.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,11 +19,21 @@ class FFConv(nn.Module):
     """One FF layer: normalise the (detached) input (``norm`` rms: the paper; none: static, deployable),
     convolve, apply the rate function (``activation``, see ``functional.activation``)."""
 
-    def __init__(self, in_channels: int, spec: LayerConfig, bias: bool = True, init: str = "calibrated",
-                 norm: str = "rms", act: str = "relu", act_scale: float = 1.0):
+    def __init__(
+        self,
+        in_channels: int,
+        spec: LayerConfig,
+        bias: bool = True,
+        init: str = "calibrated",
+        norm: str = "rms",
+        act: str = "relu",
+        act_scale: float = 1.0,
+    ):
         super().__init__()
         self.spec, self.norm, self.act, self.act_scale = spec, norm, act, act_scale
-        self.conv = nn.Conv2d(in_channels, spec.channels, spec.kernel, spec.stride, spec.pad, bias=bias)
+        self.conv = nn.Conv2d(
+            in_channels, spec.channels, spec.kernel, spec.stride, spec.pad, bias=bias
+        )
         if init == "calibrated":
             # Var(w) = 2 / fan_in on an RMS-normalised input gives E[y²] ≈ 1 per ReLU unit, i.e. G ≈ θ = N
             # from the first step instead of G ≈ N/6 with PyTorch's default (which costs an epoch of rescaling).
@@ -43,7 +54,9 @@ def output_shapes(cfg: ModelConfig, in_shape: tuple[int, int, int]) -> list[tupl
         h = (h + 2 * spec.pad - spec.kernel) // spec.stride + 1
         w = (w + 2 * spec.pad - spec.kernel) // spec.stride + 1
         if h < 1 or w < 1:
-            raise ValueError(f"layer {len(shapes)} shrinks the input to {h}×{w}: lower the kernel or raise padding")
+            raise ValueError(
+                f"layer {len(shapes)} shrinks the input to {h}×{w}: lower the kernel or raise padding"
+            )
         c = spec.channels
         shapes.append((c, h, w))
     return shapes
@@ -53,18 +66,24 @@ class FFNet(nn.Module):
     """Stack of :class:`FFConv` layers with goodness threshold θ = s · N per layer (measure "sum", the
     paper) or θ = s (measure "mean", g = Σy²/N), s = ``threshold_scale``."""
 
-    def __init__(self, cfg: ModelConfig, in_shape: tuple[int, int, int] = (1, 28, 28), measure: str = "sum"):
+    def __init__(
+        self, cfg: ModelConfig, in_shape: tuple[int, int, int] = (1, 28, 28), measure: str = "sum"
+    ):
         super().__init__()
         self.cfg, self.in_shape, self.measure = cfg, tuple(in_shape), measure
         self.shapes = output_shapes(cfg, self.in_shape)
         chans = [self.in_shape[0]] + [s[0] for s in self.shapes[:-1]]
-        self.layers = nn.ModuleList(FFConv(c, spec, cfg.bias, cfg.init, cfg.norm, cfg.activation, lam)
-                                    for c, spec, lam in zip(chans, cfg.layers, cfg.scales))
+        self.layers = nn.ModuleList(
+            FFConv(c, spec, cfg.bias, cfg.init, cfg.norm, cfg.activation, lam)
+            for c, spec, lam in zip(chans, cfg.layers, cfg.scales)
+        )
         for layer, spec in zip(self.layers, cfg.layers):
             layer.requires_grad_(spec.train)
         per_unit = measure == "mean"
-        self.thresholds = [cfg.threshold_scale * (1.0 if per_unit else float(torch.Size(s).numel()))
-                           for s in self.shapes]
+        self.thresholds = [
+            cfg.threshold_scale * (1.0 if per_unit else float(torch.Size(s).numel()))
+            for s in self.shapes
+        ]
 
     @property
     def readout_dim(self) -> int:

@@ -26,6 +26,7 @@ Negatives (for threshold and symba):
     hard       P(y⁻ = c) ∝ exp(α Σ_l g_l(x, c)),  c ≠ y⁺             Hinton (2022): wrong labels in
                                                                     proportion to the model's belief
 """
+
 from __future__ import annotations
 
 import torch
@@ -47,7 +48,9 @@ def threshold_terms(g: torch.Tensor, sign: float, theta: float, scale: float = 1
     return F.softplus(-sign * scale * (g - theta)).mean()
 
 
-def symba_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, scale: float, relative: bool = False) -> torch.Tensor:
+def symba_loss(
+    g_pos: torch.Tensor, g_neg: torch.Tensor, scale: float, relative: bool = False
+) -> torch.Tensor:
     """Mean of softplus(−α(g⁺ − g⁻)) over pairs (same image; ``g_neg`` may hold k negatives per row);
     ``relative``: α(g⁺ − g⁻)/ḡ with ḡ = (g⁺ + g⁻)/2, detached."""
     gp, gn = g_pos.view(len(g_pos), -1), g_neg.view(len(g_pos), -1)
@@ -57,7 +60,9 @@ def symba_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, scale: float, relative:
     return F.softplus(-scale * diff).mean()
 
 
-def softmax_loss(g_all: torch.Tensor, y: torch.Tensor, scale: float, relative: bool = False) -> torch.Tensor:
+def softmax_loss(
+    g_all: torch.Tensor, y: torch.Tensor, scale: float, relative: bool = False
+) -> torch.Tensor:
     """Cross-entropy of the goodness of every label: ``g_all`` (B, C), true labels ``y`` (B,);
     ``relative``: logits α·g_c/ḡ with ḡ the image's mean over labels, detached."""
     if relative:
@@ -65,8 +70,9 @@ def softmax_loss(g_all: torch.Tensor, y: torch.Tensor, scale: float, relative: b
     return F.cross_entropy(scale * g_all, y)
 
 
-def hard_negatives(scores: torch.Tensor, y: torch.Tensor, scale: float,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def hard_negatives(
+    scores: torch.Tensor, y: torch.Tensor, scale: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """One wrong label per row, drawn with P(c) ∝ exp(α·scores[c]) over c ≠ y; ``scores`` (B, C)."""
     logits = scale * scores.float().detach().cpu()
     logits[torch.arange(len(y)), y.cpu()] = float("-inf")

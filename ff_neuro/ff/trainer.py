@@ -6,13 +6,15 @@ optional linear cool-down of the learning rate, validation accuracy, one JSONL l
 linear head, or of goodness with ``train.select: goodness``) are kept in ``best.safetensors``; the test
 split is evaluated once, at the end, on them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,8 +24,15 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import Config, dump_config, from_dict
 from ..data.datasets import Dataset, Split
 from ..errors import CheckpointError, TrainingDivergedError
-from ..io import (RunLock, append_jsonl, atomic_write_bytes, atomic_write_json, read_jsonl, remove_stale_tmp,
-                  write_jsonl)
+from ..io import (
+    RunLock,
+    append_jsonl,
+    atomic_write_bytes,
+    atomic_write_json,
+    read_jsonl,
+    remove_stale_tmp,
+    write_jsonl,
+)
 from ..runtime import hardware_description, resolve_device, seed_everything
 from .model import build_model
 from .run import BEST, CHECKPOINT, ModelFactory, config_dataset, open_run
@@ -48,34 +57,47 @@ def to_images(x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model, split: Split, batch_size: int = 1000, goodness: bool = True, linear: bool = True,
-             device: torch.device | None = None) -> dict[str, float | None]:
+def evaluate(
+    model,
+    split: Split,
+    batch_size: int = 1000,
+    goodness: bool = True,
+    linear: bool = True,
+    device: torch.device | None = None,
+) -> dict[str, float | None]:
     """Accuracy of the linear head and (when the model has one) of goodness classification."""
     device = device or model.device
     xs = torch.from_numpy(split.x)
     ys = torch.from_numpy(split.y)
     hit_lin, hit_good, has_good = 0, 0, goodness
     for i in range(0, len(ys), batch_size):
-        x = to_images(xs[i:i + batch_size].to(device))
-        y = ys[i:i + batch_size].to(device)
+        x = to_images(xs[i : i + batch_size].to(device))
+        y = ys[i : i + batch_size].to(device)
         if linear:
             hit_lin += int((model.predict_linear(x) == y).sum())
         if has_good:
             # goodness runs every image under every label: keep N·C per pass near batch_size
             step = max(1, batch_size // model.num_classes)
-            preds = [model.predict_goodness(x[j:j + step]) for j in range(0, len(y), step)]
+            preds = [model.predict_goodness(x[j : j + step]) for j in range(0, len(y), step)]
             if preds[0] is None:
                 has_good = False
             else:
                 hit_good += int((torch.cat(preds) == y).sum())
     n = max(len(ys), 1)
-    return {"acc_linear": hit_lin / n if linear else None, "acc_goodness": hit_good / n if has_good else None}
+    return {
+        "acc_linear": hit_lin / n if linear else None,
+        "acc_goodness": hit_good / n if has_good else None,
+    }
 
 
 def improves(val: dict, best: dict, select: str) -> bool:
     """True when validation accuracies ``val`` beat the best so far on ``select`` (linear | goodness);
     goodness falls back to linear when it was not measured; ties go to the earlier epoch."""
-    key = "acc_goodness" if select == "goodness" and val.get("acc_goodness") is not None else "acc_linear"
+    key = (
+        "acc_goodness"
+        if select == "goodness" and val.get("acc_goodness") is not None
+        else "acc_linear"
+    )
     return best.get(key) is None or val[key] > best[key]
 
 
@@ -86,10 +108,12 @@ def _check_finite(losses: dict[str, torch.Tensor], epoch: int, step: int, run_di
         if (run_dir / CHECKPOINT).is_file():
             raise TrainingDivergedError(
                 f"{where}; the last good checkpoint (end of epoch {epoch - 1}) is kept in {run_dir / CHECKPOINT}: "
-                f"continue from it with a lower rate (--resume --set train.lr=... or train.head_lr=...) or retrain")
+                f"continue from it with a lower rate (--resume --set train.lr=... or train.head_lr=...) or retrain"
+            )
         raise TrainingDivergedError(
             f"{where}; no checkpoint was written yet, so there is nothing to resume: lower train.lr or "
-            f"train.head_lr and train again (the same --out may be reused)")
+            f"train.head_lr and train again (the same --out may be reused)"
+        )
 
 
 # Keys that ``--resume`` may change (after a divergence): the new values apply from the next epoch and the
@@ -97,10 +121,19 @@ def _check_finite(losses: dict[str, torch.Tensor], epoch: int, step: int, run_di
 RESUME_MAY_CHANGE = (("train", "epochs"), ("train", "lr"), ("train", "head_lr"))
 
 
-def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = False, kind: str = "rate",
-          dataset: Dataset | None = None, progress: bool = True, verbose: bool = True,
-          on_epoch: Callable[[dict[str, Any]], None] | None = None, test: bool = True,
-          factory: ModelFactory | None = None) -> dict[str, Any]:
+def train(
+    cfg: Config,
+    out: str | Path,
+    device: str = "auto",
+    resume: bool = False,
+    kind: str = "rate",
+    dataset: Dataset | None = None,
+    progress: bool = True,
+    verbose: bool = True,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    test: bool = True,
+    factory: ModelFactory | None = None,
+) -> dict[str, Any]:
     """Train ``cfg`` into run directory ``out``; returns (and writes) ``metrics.json``.
 
     ``factory(cfg, in_shape, num_classes, device, kind)`` builds the untrained model (default: this
@@ -115,16 +148,39 @@ def train(cfg: Config, out: str | Path, device: str = "auto", resume: bool = Fal
     out = Path(out)
     resolve_device(device)
     if resume and not (out / CHECKPOINT).is_file():
-        load_checkpoint(out / CHECKPOINT)   # the clear "no checkpoint" error, before anything is created
+        load_checkpoint(
+            out / CHECKPOINT
+        )  # the clear "no checkpoint" error, before anything is created
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out):
-        return _train(cfg, out, device, resume, kind, dataset, progress, verbose, on_epoch, test,
-                      factory or build_model)
+        return _train(
+            cfg,
+            out,
+            device,
+            resume,
+            kind,
+            dataset,
+            progress,
+            verbose,
+            on_epoch,
+            test,
+            factory or build_model,
+        )
 
 
-def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset: Dataset | None,
-           progress: bool, verbose: bool, on_epoch: Callable[[dict[str, Any]], None] | None,
-           test: bool, factory: ModelFactory) -> dict[str, Any]:
+def _train(
+    cfg: Config,
+    out: Path,
+    device: str,
+    resume: bool,
+    kind: str,
+    dataset: Dataset | None,
+    progress: bool,
+    verbose: bool,
+    on_epoch: Callable[[dict[str, Any]], None] | None,
+    test: bool,
+    factory: ModelFactory,
+) -> dict[str, Any]:
     dev = resolve_device(device)
     t = cfg.train
     changed: dict[str, list] = {}
@@ -135,22 +191,32 @@ def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset
         for sec, k in RESUME_MAY_CHANGE:
             free.setdefault(sec, {})[k] = getattr(getattr(cfg, sec), k)
         if saved.replace(**free).to_dict() != cfg.to_dict() or meta.get("kind", "rate") != kind:
-            raise CheckpointError(f"{out / CHECKPOINT} was written by another config or model kind; "
-                                  f"resume with the same --config/--model (only "
-                                  f"{', '.join('.'.join(k) for k in RESUME_MAY_CHANGE)} may change) "
-                                  f"or use another --out")
+            raise CheckpointError(
+                f"{out / CHECKPOINT} was written by another config or model kind; "
+                f"resume with the same --config/--model (only "
+                f"{', '.join('.'.join(k) for k in RESUME_MAY_CHANGE)} may change) "
+                f"or use another --out"
+            )
         if t.epochs < meta["epoch"]:
-            raise CheckpointError(f"{out} has already trained {meta['epoch']} epochs; --resume with "
-                                  f"{t.epochs} epochs would shorten it: pass --epochs {meta['epoch']} or more")
+            raise CheckpointError(
+                f"{out} has already trained {meta['epoch']} epochs; --resume with "
+                f"{t.epochs} epochs would shorten it: pass --epochs {meta['epoch']} or more"
+            )
         if "optimizers" not in meta:
-            raise CheckpointError(f"{out / CHECKPOINT} holds no optimiser state (not written by the trainer); "
-                                  f"it cannot be resumed")
-        changed = {f"{sec}.{k}": [getattr(getattr(saved, sec), k), getattr(getattr(cfg, sec), k)]
-                   for sec, k in RESUME_MAY_CHANGE[1:]
-                   if getattr(getattr(saved, sec), k) != getattr(getattr(cfg, sec), k)}
+            raise CheckpointError(
+                f"{out / CHECKPOINT} holds no optimiser state (not written by the trainer); "
+                f"it cannot be resumed"
+            )
+        changed = {
+            f"{sec}.{k}": [getattr(getattr(saved, sec), k), getattr(getattr(cfg, sec), k)]
+            for sec, k in RESUME_MAY_CHANGE[1:]
+            if getattr(getattr(saved, sec), k) != getattr(getattr(cfg, sec), k)
+        }
         remove_stale_tmp(out)
     elif (out / CHECKPOINT).exists():
-        raise CheckpointError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        raise CheckpointError(
+            f"{out} already holds a run; pass --resume to continue it or choose another --out"
+        )
     else:
         remove_stale_tmp(out)
     seed_everything(t.seed)
@@ -160,13 +226,24 @@ def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset
     model = factory(cfg, in_shape, classes, dev, kind)
     atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
 
-    start, best, history, seconds = 1, {"acc_linear": -1.0, "acc_goodness": None, "epoch": 0}, [], 0.0
+    start, best, history, seconds = (
+        1,
+        {"acc_linear": -1.0, "acc_goodness": None, "epoch": 0},
+        [],
+        0.0,
+    )
     if resume:
         model.load_training_state({k: v.to(dev) for k, v in tensors.items()}, meta["optimizers"])
         start, best, seconds = meta["epoch"] + 1, meta["best"], meta["train_seconds"]
-        if (out / JSONL).exists():  # drop a torn last line and lines of an epoch logged but not checkpointed
-            history = [r for r in read_jsonl(out / JSONL) if isinstance(r.get("epoch"), int) and r["epoch"] < start]
-            write_jsonl(out / JSONL, history)   # atomic: a kill here leaves the old or the new log
+        if (
+            out / JSONL
+        ).exists():  # drop a torn last line and lines of an epoch logged but not checkpointed
+            history = [
+                r
+                for r in read_jsonl(out / JSONL)
+                if isinstance(r.get("epoch"), int) and r["epoch"] < start
+            ]
+            write_jsonl(out / JSONL, history)  # atomic: a kill here leaves the old or the new log
     elif (out / JSONL).exists():
         (out / JSONL).unlink()
 
@@ -180,10 +257,15 @@ def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset
         perm = torch.randperm(n, generator=gen).to(dev)
         sums: dict[str, torch.Tensor] = {}
         t0 = time.perf_counter()
-        bar = tqdm(range(steps), desc=f"epoch {epoch}/{t.epochs}", disable=not progress, leave=False,
-                   mininterval=1.0)
+        bar = tqdm(
+            range(steps),
+            desc=f"epoch {epoch}/{t.epochs}",
+            disable=not progress,
+            leave=False,
+            mininterval=1.0,
+        )
         for step in bar:
-            idx = perm[step * bs:(step + 1) * bs]
+            idx = perm[step * bs : (step + 1) * bs]
             losses = model.train_step(to_images(xs[idx]), ys[idx], gen)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0) + v
@@ -197,17 +279,31 @@ def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset
         val = evaluate(model, data.val, t.eval_batch_size, goodness=False)
         if t.val_goodness:
             val_g = data.val.subset(t.val_goodness_subset, seed=cfg.data.split_seed)
-            val["acc_goodness"] = evaluate(model, val_g, t.eval_batch_size, linear=False)["acc_goodness"]
-        record = {"epoch": epoch, "lr_factor": factor,
-                  "loss": {k: float(v) / steps for k, v in sums.items()},
-                  "val_acc_linear": val["acc_linear"], "val_acc_goodness": val["acc_goodness"],
-                  "epoch_seconds": round(epoch_seconds, 3), "train_seconds": round(seconds, 3)}
+            val["acc_goodness"] = evaluate(model, val_g, t.eval_batch_size, linear=False)[
+                "acc_goodness"
+            ]
+        record = {
+            "epoch": epoch,
+            "lr_factor": factor,
+            "loss": {k: float(v) / steps for k, v in sums.items()},
+            "val_acc_linear": val["acc_linear"],
+            "val_acc_goodness": val["acc_goodness"],
+            "epoch_seconds": round(epoch_seconds, 3),
+            "train_seconds": round(seconds, 3),
+        }
         if changed and epoch == start:
-            record["changed"] = changed   # resumed with another learning rate: [old, new]
+            record["changed"] = changed  # resumed with another learning rate: [old, new]
         if improves(val, best, t.select):
-            best = {"acc_linear": val["acc_linear"], "acc_goodness": val["acc_goodness"], "epoch": epoch}
-            save_checkpoint(out / BEST, model.weights(),
-                            _meta(cfg, kind, epoch, best, seconds, in_shape, classes))
+            best = {
+                "acc_linear": val["acc_linear"],
+                "acc_goodness": val["acc_goodness"],
+                "epoch": epoch,
+            }
+            save_checkpoint(
+                out / BEST,
+                model.weights(),
+                _meta(cfg, kind, epoch, best, seconds, in_shape, classes),
+            )
         history.append(record)
         append_jsonl(out / JSONL, record)
         tensors, opt_meta = model.training_state()
@@ -215,36 +311,71 @@ def _train(cfg: Config, out: Path, device: str, resume: bool, kind: str, dataset
         save_checkpoint(out / CHECKPOINT, tensors, {**meta, "optimizers": opt_meta})
         if verbose:
             g = record["val_acc_goodness"]
-            tqdm.write(f"epoch {epoch}: loss {record['loss']['total']:.4f}  val linear {val['acc_linear']:.4f}"
-                       + (f"  goodness {g:.4f}" if g is not None else "") + f"  ({epoch_seconds:.1f} s)")
+            tqdm.write(
+                f"epoch {epoch}: loss {record['loss']['total']:.4f}  val linear {val['acc_linear']:.4f}"
+                + (f"  goodness {g:.4f}" if g is not None else "")
+                + f"  ({epoch_seconds:.1f} s)"
+            )
         if on_epoch:
             on_epoch(record)
 
     return finish(out, model, data, cfg, kind, dev, seconds, best, history, test)
 
 
-def _meta(cfg: Config, kind: str, epoch: int, best: dict, seconds: float, in_shape: tuple,
-          classes: int) -> dict[str, Any]:
-    return {"config": cfg.to_dict(), "kind": kind, "epoch": epoch, "best": best, "train_seconds": seconds,
-            "in_shape": [int(v) for v in in_shape], "num_classes": int(classes), "torch": torch.__version__}
+def _meta(
+    cfg: Config, kind: str, epoch: int, best: dict, seconds: float, in_shape: tuple, classes: int
+) -> dict[str, Any]:
+    return {
+        "config": cfg.to_dict(),
+        "kind": kind,
+        "epoch": epoch,
+        "best": best,
+        "train_seconds": seconds,
+        "in_shape": [int(v) for v in in_shape],
+        "num_classes": int(classes),
+        "torch": torch.__version__,
+    }
 
 
-def finish(out: Path, model, data: Dataset, cfg: Config, kind: str, dev: torch.device, seconds: float,
-           best: dict, history: list[dict], run_test: bool = True) -> dict[str, Any]:
+def finish(
+    out: Path,
+    model,
+    data: Dataset,
+    cfg: Config,
+    kind: str,
+    dev: torch.device,
+    seconds: float,
+    best: dict,
+    history: list[dict],
+    run_test: bool = True,
+) -> dict[str, Any]:
     """Load the best-validation weights, evaluate the test split once, write metrics.json."""
     tensors, _ = load_checkpoint(out / BEST)
     model.load_weights({k: v.to(dev) for k, v in tensors.items()})
-    test = (evaluate(model, data.test, cfg.train.eval_batch_size, goodness=True) if run_test
-            else {"acc_linear": None, "acc_goodness": None})
+    test = (
+        evaluate(model, data.test, cfg.train.eval_batch_size, goodness=True)
+        if run_test
+        else {"acc_linear": None, "acc_goodness": None}
+    )
     metrics = {
-        "test_acc_linear": test["acc_linear"], "test_acc_goodness": test["acc_goodness"],
-        "best_val_acc_linear": best["acc_linear"], "best_val_acc_goodness": best["acc_goodness"],
-        "best_epoch": best["epoch"], "epochs": cfg.train.epochs, "method": cfg.train.method, "kind": kind,
-        "train_seconds": round(seconds, 2), "device": str(dev), "hardware": hardware_description(dev),
+        "test_acc_linear": test["acc_linear"],
+        "test_acc_goodness": test["acc_goodness"],
+        "best_val_acc_linear": best["acc_linear"],
+        "best_val_acc_goodness": best["acc_goodness"],
+        "best_epoch": best["epoch"],
+        "epochs": cfg.train.epochs,
+        "method": cfg.train.method,
+        "kind": kind,
+        "train_seconds": round(seconds, 2),
+        "device": str(dev),
+        "hardware": hardware_description(dev),
         "train_size": len(data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)),
-        "val_size": len(data.val), "test_size": len(data.test),
+        "val_size": len(data.val),
+        "test_size": len(data.test),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "torch": torch.__version__, "numpy": np.__version__, "config": cfg.to_dict(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "config": cfg.to_dict(),
         "history": history,
     }
     if run_test and not math.isfinite(test["acc_linear"]):
@@ -253,13 +384,23 @@ def finish(out: Path, model, data: Dataset, cfg: Config, kind: str, dev: torch.d
     return metrics
 
 
-def evaluate_run(run_dir, split: str = "test", device: str = "auto", dataset: Dataset | None = None,
-                 factory: ModelFactory | None = None) -> dict[str, Any]:
+def evaluate_run(
+    run_dir,
+    split: str = "test",
+    device: str = "auto",
+    dataset: Dataset | None = None,
+    factory: ModelFactory | None = None,
+) -> dict[str, Any]:
     """Recompute the accuracies of a run's best checkpoint on ``split`` ('val' or 'test');
     ``run_dir`` may be an open :class:`~ff_neuro.ff.run.Run`."""
     if split not in ("val", "test"):
         raise ValueError(f"split must be 'val' or 'test', got {split!r}")
     run = open_run(run_dir, device, factory=factory, dataset=dataset)
     res = evaluate(run.model, getattr(run.dataset, split), run.cfg.train.eval_batch_size)
-    return {f"{split}_acc_linear": res["acc_linear"], f"{split}_acc_goodness": res["acc_goodness"],
-            "epoch": run.meta["epoch"], "kind": run.kind, "device": str(run.model.device)}
+    return {
+        f"{split}_acc_linear": res["acc_linear"],
+        f"{split}_acc_goodness": res["acc_goodness"],
+        "epoch": run.meta["epoch"],
+        "kind": run.kind,
+        "device": str(run.model.device),
+    }

@@ -12,6 +12,7 @@ per-layer spike counts (N, C, H, W) over the T-step window, one sample after ano
 
 Agreement = the share of (sample, neuron) pairs, over all layers, whose spike counts are identical.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,12 @@ import torch
 from ..errors import FFNeuroError
 
 NIR_CLIENTS = ("norse", "snntorch", "sinabs")
-PINS = {"norse": "norse==1.1.0", "snntorch": "snntorch==1.0.0", "sinabs": "sinabs==3.1.3 pbr (--no-deps)",
-        "lava": "lava-dl==0.6.0 (--no-deps --ignore-requires-python) and opencv-python-headless"}
+PINS = {
+    "norse": "norse==1.1.0",
+    "snntorch": "snntorch==1.0.0",
+    "sinabs": "sinabs==3.1.3 pbr (--no-deps)",
+    "lava": "lava-dl==0.6.0 (--no-deps --ignore-requires-python) and opencv-python-headless",
+}
 
 
 class ExportError(FFNeuroError):
@@ -33,10 +38,13 @@ class ExportError(FFNeuroError):
 def require(module: str, client: str):
     """Import ``module`` of a client, or raise a one-line :class:`ExportError` saying what to install."""
     import importlib
+
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        raise ExportError(f"{client} is not installed ({e}); `make install` adds it, or pip install {PINS[client]}") from None
+        raise ExportError(
+            f"{client} is not installed ({e}); `make install` adds it, or pip install {PINS[client]}"
+        ) from None
 
 
 def count_agreement(a, b) -> float:
@@ -48,7 +56,7 @@ def count_agreement(a, b) -> float:
 def _batches(inputs, batch: int):
     x = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
     for i in range(0, x.shape[0], batch):
-        yield x[i:i + batch]
+        yield x[i : i + batch]
 
 
 def _collect(per_batch: list[list[torch.Tensor]]) -> list[np.ndarray]:
@@ -58,6 +66,7 @@ def _collect(per_batch: list[list[torch.Tensor]]) -> list[np.ndarray]:
 @torch.no_grad()
 def run_norse(graph, inputs, batch: int = 50) -> list[np.ndarray]:
     from .nir_graph import lif_node_names
+
     names, out = lif_node_names(graph), []
     model = require("norse.torch", "norse").from_nir(graph)
     for x in _batches(inputs, batch):
@@ -72,13 +81,16 @@ def run_norse(graph, inputs, batch: int = 50) -> list[np.ndarray]:
 def _hooked(model, names):
     seen = {}
     for n in names:
-        getattr(model, n).register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, o[0] if isinstance(o, tuple) else o))
+        getattr(model, n).register_forward_hook(
+            lambda m, i, o, n=n: seen.__setitem__(n, o[0] if isinstance(o, tuple) else o)
+        )
     return seen
 
 
 @torch.no_grad()
 def run_snntorch(graph, inputs, batch: int = 50) -> list[np.ndarray]:
     from .nir_graph import lif_node_names, snntorch_from_nir
+
     utils = require("snntorch.utils", "snntorch")
     names, out = lif_node_names(graph), []
     model = snntorch_from_nir(graph)
@@ -96,6 +108,7 @@ def run_snntorch(graph, inputs, batch: int = 50) -> list[np.ndarray]:
 @torch.no_grad()
 def run_sinabs(graph, inputs, batch: int = 50) -> list[np.ndarray]:
     from .nir_graph import lif_node_names
+
     sinabs = require("sinabs", "sinabs")
     names, out = lif_node_names(graph), []
     for x in _batches(inputs, batch):
@@ -113,6 +126,7 @@ RUNNERS = {"norse": run_norse, "snntorch": run_snntorch, "sinabs": run_sinabs}
 def run_nir_client(client: str, path: str | Path, inputs) -> list[np.ndarray]:
     """Per-layer counts of ``inputs`` through the NIR file ``path`` in ``client`` (norse, snntorch, sinabs)."""
     import nir
+
     if client not in RUNNERS:
         raise ExportError(f"unknown NIR client {client!r}; choose one of {list(NIR_CLIENTS)}")
     return RUNNERS[client](nir.read(str(path)), inputs)

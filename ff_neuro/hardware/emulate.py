@@ -10,6 +10,7 @@ Per layer and step, with integer weights and inputs (all arithmetic in int64, co
 trunc0 rounds toward zero. This is the update of ``PyLifModelBitAcc`` in lava/proc/lif/models.py;
 the time shift of Lava's one-step synaptic delay does not change per-window spike counts.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,13 +19,15 @@ import torch.nn.functional as F
 
 from .quantize import ACT_SHIFT, DECAY_UNITY, LoihiNet, max_input_current
 
-MAX_UV = 2 ** 23
+MAX_UV = 2**23
 
 
 def signed_clamp(x: torch.Tensor, bits: int) -> torch.Tensor:
     base = 1 << bits
     lo, hi = torch.aminmax(x) if x.numel() else (x.new_zeros(()), x.new_zeros(()))
-    if -(base // 2) <= int(lo) and int(hi) < base // 2:      # nothing to wrap (the usual case): skip the remainder
+    if (
+        -(base // 2) <= int(lo) and int(hi) < base // 2
+    ):  # nothing to wrap (the usual case): skip the remainder
         return x
     return torch.remainder(x + base // 2, base) - base // 2
 
@@ -34,7 +37,9 @@ def trunc_shift(x: torch.Tensor, shift: int = 12) -> torch.Tensor:
     return torch.sign(x) * (torch.abs(x) >> shift)
 
 
-def int_conv(x: torch.Tensor, w: torch.Tensor, stride: int, padding: int, exact_f32: bool = False) -> torch.Tensor:
+def int_conv(
+    x: torch.Tensor, w: torch.Tensor, stride: int, padding: int, exact_f32: bool = False
+) -> torch.Tensor:
     """Exact integer conv: float32 when every partial sum stays below 2²⁴ (``exact_f32``), else float64."""
     dt = torch.float32 if exact_f32 else torch.float64
     return torch.round(F.conv2d(x.to(dt), w.to(dt), None, stride, padding)).long()
@@ -50,9 +55,13 @@ def lif_fixed_step(u, v, a, layer):
         u = torch.where(u > MAX_UV, u - 2 * MAX_UV, u)
     if int(lo) <= -MAX_UV:
         u = torch.where(u <= -MAX_UV, u + 2 * MAX_UV, u)
-    bias = torch.as_tensor(np.asarray(layer.bias_mant), dtype=torch.long, device=u.device).view(1, -1, 1, 1)
+    bias = torch.as_tensor(np.asarray(layer.bias_mant), dtype=torch.long, device=u.device).view(
+        1, -1, 1, 1
+    )
     bias = bias << int(layer.bias_exp)
-    v = ((v if dv_factor == DECAY_UNITY else trunc_shift(v * dv_factor)) + u + bias).clamp_(-MAX_UV + 1, MAX_UV - 1)
+    v = ((v if dv_factor == DECAY_UNITY else trunc_shift(v * dv_factor)) + u + bias).clamp_(
+        -MAX_UV + 1, MAX_UV - 1
+    )
     vth = int(layer.vth) << ACT_SHIFT
     s = v > vth
     if layer.reset == "subtract":
@@ -61,28 +70,45 @@ def lif_fixed_step(u, v, a, layer):
 
 
 @torch.no_grad()
-def emulate_fixed(net: LoihiNet, inputs, batch: int = 256, device: str | torch.device = "cpu",
-                  max_current: list[int] | None = None) -> list[torch.Tensor]:
+def emulate_fixed(
+    net: LoihiNet,
+    inputs,
+    batch: int = 256,
+    device: str | torch.device = "cpu",
+    max_current: list[int] | None = None,
+) -> list[torch.Tensor]:
     """Per-layer spike counts (N, C, H, W) (int64) of ``inputs`` (N, T, C, H, W) under fixed-point ``net``.
     A list passed as ``max_current`` receives each layer's largest |a_in| over all inputs and steps."""
     if not net.fixed_point:
-        raise ValueError("emulate_fixed needs a fixed-point net (quantize_spec with a fixed-point profile)")
+        raise ValueError(
+            "emulate_fixed needs a fixed-point net (quantize_spec with a fixed-point profile)"
+        )
     x_all = torch.as_tensor(net.encode(np.asarray(inputs)), dtype=torch.long)
-    weights = [torch.as_tensor(np.asarray(layer.weight), dtype=torch.long, device=device) for layer in net.layers]
+    weights = [
+        torch.as_tensor(np.asarray(layer.weight), dtype=torch.long, device=device)
+        for layer in net.layers
+    ]
     xmax = float(x_all.abs().max()) if x_all.numel() else 1.0
-    f32 = [max_input_current(np.abs(np.asarray(layer.weight)), xmax if l == 0 else 1.0) < 2 ** 24
-           for l, layer in enumerate(net.layers)]
+    f32 = [
+        max_input_current(np.abs(np.asarray(layer.weight)), xmax if l == 0 else 1.0) < 2**24
+        for l, layer in enumerate(net.layers)
+    ]
     out: list[list[torch.Tensor]] = [[] for _ in net.layers]
     peak = [0] * len(net.layers)
     for i in range(0, x_all.shape[0], batch):
-        x = x_all[i:i + batch].to(device)
+        x = x_all[i : i + batch].to(device)
         n = x.shape[0]
         state = [None] * len(net.layers)
-        counts = [torch.zeros((n, *layer.out_shape), dtype=torch.long, device=device) for layer in net.layers]
+        counts = [
+            torch.zeros((n, *layer.out_shape), dtype=torch.long, device=device)
+            for layer in net.layers
+        ]
         for t in range(net.timesteps):
             s_in = x[:, t]
             for l, layer in enumerate(net.layers):
-                a = signed_clamp(int_conv(s_in, weights[l], layer.stride, layer.padding, f32[l]), 24)
+                a = signed_clamp(
+                    int_conv(s_in, weights[l], layer.stride, layer.padding, f32[l]), 24
+                )
                 if max_current is not None:
                     peak[l] = max(peak[l], int(a.abs().max()))
                 if state[l] is None:

@@ -4,6 +4,7 @@ Both run the same deployable spec ("static" variant) on the same neutral-label i
 come from the run's linear head on ``spike_features`` (RMS-normalised window rates), and, for
 goodness, from ``goodness_score`` of every image under every label.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,8 +24,14 @@ def encoded(spec, x_labelled: torch.Tensor, seed: int = 0) -> np.ndarray:
 
 
 @torch.no_grad()
-def fixed_point_accuracy(spec, x: torch.Tensor, y: torch.Tensor, profile: str = "loihi2", batch: int = 100,
-                         goodness: bool = False) -> dict:
+def fixed_point_accuracy(
+    spec,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    profile: str = "loihi2",
+    batch: int = 100,
+    goodness: bool = False,
+) -> dict:
     """Linear (and optionally goodness) accuracy of float snnTorch and of the fixed-point emulation of ``spec``
     on images ``x`` (N, 1, H, W) in [0, 1] with labels ``y``."""
     prof = load_profile(profile)
@@ -34,23 +41,33 @@ def fixed_point_accuracy(spec, x: torch.Tensor, y: torch.Tensor, profile: str = 
     hit_f = hit_q = hit_fg = hit_qg = 0
     t_float = t_fixed = 0.0
     for i in range(0, len(y), batch):
-        xb, yb = x[i:i + batch], y[i:i + batch].numpy()
+        xb, yb = x[i : i + batch], y[i : i + batch].numpy()
         t0 = time.perf_counter()
         hit_f += int((snn.predict_linear(xb).numpy() == yb).sum())
         if goodness:
             hit_fg += int((snn.predict_goodness(xb).numpy() == yb).sum())
         t1 = time.perf_counter()
-        hit_q += int((head_predictions(spec, emulate_fixed(net, encoded(spec, labels.neutral(xb)))) == yb).sum())
+        hit_q += int(
+            (
+                head_predictions(spec, emulate_fixed(net, encoded(spec, labels.neutral(xb)))) == yb
+            ).sum()
+        )
         if goodness:
             counts = emulate_fixed(net, encoded(spec, labels.all_labels(xb)))
             hit_qg += int((goodness_predictions(spec, counts, labels.num_classes) == yb).sum())
         t_fixed += time.perf_counter() - t1
         t_float += t1 - t0
     n = len(y)
-    return {"profile": prof.name, "samples": n, "timesteps": spec.timesteps,
-            "float_acc_linear": hit_f / n, "fixed_acc_linear": hit_q / n,
-            "float_acc_goodness": hit_fg / n if goodness else None,
-            "fixed_acc_goodness": hit_qg / n if goodness else None,
-            "delta_linear_pp": 100.0 * (hit_q - hit_f) / n,
-            "float_seconds": round(t_float, 2), "fixed_emulation_seconds": round(t_fixed, 2),
-            "input_scale": net.input_scale}
+    return {
+        "profile": prof.name,
+        "samples": n,
+        "timesteps": spec.timesteps,
+        "float_acc_linear": hit_f / n,
+        "fixed_acc_linear": hit_q / n,
+        "float_acc_goodness": hit_fg / n if goodness else None,
+        "fixed_acc_goodness": hit_qg / n if goodness else None,
+        "delta_linear_pp": 100.0 * (hit_q - hit_f) / n,
+        "float_seconds": round(t_float, 2),
+        "fixed_emulation_seconds": round(t_fixed, 2),
+        "input_scale": net.input_scale,
+    }

@@ -8,6 +8,7 @@ Formats, and the clients that run them (docs/hardware.md has the measured agreem
 Every format also gets ``manifest.json`` + ``manifest.npz`` (:mod:`.manifest`): the input, label
 patterns, head and readout, which no format carries; and ``labels.json`` (label set, K, resources).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,17 +35,35 @@ def lava_conv_layout(w: np.ndarray) -> np.ndarray:
 
 
 def net_description(net: LoihiNet) -> dict:
-    return {"profile": net.profile, "fixed_point": net.fixed_point, "timesteps": net.timesteps,
-            "graded_input": net.graded_input, "input_scale": net.input_scale, "input_max": net.input_max,
-            "loss_layers": net.loss_layers, "readout_layers": net.readout_layers,
-            "layers": [{"in_shape_chw": list(layer.in_shape), "out_shape_chw": list(layer.out_shape),
-                        "stride": layer.stride, "padding": layer.padding, "vth": float(layer.vth),
-                        "du": float(layer.du), "dv": float(layer.dv), "bias_exp": int(layer.bias_exp),
-                        "scale": float(layer.scale), "reset": layer.reset} for layer in net.layers],
-            "semantics": "Lava LIF per step: u = u(1-du) + a_in; v = v(1-dv) + u + bias; spike v > vth; then "
-                         "v = 0 (reset zero: LIFReset) or v = v - vth (reset subtract: "
-                         "ff_neuro.lava.procs.lif_subtract.LIFResetSubtract) "
-                         "(fixed point: Loihi bit-accurate, a_in and vth shifted by 6 bits)"}
+    return {
+        "profile": net.profile,
+        "fixed_point": net.fixed_point,
+        "timesteps": net.timesteps,
+        "graded_input": net.graded_input,
+        "input_scale": net.input_scale,
+        "input_max": net.input_max,
+        "loss_layers": net.loss_layers,
+        "readout_layers": net.readout_layers,
+        "layers": [
+            {
+                "in_shape_chw": list(layer.in_shape),
+                "out_shape_chw": list(layer.out_shape),
+                "stride": layer.stride,
+                "padding": layer.padding,
+                "vth": float(layer.vth),
+                "du": float(layer.du),
+                "dv": float(layer.dv),
+                "bias_exp": int(layer.bias_exp),
+                "scale": float(layer.scale),
+                "reset": layer.reset,
+            }
+            for layer in net.layers
+        ],
+        "semantics": "Lava LIF per step: u = u(1-du) + a_in; v = v(1-dv) + u + bias; spike v > vth; then "
+        "v = 0 (reset zero: LIFReset) or v = v - vth (reset subtract: "
+        "ff_neuro.lava.procs.lif_subtract.LIFResetSubtract) "
+        "(fixed point: Loihi bit-accurate, a_in and vth shifted by 6 bits)",
+    }
 
 
 def write_lava(net: LoihiNet, out: Path) -> list[Path]:
@@ -62,13 +81,24 @@ def write_lava(net: LoihiNet, out: Path) -> list[Path]:
 
 
 def input_description(spec) -> dict:
-    return {"labels": spec.meta.get("labels"), "encoding": spec.encoding, "timesteps": spec.timesteps,
-            "in_shape": spec.meta.get("in_shape"),
-            "how": "manifest.json (label mixing, encoding, head, readout) and manifest.npz (label patterns, head)"}
+    return {
+        "labels": spec.meta.get("labels"),
+        "encoding": spec.encoding,
+        "timesteps": spec.timesteps,
+        "in_shape": spec.meta.get("in_shape"),
+        "how": "manifest.json (label mixing, encoding, head, readout) and manifest.npz (label patterns, head)",
+    }
 
 
-def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset: str | None = None,
-                netx_inputs=None, netx_margin: float = OBSERVED_MARGIN) -> list[Path]:
+def export_spec(
+    spec,
+    profile: str,
+    out: str | Path,
+    fmt: str = "lava",
+    dataset: str | None = None,
+    netx_inputs=None,
+    netx_margin: float = OBSERVED_MARGIN,
+) -> list[Path]:
     """Write ``spec`` under ``profile`` in format ``fmt`` into ``out``; returns the paths written.
     netx: ``netx_inputs`` (N, T, C, H, W), training inputs, bound each layer's current by what they
     drive, times ``netx_margin`` (:func:`~ff_neuro.hardware.netx.observed_currents`); ``None``: the
@@ -80,28 +110,41 @@ def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset:
     out.mkdir(parents=True, exist_ok=True)
     res = estimate_resources(spec.layers, prof)
     if prof.fixed_point and not prof.deployable:
-        raise ProfileError(f"profile {prof.name!r} is for cost estimates only (no Lava neuron model); "
-                           f"export with loihi, loihi2 or ideal")
+        raise ProfileError(
+            f"profile {prof.name!r} is for cost estimates only (no Lava neuron model); "
+            f"export with loihi, loihi2 or ideal"
+        )
     if fmt in ("netx", "nir") and any(layer.reset == "subtract" for layer in spec.layers):
-        raise ProfileError(f"this network's neurons reset by subtraction, which {fmt} cannot express "
-                           f"({'CUBA resets to zero' if fmt == 'netx' else 'NIR IF/LIF reset to v_reset'}): "
-                           f"export --format lava (LIFResetSubtract) instead")
+        raise ProfileError(
+            f"this network's neurons reset by subtraction, which {fmt} cannot express "
+            f"({'CUBA resets to zero' if fmt == 'netx' else 'NIR IF/LIF reset to v_reset'}): "
+            f"export --format lava (LIFResetSubtract) instead"
+        )
     net = quantize_spec(spec, prof) if prof.fixed_point else float_net(spec, prof.name)
     if fmt == "lava":
         paths = write_lava(net, out)
     elif fmt == "netx":
         from .netx import write_netx
+
         if not net.fixed_point:
-            raise ProfileError("netx holds integer Loihi parameters: export it with a fixed-point profile "
-                               "(loihi or loihi2)")
+            raise ProfileError(
+                "netx holds integer Loihi parameters: export it with a fixed-point profile "
+                "(loihi or loihi2)"
+            )
         bounds = None if netx_inputs is None else observed_currents(net, netx_inputs, netx_margin)
         paths = [write_netx(net, out / "network.net", prof.threshold_bits, prof.state_bits, bounds)]
     else:
         from .nir_graph import write_nir
+
         paths = [write_nir(spec, out / "network.nir")]
-    fixed = net if (fmt != "nir" and net.fixed_point) else None     # NIR always holds the float spec
+    fixed = net if (fmt != "nir" and net.fixed_point) else None  # NIR always holds the float spec
     paths += write_manifest(out, spec, fmt, prof.name, {"network": paths[0].name}, fixed, dataset)
-    info = {**input_description(spec), "resources": res.to_dict(), "format": fmt, "profile": prof.name}
+    info = {
+        **input_description(spec),
+        "resources": res.to_dict(),
+        "format": fmt,
+        "profile": prof.name,
+    }
     atomic_write_json(out / "labels.json", json.loads(json.dumps(info, default=str)))
     if not res.fits:
         print(f"[export] warning: the network does not fit {prof.name}: {'; '.join(res.reasons)}")
@@ -109,7 +152,7 @@ def export_spec(spec, profile: str, out: str | Path, fmt: str = "lava", dataset:
 
 
 NETX_BOUNDS = ("observed", "worst-case")
-NETX_BOUND_IMAGES = 100        # training images whose currents bound the netx rescaling
+NETX_BOUND_IMAGES = 100  # training images whose currents bound the netx rescaling
 
 
 def netx_bound_inputs(run, spec, n: int = NETX_BOUND_IMAGES, seed: int = 0):
@@ -117,14 +160,22 @@ def netx_bound_inputs(run, spec, n: int = NETX_BOUND_IMAGES, seed: int = 0):
     and with every class label (the inputs the linear head and goodness see)."""
     from ..spiking.network import labels_for
     from .evaluate import encoded
+
     x, _ = run.dataset.train.subset(n, seed=seed).tensors()
     labels = labels_for(spec)
     xl = torch.cat([labels.neutral(x), labels.all_labels(x)])
     return encoded(spec, xl)
 
 
-def export_run(run_dir, profile: str, out, fmt: str = "lava", timesteps: int | None = None,
-               netx_bound: str = "observed", netx_margin: float = OBSERVED_MARGIN) -> list[Path]:
+def export_run(
+    run_dir,
+    profile: str,
+    out,
+    fmt: str = "lava",
+    timesteps: int | None = None,
+    netx_bound: str = "observed",
+    netx_margin: float = OBSERVED_MARGIN,
+) -> list[Path]:
     """Export a run's deployable spec: the one ``ff-neuro spike`` saved, else the default conversion
     (:func:`ff_neuro.spiking.store.run_spec`, which says so on stderr). netx: ``netx_bound`` chooses
     the current bound of the bias-keeping rescaling (:mod:`.netx`)."""

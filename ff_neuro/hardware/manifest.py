@@ -16,6 +16,7 @@ Goodness: score(x, c) = Σ_{l ∈ loss layers} λ_l² Σ (c_l / T)² with x labe
 argmax_c. Arrays (float32, no pickles): ``label_patterns`` (classes, H, W), ``neutral_pattern`` (H, W),
 ``head_weight`` (classes, F), ``head_bias`` (classes,).
 """
+
 from __future__ import annotations
 
 import io
@@ -52,63 +53,113 @@ def node_names(fmt: str, n_layers: int) -> list[str]:
 
 
 CLIENTS = {
-    "nir": {"norse 1.1.0": "norse.torch.from_nir(nir.read(path)); per step: out, state = module(x_t, state); "
-                           "spikes of node n in state.cache[n] (exact for IF; norse ignores LIF's r)",
-            "snntorch 1.0.0": "ff_neuro.hardware.nir_graph.snntorch_from_nir(nir.read(path)); snntorch.utils.reset(module) "
-                              "per sample batch (snntorch.import_nir.import_from_nir builds IF as Leaky(beta=0.9), "
-                              "subtract reset, and crashes)",
-            "sinabs 3.1.3": "sinabs.from_nir(nir.read(path), batch_size=N) on (N*T, C, H, W): runs, but its IAF is "
-                            "multi-spike, subtract reset, v >= threshold: a different neuron"},
-    "netx": {"lava-dl 0.6.0": "lava.lib.dl.netx.hdf5.Network(net_config=path, input_message_bits=24, "
-                              "reset_interval=T, reset_offset=1); RingBuffer(x_int).s_out -> net.inp; "
-                              "Loihi2SimCfg(select_tag='fixed_pt')"},
-    "lava": {"lava-nc 0.10.0": "ff_neuro.lava.run_lava, or build Conv + LIF from lava_net.npz / lava_net.json"},
+    "nir": {
+        "norse 1.1.0": "norse.torch.from_nir(nir.read(path)); per step: out, state = module(x_t, state); "
+        "spikes of node n in state.cache[n] (exact for IF; norse ignores LIF's r)",
+        "snntorch 1.0.0": "ff_neuro.hardware.nir_graph.snntorch_from_nir(nir.read(path)); snntorch.utils.reset(module) "
+        "per sample batch (snntorch.import_nir.import_from_nir builds IF as Leaky(beta=0.9), "
+        "subtract reset, and crashes)",
+        "sinabs 3.1.3": "sinabs.from_nir(nir.read(path), batch_size=N) on (N*T, C, H, W): runs, but its IAF is "
+        "multi-spike, subtract reset, v >= threshold: a different neuron",
+    },
+    "netx": {
+        "lava-dl 0.6.0": "lava.lib.dl.netx.hdf5.Network(net_config=path, input_message_bits=24, "
+        "reset_interval=T, reset_offset=1); RingBuffer(x_int).s_out -> net.inp; "
+        "Loihi2SimCfg(select_tag='fixed_pt')"
+    },
+    "lava": {
+        "lava-nc 0.10.0": "ff_neuro.lava.run_lava, or build Conv + LIF from lava_net.npz / lava_net.json"
+    },
 }
 
 
-def manifest(spec, fmt: str, profile: str, files: dict, net=None, dataset: str | None = None) -> dict:
+def manifest(
+    spec, fmt: str, profile: str, files: dict, net=None, dataset: str | None = None
+) -> dict:
     """The manifest dict (JSON) of an export of ``spec`` in format ``fmt``; ``net`` for fixed point."""
     labels = spec.meta.get("labels", {})
     names = node_names(fmt, len(spec.layers))
     fixed = bool(net is not None and net.fixed_point)
-    inp = {"shape_chw": list(spec.layers[0].in_shape), "dataset": dataset, "pixel_range": [0.0, 1.0],
-           "K": labels.get("K"), "label_set": labels.get("set"), "num_classes": labels.get("num_classes"),
-           "label_mix": "x' = minmax((1 - K) x + K P) per sample; minmax(z) = (z - min z) / max(max z - min z, 1e-8); "
-                        "P = label_patterns[c], or neutral_pattern for the linear head",
-           "encoding_rule": {"current": "the same x' at each of the T steps",
-                             "rate": "Bernoulli(x') per step and pixel"}[spec.encoding]}
+    inp = {
+        "shape_chw": list(spec.layers[0].in_shape),
+        "dataset": dataset,
+        "pixel_range": [0.0, 1.0],
+        "K": labels.get("K"),
+        "label_set": labels.get("set"),
+        "num_classes": labels.get("num_classes"),
+        "label_mix": "x' = minmax((1 - K) x + K P) per sample; minmax(z) = (z - min z) / max(max z - min z, 1e-8); "
+        "P = label_patterns[c], or neutral_pattern for the linear head",
+        "encoding_rule": {
+            "current": "the same x' at each of the T steps",
+            "rate": "Bernoulli(x') per step and pixel",
+        }[spec.encoding],
+    }
     if fixed:
-        inp["fixed_point"] = {"input_scale": float(net.input_scale), "input_max": float(net.input_max),
-                              "x_int": "round(clip(x', 0, input_max) * input_scale), sent as graded spikes"}
-    layers = [{"node": n, "in_shape_chw": list(l.in_shape), "out_shape_chw": list(l.out_shape), "beta": float(l.beta),
-               "threshold": float(l.threshold), "act_scale": float(l.act_scale)} for n, l in zip(names, spec.layers)]
+        inp["fixed_point"] = {
+            "input_scale": float(net.input_scale),
+            "input_max": float(net.input_max),
+            "x_int": "round(clip(x', 0, input_max) * input_scale), sent as graded spikes",
+        }
+    layers = [
+        {
+            "node": n,
+            "in_shape_chw": list(l.in_shape),
+            "out_shape_chw": list(l.out_shape),
+            "beta": float(l.beta),
+            "threshold": float(l.threshold),
+            "act_scale": float(l.act_scale),
+        }
+        for n, l in zip(names, spec.layers)
+    ]
     return {
-        "format": fmt, "profile": profile, "fixed_point": fixed, "files": files,
-        "timesteps": int(spec.timesteps), "dt": 1.0, "encoding": spec.encoding, "input": inp, "layers": layers,
+        "format": fmt,
+        "profile": profile,
+        "fixed_point": fixed,
+        "files": files,
+        "timesteps": int(spec.timesteps),
+        "dt": 1.0,
+        "encoding": spec.encoding,
+        "input": inp,
+        "layers": layers,
         "neuron": "per step: v = beta v + W*s_in + b; spike if v > threshold (strict); then v = 0; at most one "
-                  "spike per step (Lava LIF with du = 1, dv = 1 - beta)",
-        "head": {"readout_layers": list(spec.readout_layers), "nodes": [names[i] for i in spec.readout_layers],
-                 "weight": f"{ARRAYS}:head_weight", "bias": f"{ARRAYS}:head_bias", "eps": EPS,
-                 "features": "r_l = window spike count / T; f = concat_l flatten_CHW(r_l / sqrt(mean(r_l^2) + eps)); "
-                             "logits = W f + b; class = argmax"},
-        "goodness": {"loss_layers": list(spec.loss_layers), "nodes": [names[i] for i in spec.loss_layers],
-                     "act_scales": [float(l.act_scale) for l in spec.layers],
-                     "thresholds": spec.meta.get("goodness_thresholds"),
-                     "score": "sum over loss layers of act_scale^2 * sum (count / T)^2 for x labelled c; class = argmax_c"},
-        "window": {"nir": "run T steps from rest for every sample (reset the state between samples)",
-                   "netx": "samples back to back, sample k at steps kT .. kT+T-1; Lava delays one step per layer, so "
-                           "layer l (0-based) integrates steps kT+l+1 .. kT+l+T; Network(..., reset_interval=T, "
-                           "reset_offset=1) resets each layer at the first step of its window; n samples: nT+L+1 steps",
-                   "lava": "as netx"}[fmt],
+        "spike per step (Lava LIF with du = 1, dv = 1 - beta)",
+        "head": {
+            "readout_layers": list(spec.readout_layers),
+            "nodes": [names[i] for i in spec.readout_layers],
+            "weight": f"{ARRAYS}:head_weight",
+            "bias": f"{ARRAYS}:head_bias",
+            "eps": EPS,
+            "features": "r_l = window spike count / T; f = concat_l flatten_CHW(r_l / sqrt(mean(r_l^2) + eps)); "
+            "logits = W f + b; class = argmax",
+        },
+        "goodness": {
+            "loss_layers": list(spec.loss_layers),
+            "nodes": [names[i] for i in spec.loss_layers],
+            "act_scales": [float(l.act_scale) for l in spec.layers],
+            "thresholds": spec.meta.get("goodness_thresholds"),
+            "score": "sum over loss layers of act_scale^2 * sum (count / T)^2 for x labelled c; class = argmax_c",
+        },
+        "window": {
+            "nir": "run T steps from rest for every sample (reset the state between samples)",
+            "netx": "samples back to back, sample k at steps kT .. kT+T-1; Lava delays one step per layer, so "
+            "layer l (0-based) integrates steps kT+l+1 .. kT+l+T; Network(..., reset_interval=T, "
+            "reset_offset=1) resets each layer at the first step of its window; n samples: nT+L+1 steps",
+            "lava": "as netx",
+        }[fmt],
         "clients": CLIENTS[fmt],
     }
 
 
-def write_manifest(out: Path, spec, fmt: str, profile: str, files: dict, net=None, dataset: str | None = None) -> list[Path]:
+def write_manifest(
+    out: Path, spec, fmt: str, profile: str, files: dict, net=None, dataset: str | None = None
+) -> list[Path]:
     out = Path(out)
     arrays = label_arrays(spec)
     if spec.head_weight is not None:
-        arrays.update(head_weight=np.asarray(spec.head_weight, np.float32), head_bias=np.asarray(spec.head_bias, np.float32))
+        arrays.update(
+            head_weight=np.asarray(spec.head_weight, np.float32),
+            head_bias=np.asarray(spec.head_bias, np.float32),
+        )
     npz = save_npz(out / ARRAYS, **arrays)
     js = out / MANIFEST
     atomic_write_json(js, manifest(spec, fmt, profile, {**files, "arrays": ARRAYS}, net, dataset))

@@ -34,6 +34,7 @@ The k chosen are written into the file (attribute ``scale_k``), so a reader rebu
 8-bit mantissa with weight exponent k on Loihi; Lava's Conv takes it as an integer. ``netx_net`` returns
 the integer network netx runs, so :func:`~ff_neuro.hardware.emulate.emulate_fixed` can check it.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -45,23 +46,34 @@ import torch
 from .emulate import emulate_fixed
 from .quantize import ACT_SHIFT, DECAY_UNITY, LoihiNet, max_input_current
 
-NETX_BIAS_EXP = 6            # lava-dl 0.6.0, hdf5.Network.get_neuron_params: 'bias_exp': 6
-INPUT_MESSAGE_BITS = 24      # graded layer-0 input, as in ff-neuro deploy --fixed-point
+NETX_BIAS_EXP = 6  # lava-dl 0.6.0, hdf5.Network.get_neuron_params: 'bias_exp': 6
+INPUT_MESSAGE_BITS = 24  # graded layer-0 input, as in ff-neuro deploy --fixed-point
 
 
-OBSERVED_MARGIN = 1.5        # observed current bound = this × the largest |a_in| seen on training images
+OBSERVED_MARGIN = 1.5  # observed current bound = this × the largest |a_in| seen on training images
 
 
-def netx_scale(layer, x_max: float = 1.0, threshold_bits: int = 17, state_bits: int = 24,
-               a_bound: float | None = None) -> int:
+def netx_scale(
+    layer,
+    x_max: float = 1.0,
+    threshold_bits: int = 17,
+    state_bits: int = 24,
+    a_bound: float | None = None,
+) -> int:
     """The power-of-two scale k of one layer: as large as 6 − bias_exp needs, while vth' fits the threshold
     bits and the input current 2^k·a_max fits u's state bits; a_max is ``a_bound`` when given, else the
     largest possible current (inputs in [0, x_max])."""
     need = max(0, NETX_BIAS_EXP - int(layer.bias_exp))
     a_lim = 2 ** (state_bits - 1 - ACT_SHIFT) - 1
-    a_max = max_input_current(np.asarray(layer.weight), x_max) if a_bound is None else float(a_bound)
+    a_max = (
+        max_input_current(np.asarray(layer.weight), x_max) if a_bound is None else float(a_bound)
+    )
     k = 0
-    while k < need and int(layer.vth) << (k + 1) <= 2 ** threshold_bits - 1 and a_max * 2 ** (k + 1) <= a_lim:
+    while (
+        k < need
+        and int(layer.vth) << (k + 1) <= 2**threshold_bits - 1
+        and a_max * 2 ** (k + 1) <= a_lim
+    ):
         k += 1
     return k
 
@@ -78,51 +90,89 @@ def observed_currents(net: LoihiNet, inputs, margin: float = OBSERVED_MARGIN) ->
     return [margin * a for a in seen]
 
 
-def netx_scales(net: LoihiNet, threshold_bits: int = 17, state_bits: int = 24,
-                a_bounds: list[float] | None = None) -> list[int]:
+def netx_scales(
+    net: LoihiNet,
+    threshold_bits: int = 17,
+    state_bits: int = 24,
+    a_bounds: list[float] | None = None,
+) -> list[int]:
     """k of every layer (:func:`netx_scale`); ``a_bounds`` from :func:`observed_currents`, else worst case."""
     if a_bounds is not None and len(a_bounds) != len(net.layers):
         raise ValueError(f"{len(a_bounds)} current bounds for {len(net.layers)} layers")
-    return [netx_scale(layer, _x_max(net, i), threshold_bits, state_bits,
-                       None if a_bounds is None else a_bounds[i]) for i, layer in enumerate(net.layers)]
+    return [
+        netx_scale(
+            layer,
+            _x_max(net, i),
+            threshold_bits,
+            state_bits,
+            None if a_bounds is None else a_bounds[i],
+        )
+        for i, layer in enumerate(net.layers)
+    ]
 
 
-def netx_net(net: LoihiNet, threshold_bits: int = 17, state_bits: int = 24,
-             ks: list[int] | None = None) -> LoihiNet:
+def netx_net(
+    net: LoihiNet, threshold_bits: int = 17, state_bits: int = 24, ks: list[int] | None = None
+) -> LoihiNet:
     """The integer network netx runs from our file: layer i scaled by 2^ks[i] (default: the worst-case
     :func:`netx_scales`), bias_exp = 6."""
     if not net.fixed_point:
-        raise ValueError("netx stores integer (Loihi) parameters: quantise with a fixed-point profile first")
+        raise ValueError(
+            "netx stores integer (Loihi) parameters: quantise with a fixed-point profile first"
+        )
     ks = netx_scales(net, threshold_bits, state_bits) if ks is None else [int(k) for k in ks]
     if len(ks) != len(net.layers) or any(k < 0 or k > NETX_BIAS_EXP for k in ks):
-        raise ValueError(f"netx scales {ks} must be {len(net.layers)} integers in [0, {NETX_BIAS_EXP}]")
+        raise ValueError(
+            f"netx scales {ks} must be {len(net.layers)} integers in [0, {NETX_BIAS_EXP}]"
+        )
     layers = []
     for i, layer in enumerate(net.layers):
         k = ks[i]
         b = np.asarray(layer.bias_mant, np.int64) * 2.0 ** (int(layer.bias_exp) + k - NETX_BIAS_EXP)
-        layers.append(replace(layer, weight=np.asarray(layer.weight, np.int64) << k, vth=int(layer.vth) << k,
-                              bias_mant=np.rint(b).astype(np.int64), bias_exp=NETX_BIAS_EXP,
-                              scale=float(layer.scale) * 2 ** k))
+        layers.append(
+            replace(
+                layer,
+                weight=np.asarray(layer.weight, np.int64) << k,
+                vth=int(layer.vth) << k,
+                bias_mant=np.rint(b).astype(np.int64),
+                bias_exp=NETX_BIAS_EXP,
+                scale=float(layer.scale) * 2**k,
+            )
+        )
     return replace(net, layers=layers)
 
 
-def netx_report(net: LoihiNet, threshold_bits: int = 17, state_bits: int = 24,
-                ks: list[int] | None = None, a_bounds: list[float] | None = None) -> list[dict]:
+def netx_report(
+    net: LoihiNet,
+    threshold_bits: int = 17,
+    state_bits: int = 24,
+    ks: list[int] | None = None,
+    a_bounds: list[float] | None = None,
+) -> list[dict]:
     """Per layer: k, vth', the largest bias error left (units of the deployed a_in), and the current
     bound: the largest |a_in| that fits u at this k, next to the worst case and ``a_bounds`` (observed)."""
     out = []
     a_lim = 2 ** (state_bits - 1 - ACT_SHIFT) - 1
-    for i, (layer, nl) in enumerate(zip(net.layers, netx_net(net, threshold_bits, state_bits, ks).layers)):
+    for i, (layer, nl) in enumerate(
+        zip(net.layers, netx_net(net, threshold_bits, state_bits, ks).layers)
+    ):
         k = int(round(np.log2(nl.scale / layer.scale)))
         exact = np.asarray(layer.bias_mant, np.float64) * 2.0 ** (int(layer.bias_exp) - ACT_SHIFT)
-        err = np.abs(np.asarray(nl.bias_mant, np.float64) * 2.0 ** -k - exact)
+        err = np.abs(np.asarray(nl.bias_mant, np.float64) * 2.0**-k - exact)
         worst = max_input_current(np.asarray(layer.weight), _x_max(net, i))
-        out.append({"k": k, "k_needed": max(0, NETX_BIAS_EXP - int(layer.bias_exp)), "vth": int(nl.vth),
-                    "max_bias_error_a_in": float(err.max(initial=0.0)),
-                    "bias_exact": bool(err.max(initial=0.0) == 0.0),
-                    "a_in_fits_up_to": a_lim / 2 ** k, "a_in_worst_case": worst,
-                    "a_in_bound_used": None if a_bounds is None else float(a_bounds[i]),
-                    "overflow_impossible": bool(worst * 2 ** k <= a_lim)})
+        out.append(
+            {
+                "k": k,
+                "k_needed": max(0, NETX_BIAS_EXP - int(layer.bias_exp)),
+                "vth": int(nl.vth),
+                "max_bias_error_a_in": float(err.max(initial=0.0)),
+                "bias_exact": bool(err.max(initial=0.0) == 0.0),
+                "a_in_fits_up_to": a_lim / 2**k,
+                "a_in_worst_case": worst,
+                "a_in_bound_used": None if a_bounds is None else float(a_bounds[i]),
+                "overflow_impossible": bool(worst * 2**k <= a_lim),
+            }
+        )
     return out
 
 
@@ -136,15 +186,23 @@ def _neuron(g, layer) -> None:
     n.create_dataset("gradedSpike", data=np.bool_(False))
 
 
-def write_netx(net: LoihiNet, path: str | Path, threshold_bits: int = 17, state_bits: int = 24,
-               a_bounds: list[float] | None = None) -> Path:
+def write_netx(
+    net: LoihiNet,
+    path: str | Path,
+    threshold_bits: int = 17,
+    state_bits: int = 24,
+    a_bounds: list[float] | None = None,
+) -> Path:
     """Write a fixed-point ``net`` (from :func:`quantize_spec`) as a netx HDF5 file (atomically); the
     scales come from ``a_bounds`` (:func:`observed_currents`) when given, else from the worst case."""
     import h5py
+
     ks = netx_scales(net, threshold_bits, state_bits, a_bounds)
     nx = netx_net(net, threshold_bits, state_bits, ks)
     if any(int(layer.du) != DECAY_UNITY - 1 for layer in nx.layers):
-        raise ValueError("netx export expects du = 4095 (no current memory), the neuron ff_neuro deploys")
+        raise ValueError(
+            "netx export expects du = 4095 (no current memory), the neuron ff_neuro deploys"
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -178,6 +236,7 @@ def read_scales(path: str | Path) -> tuple[list[int] | None, str]:
     """The k per layer and the current bound recorded in a netx file written by :func:`write_netx`
     (``None`` for files written before the attribute existed: worst-case scales)."""
     import h5py
+
     with h5py.File(path, "r") as f:
         ks = f.attrs.get("scale_k")
         bound = f.attrs.get("current_bound", "worst-case")

@@ -17,6 +17,7 @@ integrates sample k during t ∈ [kT + l + 1, kT + l + 1 + T), and all it receiv
 (mod T), the first step of that window (LIFReset resets before its update); ff_neuro's WindowCounter
 sums each layer's spikes over its window. n samples take nT + L + 1 steps.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,14 +34,17 @@ class _Stub(types.ModuleType):
     """A module whose every missing attribute raises: it satisfies ``from torchvision import ops`` only."""
 
     def __getattr__(self, name):
-        raise AttributeError(f"{self.__name__} is a stub installed by ff_neuro.hardware.netx_lava "
-                             f"(torchvision is not importable here): {name!r} is not available")
+        raise AttributeError(
+            f"{self.__name__} is a stub installed by ff_neuro.hardware.netx_lava "
+            f"(torchvision is not importable here): {name!r} is not available"
+        )
 
 
 def stub_torchvision() -> bool:
     """Install a torchvision stub when torchvision cannot be imported. Returns True when stubbed."""
     try:
         import torchvision  # noqa: F401
+
         return isinstance(sys.modules.get("torchvision"), _Stub)
     except Exception:  # ImportError, or RuntimeError of a torchvision built for another torch
         for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
@@ -58,14 +62,21 @@ def stub_torchvision() -> bool:
 def import_netx():
     """``lava.lib.dl.netx``, importable on this Python and torch (see the module docstring)."""
     from ..lava.compat import require_lava
+
     require_lava()
     stub_torchvision()
     from .clients import require
+
     return require("lava.lib.dl.netx", "lava")
 
 
-def run_netx(path: str | Path, x_int: np.ndarray, timesteps: int, input_message_bits: int = INPUT_MESSAGE_BITS,
-             backend: str = "reference") -> list[np.ndarray]:
+def run_netx(
+    path: str | Path,
+    x_int: np.ndarray,
+    timesteps: int,
+    input_message_bits: int = INPUT_MESSAGE_BITS,
+    backend: str = "reference",
+) -> list[np.ndarray]:
     """Per-layer spike counts (N, C, H, W) of the integer inputs ``x_int`` (N, T, C, H, W) through the
     netx file ``path``, built by lava-dl and run in Lava (``fixed_pt``). ``backend="reference"`` runs
     Lava's own Conv/LIF models; ``"fast"`` ff_neuro's bit-exact faster ones (:mod:`ff_neuro.lava.fast`)."""
@@ -84,24 +95,39 @@ def run_netx(path: str | Path, x_int: np.ndarray, timesteps: int, input_message_
         raise ValueError(f"inputs must be (N, T={T}, C, H, W) integers, got {x_int.shape}")
     with h5py.File(path, "r") as f:
         L = sum(f["layer"][k]["type"][()] != b"input" for k in f["layer"])
-    net = netx.hdf5.Network(net_config=str(path), input_message_bits=input_message_bits,
-                            reset_interval=T, reset_offset=1)
-    enc = to_whc(x_int)                                                     # (N, T, W, H, C)
+    net = netx.hdf5.Network(
+        net_config=str(path),
+        input_message_bits=input_message_bits,
+        reset_interval=T,
+        reset_offset=1,
+    )
+    enc = to_whc(x_int)  # (N, T, W, H, C)
     data = np.zeros((*enc.shape[2:], n * T + L + 1), dtype=np.int64)
-    data[..., :n * T] = enc.transpose(2, 3, 4, 0, 1).reshape(*enc.shape[2:], n * T)
+    data[..., : n * T] = enc.transpose(2, 3, 4, 0, 1).reshape(*enc.shape[2:], n * T)
     src = RingBuffer(data=data)
     src.s_out.connect(net.inp)
-    shapes = [tuple(layer.neuron.s_out.shape) for layer in net.layers]   # (W, H, C)
+    shapes = [tuple(layer.neuron.s_out.shape) for layer in net.layers]  # (W, H, C)
     with tempfile.TemporaryDirectory(prefix="ff_neuro_netx_") as tmp:
         paths = [str(Path(tmp) / f"layer{i}.npy") for i in range(L)]
         for p, s in zip(paths, shapes):
-            np.lib.format.open_memmap(p, mode="w+", dtype=np.float32, shape=(n, int(np.prod(s)))).flush()
-        cnt = WindowCounter(shapes=shapes, offsets=[i + 1 for i in range(L)], samples=n, period=T, window=T,
-                            record_paths=paths)
+            np.lib.format.open_memmap(
+                p, mode="w+", dtype=np.float32, shape=(n, int(np.prod(s)))
+            ).flush()
+        cnt = WindowCounter(
+            shapes=shapes,
+            offsets=[i + 1 for i in range(L)],
+            samples=n,
+            period=T,
+            window=T,
+            record_paths=paths,
+        )
         for i, layer in enumerate(net.layers):
             layer.neuron.s_out.connect(cnt.port(i))
         try:
             src.run(condition=RunSteps(num_steps=data.shape[-1]), run_cfg=run_config(True, backend))
         finally:
             src.stop()
-        return [np.ascontiguousarray(to_whc(np.load(p).reshape(n, *s))).astype(np.int64) for p, s in zip(paths, shapes)]
+        return [
+            np.ascontiguousarray(to_whc(np.load(p).reshape(n, *s))).astype(np.int64)
+            for p, s in zip(paths, shapes)
+        ]

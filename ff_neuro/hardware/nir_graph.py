@@ -24,6 +24,7 @@ say "v > v_threshold, then v = v_reset", so they carry it exactly. What the clie
 The label overlay, the input encoding and the linear head (RMS-normalised window rates) are not NIR
 nodes: the export writes them into ``manifest.json`` / ``manifest.npz`` beside the graph.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,13 +34,23 @@ import numpy as np
 
 def spec_to_nir(spec):
     import nir
-    nodes, edges = {"input": nir.Input(input_type={"input": np.asarray(spec.layers[0].in_shape)})}, []
+
+    nodes, edges = (
+        {"input": nir.Input(input_type={"input": np.asarray(spec.layers[0].in_shape)})},
+        [],
+    )
     prev = "input"
     for i, layer in enumerate(spec.layers):
         w = np.asarray(layer.weight, np.float32)
-        nodes[f"conv{i}"] = nir.Conv2d(input_shape=tuple(layer.in_shape[1:]), weight=w, stride=int(layer.stride),
-                                       padding=int(layer.padding), dilation=1, groups=1,
-                                       bias=np.asarray(layer.bias, np.float32))
+        nodes[f"conv{i}"] = nir.Conv2d(
+            input_shape=tuple(layer.in_shape[1:]),
+            weight=w,
+            stride=int(layer.stride),
+            padding=int(layer.padding),
+            dilation=1,
+            groups=1,
+            bias=np.asarray(layer.bias, np.float32),
+        )
         shape = tuple(layer.out_shape)
         thr = np.full(shape, float(layer.threshold), np.float32)
         zero = np.zeros(shape, np.float32)
@@ -48,20 +59,29 @@ def spec_to_nir(spec):
             nodes[f"lif{i}"] = nir.IF(r=np.ones(shape, np.float32), v_threshold=thr, v_reset=zero)
         else:
             tau = np.full(shape, 1.0 / (1.0 - beta), np.float32)
-            nodes[f"lif{i}"] = nir.LIF(tau=tau, r=tau.copy(), v_leak=zero, v_threshold=thr, v_reset=zero)
+            nodes[f"lif{i}"] = nir.LIF(
+                tau=tau, r=tau.copy(), v_leak=zero, v_threshold=thr, v_reset=zero
+            )
         edges += [(prev, f"conv{i}"), (f"conv{i}", f"lif{i}")]
         prev = f"lif{i}"
     nodes["output"] = nir.Output(output_type={"output": np.asarray(spec.layers[-1].out_shape)})
     edges.append((prev, "output"))
-    meta = {"dt": 1.0, "timesteps": int(spec.timesteps), "encoding": spec.encoding,
-            "reset": "zero (v_reset = 0)", "threshold": "strict (v > v_threshold)", "manifest": "manifest.json",
-            "not_carried": "label overlay (Fourier labels), input encoding, RMS-normalised linear head: see manifest"}
+    meta = {
+        "dt": 1.0,
+        "timesteps": int(spec.timesteps),
+        "encoding": spec.encoding,
+        "reset": "zero (v_reset = 0)",
+        "threshold": "strict (v > v_threshold)",
+        "manifest": "manifest.json",
+        "not_carried": "label overlay (Fourier labels), input encoding, RMS-normalised linear head: see manifest",
+    }
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
 
 
 def write_nir(spec, path: str | Path) -> Path:
     """Write the NIR graph of ``spec`` to ``path`` (atomically)."""
     import nir
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -73,6 +93,7 @@ def write_nir(spec, path: str | Path) -> Path:
 def lif_node_names(graph) -> list[str]:
     """Names of the IF/LIF nodes in the order of the graph's edges from ``input``."""
     import nir
+
     nxt, names, node = dict(graph.edges), [], "input"
     while node in nxt:
         node = nxt[node]
@@ -103,13 +124,24 @@ def snntorch_from_nir(graph, dt: float | None = None):
             beta, threshold = 1.0, _single(node.v_threshold, "threshold") * _single(node.r, "r")
         else:
             tau = _single(node.tau, "tau")
-            beta, threshold = 1.0 - dt / tau, _single(node.v_threshold, "threshold") * tau / (_single(node.r, "r") * dt)
+            beta, threshold = (
+                1.0 - dt / tau,
+                _single(node.v_threshold, "threshold") * tau / (_single(node.r, "r") * dt),
+            )
         v_reset = getattr(node, "v_reset", None)
         if v_reset is not None and not np.allclose(np.asarray(v_reset), 0.0):
             raise ValueError("snn.Leaky resets to zero only: the graph has v_reset != 0")
-        return snn.Leaky(beta=beta, threshold=threshold, reset_mechanism="zero", init_hidden=True, reset_delay=False)
+        return snn.Leaky(
+            beta=beta,
+            threshold=threshold,
+            reset_mechanism="zero",
+            init_hidden=True,
+            reset_delay=False,
+        )
 
-    node_map = {t: (lambda n: _nir_to_snntorch_module(n, init_hidden=True))
-                for t in (nir.Affine, nir.Linear, nir.Conv2d, nir.Flatten, nir.AvgPool2d)}
+    node_map = {
+        t: (lambda n: _nir_to_snntorch_module(n, init_hidden=True))
+        for t in (nir.Affine, nir.Linear, nir.Conv2d, nir.Flatten, nir.AvgPool2d)
+    }
     node_map.update({nir.IF: leaky, nir.LIF: leaky})
     return nirtorch.nir_to_torch(graph, node_map)

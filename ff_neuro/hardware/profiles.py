@@ -12,6 +12,7 @@ Schema (every key required, no other keys)::
 ``null`` means "not published / not known": the figure is never guessed, and every estimate that
 needs it is reported as ``None``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,15 +22,38 @@ import yaml
 
 from ..errors import FFNeuroError
 
-INT_FIELDS = ("weight_bits", "state_bits", "decay_bits", "threshold_bits", "bias_mant_bits", "bias_exp_bits",
-              "input_bits", "chips", "cores_per_chip", "neurons_per_core", "synaptic_memory_bits_per_core",
-              "fan_in_per_core")
-FLOAT_FIELDS = ("energy_per_synop_j", "energy_per_neuron_update_j", "energy_per_spike_j", "time_per_synop_s",
-                "time_per_step_s")
+INT_FIELDS = (
+    "weight_bits",
+    "state_bits",
+    "decay_bits",
+    "threshold_bits",
+    "bias_mant_bits",
+    "bias_exp_bits",
+    "input_bits",
+    "chips",
+    "cores_per_chip",
+    "neurons_per_core",
+    "synaptic_memory_bits_per_core",
+    "fan_in_per_core",
+)
+FLOAT_FIELDS = (
+    "energy_per_synop_j",
+    "energy_per_neuron_update_j",
+    "energy_per_spike_j",
+    "time_per_synop_s",
+    "time_per_step_s",
+)
 FIELDS = INT_FIELDS + FLOAT_FIELDS
 TOP_KEYS = ("name", "description", "fixed_point", "references", "fields")
-QUANT_FIELDS = ("weight_bits", "state_bits", "decay_bits", "threshold_bits", "bias_mant_bits", "bias_exp_bits",
-                "input_bits")
+QUANT_FIELDS = (
+    "weight_bits",
+    "state_bits",
+    "decay_bits",
+    "threshold_bits",
+    "bias_mant_bits",
+    "bias_exp_bits",
+    "input_bits",
+)
 
 
 class ProfileError(FFNeuroError):
@@ -71,6 +95,7 @@ class HardwareProfile:
 def profile_dirs() -> list[Path]:
     """Where profiles are looked up: the repository's ``hardware_profiles/``, then package data."""
     import ff_neuro
+
     pkg = Path(ff_neuro.__file__).resolve().parent
     return [pkg.parent / "hardware_profiles", pkg / "hardware_profiles"]
 
@@ -91,8 +116,10 @@ def _resolve(name_or_path: str | Path) -> Path:
         cand = d / f"{name_or_path}.yaml"
         if cand.is_file():
             return cand
-    raise ProfileError(f"no hardware profile named {str(name_or_path)!r}; available: {available_profiles()} "
-                       f"(or pass the path of a profile .yaml file)")
+    raise ProfileError(
+        f"no hardware profile named {str(name_or_path)!r}; available: {available_profiles()} "
+        f"(or pass the path of a profile .yaml file)"
+    )
 
 
 def _number(value, key: str, where: str, integer: bool):
@@ -114,38 +141,58 @@ def parse_profile(data, where: str = "<profile>") -> HardwareProfile:
     missing = [k for k in TOP_KEYS if k not in data]
     extra = [k for k in data if k not in TOP_KEYS]
     if missing or extra:
-        raise ProfileError(f"{where}: missing keys {missing}, unknown keys {extra}; required: {list(TOP_KEYS)}")
+        raise ProfileError(
+            f"{where}: missing keys {missing}, unknown keys {extra}; required: {list(TOP_KEYS)}"
+        )
     if not isinstance(data["name"], str) or not isinstance(data["description"], str):
         raise ProfileError(f"{where}: name and description must be strings")
     if not isinstance(data["fixed_point"], bool):
         raise ProfileError(f"{where}: fixed_point must be true or false")
     refs = data["references"]
-    if not isinstance(refs, dict) or not refs or not all(isinstance(v, str) and v for v in refs.values()):
-        raise ProfileError(f"{where}: references must map citation keys to non-empty citation strings")
+    if (
+        not isinstance(refs, dict)
+        or not refs
+        or not all(isinstance(v, str) and v for v in refs.values())
+    ):
+        raise ProfileError(
+            f"{where}: references must map citation keys to non-empty citation strings"
+        )
     fields_ = data["fields"]
     if not isinstance(fields_, dict):
         raise ProfileError(f"{where}: fields must be a mapping of field -> {{value, source}}")
     missing = [k for k in FIELDS if k not in fields_]
     extra = [k for k in fields_ if k not in FIELDS]
     if missing or extra:
-        raise ProfileError(f"{where}: fields missing {missing}, unknown {extra}; every field must be listed "
-                           f"(value null when unknown)")
+        raise ProfileError(
+            f"{where}: fields missing {missing}, unknown {extra}; every field must be listed "
+            f"(value null when unknown)"
+        )
     values, sources = {}, {}
     for key in FIELDS:
         entry = fields_[key]
         if not isinstance(entry, dict) or set(entry) != {"value", "source"}:
-            raise ProfileError(f"{where}: fields.{key} must be a mapping with exactly 'value' and 'source'")
+            raise ProfileError(
+                f"{where}: fields.{key} must be a mapping with exactly 'value' and 'source'"
+            )
         src = entry["source"]
         if not isinstance(src, str) or not src.strip():
             raise ProfileError(f"{where}: fields.{key}.source must cite its origin")
         values[key] = _number(entry["value"], key, where, key in INT_FIELDS)
         if values[key] is not None and src.split(":")[0].strip() not in refs:
-            raise ProfileError(f"{where}: fields.{key}.source must start with a reference key "
-                               f"({sorted(refs)}) followed by ':', got {src!r}")
+            raise ProfileError(
+                f"{where}: fields.{key}.source must start with a reference key "
+                f"({sorted(refs)}) followed by ':', got {src!r}"
+            )
         sources[key] = src
-    prof = HardwareProfile(name=data["name"], description=data["description"], fixed_point=data["fixed_point"],
-                           sources=sources, references=dict(refs), path=None if where.startswith("<") else where,
-                           **values)
+    prof = HardwareProfile(
+        name=data["name"],
+        description=data["description"],
+        fixed_point=data["fixed_point"],
+        sources=sources,
+        references=dict(refs),
+        path=None if where.startswith("<") else where,
+        **values,
+    )
     if prof.fixed_point and prof.deployable:
         for k in ("weight_bits", "input_bits"):
             if getattr(prof, k) < 2:
@@ -161,5 +208,7 @@ def load_profile(name_or_path: str | Path | HardwareProfile) -> HardwareProfile:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
-        raise ProfileError(f"{path}: invalid YAML ({str(e).splitlines()[0]}); fix the file") from None
+        raise ProfileError(
+            f"{path}: invalid YAML ({str(e).splitlines()[0]}); fix the file"
+        ) from None
     return parse_profile(data, str(path))

@@ -12,6 +12,7 @@ symmetric max-abs grid unchanged). Implemented with ``torch.nn.utils.parametrize
 the spiking model (which reads ``conv.weight`` directly) both see it; state-dict hooks keep the
 checkpoint keys ``…conv.weight`` (the float master weights), so runs stay loadable everywhere.
 """
+
 from __future__ import annotations
 
 import torch
@@ -65,15 +66,22 @@ def apply_qat(model, profile_name: str):
     if not prof.fixed_point:
         return model  # a float profile has nothing to emulate
     if prof.weight_bits is None:
-        raise ProfileError(f"profile {prof.name!r} has no weight_bits: quantisation-aware training needs "
-                           f"a fixed-point profile such as loihi or loihi2")
+        raise ProfileError(
+            f"profile {prof.name!r} has no weight_bits: quantisation-aware training needs "
+            f"a fixed-point profile such as loihi or loihi2"
+        )
     for layer in model.net.layers:
         quantize_conv(layer.conv, prof.weight_bits)
     return model
 
 
-def build_model(cfg, in_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10,
-                device: torch.device | str = "cpu", kind: str = "rate"):
+def build_model(
+    cfg,
+    in_shape: tuple[int, int, int] = (1, 28, 28),
+    num_classes: int = 10,
+    device: torch.device | str = "cpu",
+    kind: str = "rate",
+):
     """The complete model factory: any kind (:func:`ff_neuro.spiking.model.build_model`), fake-quantised
     to ``cfg.hardware.profile`` when the config names one (quantisation-aware training)."""
     if not cfg.hardware.profile:

@@ -3,6 +3,7 @@
 Importing this package checks that lava-nc is installed (else :class:`LavaNotInstalledError`)
 and applies the Python 3.11 compatibility fix of :mod:`ff_neuro.lava.compat`.
 """
+
 from .compat import LavaNotInstalledError, require_lava
 
 require_lava()

@@ -15,6 +15,7 @@ patched module sets 'fork' only when it is not already the start method.
 Idempotent (one finder), a no-op for a module whose source no longer contains the pattern (a
 fixed lava release). No bytecode is written.
 """
+
 from __future__ import annotations
 
 import importlib.abc
@@ -29,8 +30,10 @@ PATTERN = "@dataclass\nclass ByteEncoder:"
 FIXED = "@dataclass(frozen=True)\nclass ByteEncoder:"
 MP_TARGET = "lava.magma.runtime.message_infrastructure.multiprocessing"
 MP_PATTERN = "    mp.set_start_method('fork')"
-MP_FIXED = ("    if mp.get_start_method(allow_none=True) != 'fork':\n"
-            "        mp.set_start_method('fork', force=True)")
+MP_FIXED = (
+    "    if mp.get_start_method(allow_none=True) != 'fork':\n"
+    "        mp.set_start_method('fork', force=True)"
+)
 
 
 def patches() -> dict[str, tuple[str, str]]:
@@ -73,7 +76,8 @@ class VarModelFinder(importlib.abc.MetaPathFinder):
         if patch[0] not in source:
             return None  # already fixed upstream: let the normal loader handle it
         return importlib.util.spec_from_file_location(
-            fullname, spec.origin, loader=_PatchedSourceLoader(spec.origin, source.replace(*patch)))
+            fullname, spec.origin, loader=_PatchedSourceLoader(spec.origin, source.replace(*patch))
+        )
 
 
 def apply() -> bool:
@@ -86,10 +90,15 @@ def apply() -> bool:
 def require_lava() -> None:
     """Raise :class:`LavaNotInstalledError` unless lava-nc can be imported; apply the 3.11 fix."""
     try:
-        found = importlib.util.find_spec("lava") is not None and importlib.util.find_spec("lava.magma") is not None
+        found = (
+            importlib.util.find_spec("lava") is not None
+            and importlib.util.find_spec("lava.magma") is not None
+        )
     except (ImportError, ValueError):  # a parent that fails to import, or a module set to None
         found = False
     if not found:
-        raise LavaNotInstalledError("lava-nc is not installed: install the extra with "
-                                    "`pip install 'ff_neuro[lava]'` (or `make install`)")
+        raise LavaNotInstalledError(
+            "lava-nc is not installed: install the extra with "
+            "`pip install 'ff_neuro[lava]'` (or `make install`)"
+        )
     apply()

@@ -18,6 +18,7 @@ float32, and Lava and snnTorch both run that rounded network. The metrics also r
 agreement of Lava with snnTorch on the unrounded network (``unrounded_spike_count_agreement``):
 it measures what the rounding changes, not a disagreement between the simulators.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,10 +49,14 @@ class DeployError(FFNeuroError):
 
 def check_profile(prof, fixed_point: bool) -> None:
     if fixed_point and not prof.fixed_point:
-        raise DeployError(f"profile {prof.name!r} is a float profile: drop --fixed-point or choose loihi / loihi2")
+        raise DeployError(
+            f"profile {prof.name!r} is a float profile: drop --fixed-point or choose loihi / loihi2"
+        )
     if fixed_point and not prof.deployable:
-        raise DeployError(f"profile {prof.name!r} has no Lava fixed-point model (cost estimate only); "
-                          f"choose one of {[p for p in available_profiles() if load_profile(p).deployable]}")
+        raise DeployError(
+            f"profile {prof.name!r} has no Lava fixed-point model (cost estimate only); "
+            f"choose one of {[p for p in available_profiles() if load_profile(p).deployable]}"
+        )
 
 
 def lava_net(spec, profile: str, fixed_point: bool, inputs: np.ndarray, exact_grid: bool = False):
@@ -59,17 +64,34 @@ def lava_net(spec, profile: str, fixed_point: bool, inputs: np.ndarray, exact_gr
     prof = load_profile(profile)
     check_profile(prof, fixed_point)
     if fixed_point:
-        return spec, quantize_spec(spec, prof, input_max=max(1.0, float(np.abs(inputs).max()))), inputs
+        return (
+            spec,
+            quantize_spec(spec, prof, input_max=max(1.0, float(np.abs(inputs).max()))),
+            inputs,
+        )
     if exact_grid:
         spec, inputs = exact_float_grid(spec, inputs)
     return spec, float_net(spec, prof.name), inputs
 
 
-def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point: bool = False,
-               timesteps: int | None = None, goodness: bool = False, dataset: Dataset | None = None,
-               write: bool = True, spec=None, seed: int = 0, progress=None, exact_grid: bool = True,
-               backend: str = "fast", chunk: int = 500, reference_check: int = 0,
-               goodness_samples: int | None = None) -> dict:
+def deploy_run(
+    run_dir,
+    profile: str = "loihi2",
+    samples: int = 100,
+    fixed_point: bool = False,
+    timesteps: int | None = None,
+    goodness: bool = False,
+    dataset: Dataset | None = None,
+    write: bool = True,
+    spec=None,
+    seed: int = 0,
+    progress=None,
+    exact_grid: bool = True,
+    backend: str = "fast",
+    chunk: int = 500,
+    reference_check: int = 0,
+    goodness_samples: int | None = None,
+) -> dict:
     """Deploy ``samples`` test images of a run on Lava; returns (and writes) the deploy metrics.
 
     The images go through Lava ``chunk`` at a time (one graph per chunk: bounded memory); the network
@@ -87,68 +109,106 @@ def deploy_run(run_dir, profile: str = "loihi2", samples: int = 100, fixed_point
     if samples < 1:
         raise DeployError(f"--samples must be >= 1, got {samples}")
     run = open_run(run_dir, dataset=dataset)
-    spec0, source = (spec, {"saved": None, "given": True}) if spec is not None else run_spec(run, timesteps)
+    spec0, source = (
+        (spec, {"saved": None, "given": True}) if spec is not None else run_spec(run, timesteps)
+    )
     x, y = run.test_tensors(samples)
     labels = labels_for(spec0)
     n, T, L = len(y), spec0.timesteps, len(spec0.layers)
     starts = range(0, n, chunk)
-    x_max = max(float(np.abs(spec_inputs(spec0, labels.neutral(x[i:i + chunk]), seed + i)).max()) for i in starts)
+    x_max = max(
+        float(np.abs(spec_inputs(spec0, labels.neutral(x[i : i + chunk]), seed + i)).max())
+        for i in starts
+    )
     spec, net, _ = lava_net(spec0, prof.name, fixed_point, np.array([x_max]), exact_grid)
     grid = exact_grid and not fixed_point
     n_good = min(n, goodness_samples or n) if goodness else 0
     g_chunk = max(1, chunk // labels.num_classes)
-    checked = [min(max(reference_check - i, 0), chunk, n - i) for i in starts]   # reference-model images per chunk
-    total = sum(T * min(chunk, n - i) + L + 1 for i in starts) + sum(T * r + L + 1 for r in checked if r) \
-        + sum(T * labels.num_classes * min(g_chunk, n_good - i) + L + 1 for i in range(0, n_good, g_chunk))
+    checked = [
+        min(max(reference_check - i, 0), chunk, n - i) for i in starts
+    ]  # reference-model images per chunk
+    total = (
+        sum(T * min(chunk, n - i) + L + 1 for i in starts)
+        + sum(T * r + L + 1 for r in checked if r)
+        + sum(
+            T * labels.num_classes * min(g_chunk, n_good - i) + L + 1
+            for i in range(0, n_good, g_chunk)
+        )
+    )
     tally = Tally(progress, total)
-    with ThreadPoolExecutor(1) as pool:      # the reference simulation of a chunk overlaps its Lava run
+    with ThreadPoolExecutor(1) as pool:  # the reference simulation of a chunk overlaps its Lava run
         for i, r in zip(starts, checked):
-            inputs0 = spec_inputs(spec0, labels.neutral(x[i:i + chunk]), seed + i)
+            inputs0 = spec_inputs(spec0, labels.neutral(x[i : i + chunk]), seed + i)
             inputs = exact_float_grid(spec0, inputs0)[1] if grid else inputs0
             ref = pool.submit(tally.reference, spec, net, inputs)
             res = tally.lava(net, inputs, readout=not fixed_point, backend=backend)
-            yc = y[i:i + chunk].numpy()
+            yc = y[i : i + chunk].numpy()
             tally.add_linear(spec, net, inputs, yc, res, ref.result())
             if grid:
                 tally.add_unrounded(spec0, inputs0, yc, res.counts)
             if r:
                 tally.add_reference_backend(net, inputs[:r], [c[:r] for c in res.counts])
         for i in range(0, n_good, g_chunk):
-            g_in = spec_inputs(spec0, labels.all_labels(x[i:min(i + g_chunk, n_good)]), seed + i)
+            g_in = spec_inputs(spec0, labels.all_labels(x[i : min(i + g_chunk, n_good)]), seed + i)
             if grid:
                 g_in = exact_float_grid(spec0, g_in)[1]
             ref = pool.submit(tally.reference, spec, net, g_in)
             res = tally.lava(net, g_in, readout=False, backend=backend)
-            tally.add_goodness(spec, labels.num_classes, y[i:i + g_chunk].numpy()[:n_good - i], res.counts,
-                               ref.result())
+            tally.add_goodness(
+                spec,
+                labels.num_classes,
+                y[i : i + g_chunk].numpy()[: n_good - i],
+                res.counts,
+                ref.result(),
+            )
     t = tally
     cost = cost_report(net.layers, prof, {k: v / n for k, v in t.act.items()}, T)
     metrics = {
-        "profile": prof.name, "fixed_point": bool(fixed_point), "samples": n,
-        "timesteps": int(T), "encoding": spec.encoding, "exact_grid": bool(grid),
+        "profile": prof.name,
+        "fixed_point": bool(fixed_point),
+        "samples": n,
+        "timesteps": int(T),
+        "encoding": spec.encoding,
+        "exact_grid": bool(grid),
         "accuracy": {"linear": t.hits / n, "goodness": t.g_hits / n_good if n_good else None},
-        "reference_accuracy": {"linear": t.ref_hits / n, "goodness": t.g_ref_hits / n_good if n_good else None},
+        "reference_accuracy": {
+            "linear": t.ref_hits / n,
+            "goodness": t.g_ref_hits / n_good if n_good else None,
+        },
         "goodness_samples": n_good,
-        "agreement": {"spike_count_agreement": t.same / t.pairs, "samples_compared": n,
-                      "reference": "fixed-point integer emulation" if fixed_point else "snnTorch simulate_spec",
-                      "identical_samples": t.identical,
-                      "goodness_spike_count_agreement": t.g_same / t.g_pairs if n_good else None,
-                      "dense_readout_prediction_agreement": t.readout_same / n if not fixed_point else None,
-                      "unrounded_spike_count_agreement": t.u_same / t.pairs if grid else None,
-                      "unrounded_snntorch_acc_linear": t.u_hits / n if grid else None},
+        "agreement": {
+            "spike_count_agreement": t.same / t.pairs,
+            "samples_compared": n,
+            "reference": "fixed-point integer emulation"
+            if fixed_point
+            else "snnTorch simulate_spec",
+            "identical_samples": t.identical,
+            "goodness_spike_count_agreement": t.g_same / t.g_pairs if n_good else None,
+            "dense_readout_prediction_agreement": t.readout_same / n if not fixed_point else None,
+            "unrounded_spike_count_agreement": t.u_same / t.pairs if grid else None,
+            "unrounded_snntorch_acc_linear": t.u_hits / n if grid else None,
+        },
         "backend_check": t.backend_check(reference_check),
-        "spikes_per_inference": cost["spikes_per_inference"], "synops_per_inference": cost["synops_per_inference"],
+        "spikes_per_inference": cost["spikes_per_inference"],
+        "synops_per_inference": cost["synops_per_inference"],
         "energy_per_inference_j": cost["energy_per_inference_j"],
         "latency_per_inference_s": cost["latency_per_inference_s"],
-        "cores_used": cost["cores_used"], "fits": cost["fits"], "cost": cost,
+        "cores_used": cost["cores_used"],
+        "fits": cost["fits"],
+        "cost": cost,
         "wall_seconds": round(time.perf_counter() - t_start, 3),
-        "lava_backend": backend, "lava_graphs": t.graphs, "chunk_samples": chunk,
-        "steps_per_second": t.steps / max(t.run_s, 1e-9), "lava_ms_per_step": 1000 * t.run_s / max(t.steps, 1),
-        "lava_steps": t.steps, "lava_build_seconds": round(t.build_s, 3),
+        "lava_backend": backend,
+        "lava_graphs": t.graphs,
+        "chunk_samples": chunk,
+        "steps_per_second": t.steps / max(t.run_s, 1e-9),
+        "lava_ms_per_step": 1000 * t.run_s / max(t.steps, 1),
+        "lava_steps": t.steps,
+        "lava_build_seconds": round(t.build_s, 3),
         "reference_sample_steps_per_second": t.ref_samples * T / max(t.ref_s, 1e-9),
         "lava_sample_steps_per_second": t.lava_samples * T / max(t.run_s, 1e-9),
         "quantisation": _quant_summary(net) if fixed_point else None,
-        "config_name": spec0.meta.get("config_name"), "spike_spec": source,
+        "config_name": spec0.meta.get("config_name"),
+        "spike_spec": source,
         "torch_threads": torch.get_num_threads(),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -165,6 +225,7 @@ class ProgressBar:
 
     def __call__(self, done: int, total: int) -> None:
         from tqdm.auto import tqdm
+
         if self.bar is None:
             self.bar = tqdm(total=total, desc=self.desc, unit="step", smoothing=0.05, **self.kwargs)
         self.bar.update(done - self.bar.n)
@@ -175,7 +236,17 @@ class ProgressBar:
 
 
 def _quant_summary(net: LoihiNet) -> dict:
-    return {"input_scale": net.input_scale,
-            "layers": [{"vth": int(layer.vth), "dv": int(layer.dv), "du": int(layer.du), "bias_exp": int(layer.bias_exp),
-                        "scale": float(layer.scale), "max_abs_weight": int(np.abs(layer.weight).max())}
-                       for layer in net.layers]}
+    return {
+        "input_scale": net.input_scale,
+        "layers": [
+            {
+                "vth": int(layer.vth),
+                "dv": int(layer.dv),
+                "du": int(layer.du),
+                "bias_exp": int(layer.bias_exp),
+                "scale": float(layer.scale),
+                "max_abs_weight": int(np.abs(layer.weight).max()),
+            }
+            for layer in net.layers
+        ],
+    }

@@ -5,6 +5,7 @@ the neuron the same spike count for that sample. The linear head's predictions o
 from the few numbers the graph returns (Dense readouts and Σc² per layer):
 W_l·rms_norm(c_l/T) = R_l / (T·sqrt(Σc_l²/(N_l T²) + ε)).
 """
+
 from __future__ import annotations
 
 import time
@@ -32,7 +33,7 @@ def reference_counts(spec, net: LoihiNet, inputs: np.ndarray) -> tuple[list[np.n
         x = torch.as_tensor(inputs).transpose(0, 1)
         counts = []
         for i in range(0, x.shape[1], 64):
-            trains = simulate_spec(spec, x[:, i:i + 64].contiguous())
+            trains = simulate_spec(spec, x[:, i : i + 64].contiguous())
             counts.append([s.sum(0).numpy().astype(np.int64) for s in trains])
         counts = [np.concatenate(c) for c in zip(*counts)]
     sec = time.perf_counter() - t0
@@ -52,7 +53,9 @@ def agreement(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 
 def identical_samples(a: list[np.ndarray], b: list[np.ndarray]) -> int:
     """Number of samples whose counts agree in every neuron of every layer."""
-    return int(np.logical_and.reduce([(x == y).reshape(len(x), -1).all(1) for x, y in zip(a, b)]).sum())
+    return int(
+        np.logical_and.reduce([(x == y).reshape(len(x), -1).all(1) for x, y in zip(a, b)]).sum()
+    )
 
 
 def readout_predictions(spec, readout: list[np.ndarray], stats: np.ndarray) -> np.ndarray:
@@ -89,8 +92,16 @@ class Tally:
             self.done = base + done
             if self.progress:
                 self.progress(self.done, self.total)
-        res = run_lava(net, inputs, record_counts=True, readout=readout, backend=backend, on_chunk=step,
-                       chunk_steps=None if self.progress is None else 20 * net.timesteps)
+
+        res = run_lava(
+            net,
+            inputs,
+            record_counts=True,
+            readout=readout,
+            backend=backend,
+            on_chunk=step,
+            chunk_steps=None if self.progress is None else 20 * net.timesteps,
+        )
         self.steps += res.steps
         self.run_s += res.run_seconds
         self.build_s += res.build_seconds
@@ -113,8 +124,12 @@ class Tally:
         self.same += same
         self.pairs += pairs
         self.identical += identical_samples(res.counts, ref)
-        if res.readout is not None:  # the on-Lava Dense readout gives the same predictions from a few numbers
-            self.readout_same += int((readout_predictions(spec, res.readout, res.stats) == pred).sum())
+        if (
+            res.readout is not None
+        ):  # the on-Lava Dense readout gives the same predictions from a few numbers
+            self.readout_same += int(
+                (readout_predictions(spec, res.readout, res.stats) == pred).sum()
+            )
         for k, v in _activity(net, inputs, res.counts).items():
             self.act[k] = self.act.get(k, 0.0) + v * len(y)
 
@@ -140,7 +155,7 @@ class Tally:
         c["identical"] += identical_samples(res.counts, fast_counts)
         c["steps"] += res.steps
         c["run_s"] += res.run_seconds
-        self.steps -= res.steps            # keep the reference models' steps out of the fast ms/step
+        self.steps -= res.steps  # keep the reference models' steps out of the fast ms/step
         self.run_s -= res.run_seconds
         self.lava_samples -= len(inputs)
 
@@ -148,6 +163,10 @@ class Tally:
         c = self.check
         if not requested:
             return None
-        return {"models": "Lava reference (lava.proc conv/lif models)", "samples": c["samples"],
-                "spike_count_agreement": c["same"] / max(c["pairs"], 1), "identical_samples": c["identical"],
-                "reference_ms_per_step": 1000 * c["run_s"] / max(c["steps"], 1)}
+        return {
+            "models": "Lava reference (lava.proc conv/lif models)",
+            "samples": c["samples"],
+            "spike_count_agreement": c["same"] / max(c["pairs"], 1),
+            "identical_samples": c["identical"],
+            "reference_ms_per_step": 1000 * c["run_s"] / max(c["steps"], 1),
+        }

@@ -97,7 +97,7 @@ def _fixed_rasters(
         return _if_raster(a0, layers[0], T)
     state = [(torch.zeros_like(a0), torch.zeros_like(a0))] + [None] * L
     out = torch.empty((x.shape[0], T, frozen.pre_size), dtype=torch.uint8)
-    s = torch.zeros(0)                                   # the previous layer's spikes
+    s = torch.zeros(0)  # the previous layer's spikes
     for t in range(T):
         a = a0
         for i, lay in enumerate(layers):

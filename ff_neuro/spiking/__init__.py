@@ -11,6 +11,7 @@ Public API:
   spike_run(run_dir, timesteps, encodings, samples, variants, device) → the spike_metrics dict
   SpikingModel (ff_neuro.spiking.model)           → direct FF training of the SNN (kind "spiking")
 """
+
 from .convert import CALIBRATIONS, VARIANTS, convert, spiking_spec_from_run
 from .encoding import ENCODINGS, encode
 from .errors import EncodingError, SpikingError, TimestepsError, VariantError
@@ -21,8 +22,33 @@ from .readout import goodness_score, spike_features, spike_goodness
 from .spec import LIFConvSpec, SpikingNetSpec
 from .store import SpecError, load_spec, run_spec, save_spec, spec_path
 
-__all__ = ["CALIBRATIONS", "ENCODINGS", "VARIANTS", "EncodingError", "LIFConvSpec", "LIFParams", "LIFState",
-           "SpecError", "SpikingError", "SpikingNetSpec", "SpikingNetwork", "TimestepsError", "VariantError",
-           "convert", "encode", "goodness_score", "lif_scan", "lif_step", "load_spec", "run_spec", "save_spec",
-           "simulate_spec", "spec_input", "spec_path", "spike_features", "spike_goodness",
-           "spiking_spec_from_run", "spike_run"]
+__all__ = [
+    "CALIBRATIONS",
+    "ENCODINGS",
+    "VARIANTS",
+    "EncodingError",
+    "LIFConvSpec",
+    "LIFParams",
+    "LIFState",
+    "SpecError",
+    "SpikingError",
+    "SpikingNetSpec",
+    "SpikingNetwork",
+    "TimestepsError",
+    "VariantError",
+    "convert",
+    "encode",
+    "goodness_score",
+    "lif_scan",
+    "lif_step",
+    "load_spec",
+    "run_spec",
+    "save_spec",
+    "simulate_spec",
+    "spec_input",
+    "spec_path",
+    "spike_features",
+    "spike_goodness",
+    "spiking_spec_from_run",
+    "spike_run",
+]

@@ -24,8 +24,8 @@ A directly trained spiking run (kind "spiking") keeps its own weights, threshold
 "exact" is the trained network itself (per-sample RMS input gain), "static" folds ρ as above.
 The linear head is reused unchanged on rms_norm(count/T) features.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import torch
@@ -71,24 +71,33 @@ def calibration_inputs(labels: FourierLabels, x: torch.Tensor, y: torch.Tensor) 
 
 
 @torch.no_grad()
-def activation_scales(net: FFNet, x_labelled: torch.Tensor, percentile: float) -> tuple[list[float], list[float]]:
+def activation_scales(
+    net: FFNet, x_labelled: torch.Tensor, percentile: float
+) -> tuple[list[float], list[float]]:
     """(λ_l, mean rms(a_l)) per layer: the ``percentile`` of positive ReLU activations, and the mean RMS."""
     lams, rms = [], []
     for a in net(x_labelled):
         pos = a[a > 0].flatten()
         if pos.numel() > 2_000_000:
-            pos = pos[torch.randperm(pos.numel(), generator=torch.Generator().manual_seed(0))[:2_000_000]]
+            pos = pos[
+                torch.randperm(pos.numel(), generator=torch.Generator().manual_seed(0))[:2_000_000]
+            ]
         lams.append(float(np.percentile(pos.cpu().numpy(), percentile)) if pos.numel() else 1.0)
         rms.append(float(a.flatten(1).pow(2).mean(1).sqrt().mean()))
     return lams, rms
 
 
-CALIB_BATCH_STEPS = 256    # calibration chunks: T · images ≤ this (as in evaluation), so memory does not grow with T or N
+CALIB_BATCH_STEPS = 256  # calibration chunks: T · images ≤ this (as in evaluation), so memory does not grow with T or N
 
 
 @torch.no_grad()
-def mean_window_rms(layers: list[LIFConvSpec], x_labelled: torch.Tensor, timesteps: int, encoding: str,
-                    seed: int = 0) -> float:
+def mean_window_rms(
+    layers: list[LIFConvSpec],
+    x_labelled: torch.Tensor,
+    timesteps: int,
+    encoding: str,
+    seed: int = 0,
+) -> float:
     """Mean over images of rms(r), r = the window rate of the last of ``layers`` (of the encoded input
     when ``layers`` is empty), simulated in chunks of ≤ CALIB_BATCH_STEPS image-steps. Chunk k's rate
     encoding is drawn from a generator seeded with (seed, k), so every call sees the same input spikes."""
@@ -97,7 +106,7 @@ def mean_window_rms(layers: list[LIFConvSpec], x_labelled: torch.Tensor, timeste
     total = 0.0
     for k, i in enumerate(range(0, x_labelled.shape[0], chunk)):
         gen = torch.Generator().manual_seed(seed * 1_000_003 + k)
-        s = encode(x_labelled[i:i + chunk], timesteps, encoding, gen).float()
+        s = encode(x_labelled[i : i + chunk], timesteps, encoding, gen).float()
         for layer in specs:
             s = simulate_layer(s, **layer)
         total += float((1.0 / rms_gain(s)).sum())
@@ -105,10 +114,21 @@ def mean_window_rms(layers: list[LIFConvSpec], x_labelled: torch.Tensor, timeste
 
 
 @torch.no_grad()
-def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, kind: str,
-            calib_x: torch.Tensor, calib_y: torch.Tensor, timesteps: int, encoding: str,
-            variant: str = "static", calibration: str = "spikes", percentile: float = 99.9,
-            seed: int = 0) -> SpikingNetSpec:
+def convert(
+    net: FFNet,
+    head: LinearHead,
+    labels: FourierLabels,
+    cfg: Config,
+    kind: str,
+    calib_x: torch.Tensor,
+    calib_y: torch.Tensor,
+    timesteps: int,
+    encoding: str,
+    variant: str = "static",
+    calibration: str = "spikes",
+    percentile: float = 99.9,
+    seed: int = 0,
+) -> SpikingNetSpec:
     """The spec of ``variant`` for a trained network; ``calib_*`` are training images (N, 1, H, W) and labels.
 
     Calibration is simulated in chunks (:func:`mean_window_rms`): memory is bounded whatever T and N."""
@@ -116,15 +136,20 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
     check_encoding(encoding)
     check_variant(variant)
     if calibration not in CALIBRATIONS:
-        raise SpikingError(f"unknown calibration {calibration!r}; choose one of {list(CALIBRATIONS)}")
+        raise SpikingError(
+            f"unknown calibration {calibration!r}; choose one of {list(CALIBRATIONS)}"
+        )
     if kind == "spiking" and calibration == "rate":
         calibration = "spikes"  # a directly trained SNN has no rate activations to calibrate on
     xl = calibration_inputs(labels, calib_x, calib_y)
     n_layers = len(net.layers)
     native = is_native(cfg)
     reset = neuron_reset(cfg)
-    p = (LIFParams(1.0, 1.0, reset) if kind == "rate"
-         else LIFParams(float(cfg.spiking.beta), float(cfg.spiking.threshold), reset))
+    p = (
+        LIFParams(1.0, 1.0, reset)
+        if kind == "rate"
+        else LIFParams(float(cfg.spiking.beta), float(cfg.spiking.threshold), reset)
+    )
     rms_a = None
     if native:
         lams = cfg.model.scales
@@ -142,8 +167,10 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
         conv = layer.conv
         w = conv.weight.detach().float() / lams[i]
         if native and i > 0:
-            w = w * lams[i - 1]          # the input is the spike rate r = a/λ of the previous layer
-        b = (conv.bias.detach().float() if conv.bias is not None else torch.zeros(conv.out_channels)) / lams[i]
+            w = w * lams[i - 1]  # the input is the spike rate r = a/λ of the previous layer
+        b = (
+            conv.bias.detach().float() if conv.bias is not None else torch.zeros(conv.out_channels)
+        ) / lams[i]
         if variant == "static" and not static_in:
             if i == 0 or calibration == "spikes":
                 rho = mean_window_rms(layers, xl, timesteps, encoding, seed)
@@ -151,30 +178,65 @@ def convert(net: FFNet, head: LinearHead, labels: FourierLabels, cfg: Config, ki
                 rho = rms_a[i - 1] / lams[i - 1]
             rhos.append(rho)
             w = w / rho
-        layers.append(LIFConvSpec(
-            weight=w.cpu().numpy().astype(np.float32), bias=b.cpu().numpy().astype(np.float32),
-            stride=int(conv.stride[0]), padding=int(conv.padding[0]), beta=p.beta, threshold=p.threshold,
-            in_shape=shape, out_shape=tuple(int(v) for v in out_shape), act_scale=float(lams[i]), rms_input=exact,
-            reset=p.reset))
+        layers.append(
+            LIFConvSpec(
+                weight=w.cpu().numpy().astype(np.float32),
+                bias=b.cpu().numpy().astype(np.float32),
+                stride=int(conv.stride[0]),
+                padding=int(conv.padding[0]),
+                beta=p.beta,
+                threshold=p.threshold,
+                in_shape=shape,
+                out_shape=tuple(int(v) for v in out_shape),
+                act_scale=float(lams[i]),
+                rms_input=exact,
+                reset=p.reset,
+            )
+        )
         shape = layers[-1].out_shape
     if kind == "rate":
         thresholds = [net.thresholds[i] / lams[i] ** 2 for i in range(n_layers)]
     else:
         thresholds = [cfg.spiking.readout_scale * float(np.prod(s.out_shape)) for s in layers]
-    meta = {"variant": variant, "source_kind": kind, "native": native, "goodness_measure": cfg.goodness.measure, "calibration": calibration if variant == "static" else None,
-            "percentile": percentile if kind == "rate" and not native else None, "rho": rhos or None,
-            "calibration_images": int(calib_x.shape[0]), "calibration_seed": seed, "goodness_thresholds": thresholds,
-            "labels": {"set": labels.label_set, "K": labels.K, "num_classes": labels.num_classes},
-            "in_shape": list(net.in_shape), "config_name": cfg.name}
-    return SpikingNetSpec(layers, timesteps, encoding, cfg.model.score_layers, list(cfg.model.readout_layers),
-                          head.fc.weight.detach().cpu().numpy().astype(np.float32),
-                          head.fc.bias.detach().cpu().numpy().astype(np.float32), meta)
+    meta = {
+        "variant": variant,
+        "source_kind": kind,
+        "native": native,
+        "goodness_measure": cfg.goodness.measure,
+        "calibration": calibration if variant == "static" else None,
+        "percentile": percentile if kind == "rate" and not native else None,
+        "rho": rhos or None,
+        "calibration_images": int(calib_x.shape[0]),
+        "calibration_seed": seed,
+        "goodness_thresholds": thresholds,
+        "labels": {"set": labels.label_set, "K": labels.K, "num_classes": labels.num_classes},
+        "in_shape": list(net.in_shape),
+        "config_name": cfg.name,
+    }
+    return SpikingNetSpec(
+        layers,
+        timesteps,
+        encoding,
+        cfg.model.score_layers,
+        list(cfg.model.readout_layers),
+        head.fc.weight.detach().cpu().numpy().astype(np.float32),
+        head.fc.bias.detach().cpu().numpy().astype(np.float32),
+        meta,
+    )
 
 
-def spiking_spec_from_run(run, timesteps: int | None = None, encoding: str | None = None,
-                          variant: str = "static", calibration: str = "spikes", percentile: float = 99.9,
-                          calib_samples: int = 200, dataset: Dataset | None = None,
-                          device: str | torch.device = "cpu", seed: int = 0) -> SpikingNetSpec:
+def spiking_spec_from_run(
+    run,
+    timesteps: int | None = None,
+    encoding: str | None = None,
+    variant: str = "static",
+    calibration: str = "spikes",
+    percentile: float = 99.9,
+    calib_samples: int = 200,
+    dataset: Dataset | None = None,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+) -> SpikingNetSpec:
     """Convert a run's best checkpoint (``run``: a run directory or an open
     :class:`~ff_neuro.ff.run.Run`). Defaults: T and encoding of the run's ``spiking`` config;
     ``variant="static"`` is the deployable one (what Lava runs). This always converts: the spec that
@@ -188,5 +250,18 @@ def spiking_spec_from_run(run, timesteps: int | None = None, encoding: str | Non
     check_variant(variant)
     net, head, labels = run.parts
     cx, cy = run.calibration_images(calib_samples, seed)
-    return convert(net, head, labels, cfg, run.kind, cx.to(run.device), cy.to(run.device), T, enc,
-                   variant, calibration, percentile, seed)
+    return convert(
+        net,
+        head,
+        labels,
+        cfg,
+        run.kind,
+        cx.to(run.device),
+        cy.to(run.device),
+        T,
+        enc,
+        variant,
+        calibration,
+        percentile,
+        seed,
+    )

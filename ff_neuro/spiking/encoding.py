@@ -4,6 +4,7 @@
 * ``rate``:    Bernoulli spikes s[t] ~ B(clamp(x', 0, 1)) independently per step and pixel
                (the semantics of ``snntorch.spikegen.rate``, but drawn from a seeded generator).
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,14 +26,22 @@ def check_encoding(encoding: str) -> str:
     return encoding
 
 
-def encode(x_labelled: torch.Tensor, T: int, encoding: str = "current",
-           generator: torch.Generator | None = None) -> torch.Tensor:
+def encode(
+    x_labelled: torch.Tensor,
+    T: int,
+    encoding: str = "current",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """(T, N, C, H, W) layer-0 input of the labelled images ``x_labelled`` (N, C, H, W)."""
     check_timesteps(T)
     check_encoding(encoding)
     if encoding == "current":
         return x_labelled.unsqueeze(0).expand(T, *x_labelled.shape)
     p = x_labelled.clamp(0, 1)
-    u = torch.rand((T, *p.shape), generator=generator, dtype=p.dtype,
-                   device=generator.device if generator is not None else p.device)
+    u = torch.rand(
+        (T, *p.shape),
+        generator=generator,
+        dtype=p.dtype,
+        device=generator.device if generator is not None else p.device,
+    )
     return (u.to(p.device) < p).to(p.dtype)

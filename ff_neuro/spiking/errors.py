@@ -1,4 +1,5 @@
 """Errors of the spiking stage; each names the problem and the fix in one line."""
+
 from ..errors import FFNeuroError
 
 

@@ -15,10 +15,12 @@ as it was trained (its own T, encoding and normalisation) for a directly trained
 ``firing_rates`` = mean spikes per neuron per step of every layer for the default variant
 ("static" if asked, else the first) and encoding (the first asked) at the largest T.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,22 +39,30 @@ from .readout import spike_features
 from .store import save_spec, spec_path
 
 METRICS_FILE = "spike_metrics.json"
-RATE_BATCH = 25      # images per rate-model pass in rate_reference
+RATE_BATCH = 25  # images per rate-model pass in rate_reference
 
 
 @torch.no_grad()
-def evaluate_network(sn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, goodness: bool,
-                     batch: int = 100) -> dict[str, Any]:
+def evaluate_network(
+    sn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, goodness: bool, batch: int = 100
+) -> dict[str, Any]:
     """Accuracies, spikes per inference and firing rates of a spiking network on (x, y)."""
     t0 = time.perf_counter()
-    hit_lin, hit_good, spikes, rates = 0, 0, None, None
-    per_class = np.zeros(sn.num_classes, dtype=np.int64)      # goodness predictions per class
-    bar = tqdm(total=len(y), desc=f"T={sn.T}{' + goodness' if goodness else ''}", unit="img",
-               leave=False, smoothing=0.05)
+    hit_lin, hit_good, spikes = 0, 0, None
+    per_class = np.zeros(sn.num_classes, dtype=np.int64)  # goodness predictions per class
+    bar = tqdm(
+        total=len(y),
+        desc=f"T={sn.T}{' + goodness' if goodness else ''}",
+        unit="img",
+        leave=False,
+        smoothing=0.05,
+    )
     for i in range(0, len(y), batch):
-        xb, yb = x[i:i + batch], y[i:i + batch]
+        xb, yb = x[i : i + batch], y[i : i + batch]
         counts = sn.spike_counts(sn.labels.neutral(xb))
-        hit_lin += int((sn.head(spike_features(counts, sn.T, sn.spec.readout_layers)).argmax(1) == yb).sum())
+        hit_lin += int(
+            (sn.head(spike_features(counts, sn.T, sn.spec.readout_layers)).argmax(1) == yb).sum()
+        )
         per = np.array([float(c.flatten(1).sum(1).sum()) for c in counts])
         spikes = per if spikes is None else spikes + per
         if goodness:
@@ -64,11 +74,15 @@ def evaluate_network(sn: SpikingNetwork, x: torch.Tensor, y: torch.Tensor, goodn
     n = len(y)
     sizes = [float(np.prod(layer.out_shape)) for layer in sn.spec.layers]
     spikes = spikes / n
-    return {"acc_linear": hit_lin / n, "acc_goodness": hit_good / n if goodness else None,
-            "goodness_predictions_per_class": per_class.tolist() if goodness else None,
-            "spikes_per_inference": {f"layer{i}": float(s) for i, s in enumerate(spikes)},
-            "spikes_total": float(spikes.sum()), "seconds": round(time.perf_counter() - t0, 3),
-            "firing_rates": {f"layer{i}": float(s / (sizes[i] * sn.T)) for i, s in enumerate(spikes)}}
+    return {
+        "acc_linear": hit_lin / n,
+        "acc_goodness": hit_good / n if goodness else None,
+        "goodness_predictions_per_class": per_class.tolist() if goodness else None,
+        "spikes_per_inference": {f"layer{i}": float(s) for i, s in enumerate(spikes)},
+        "spikes_total": float(spikes.sum()),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "firing_rates": {f"layer{i}": float(s / (sizes[i] * sn.T)) for i, s in enumerate(spikes)},
+    }
 
 
 @torch.no_grad()
@@ -78,21 +92,35 @@ def rate_reference(run: Run, x: torch.Tensor, y: torch.Tensor, goodness: bool) -
     if run.kind == "spiking":
         r = evaluate_network(run.model.network(), x, y, goodness and cfg.train.method == "ff")
         return {"acc_linear": r["acc_linear"], "acc_goodness": r["acc_goodness"]}
-    b = RATE_BATCH       # images per pass (goodness: b·C labelled inputs), bounds the activations held
-    lin = sum(int((head(net.features(net(labels.neutral(x[i:i + b])))).argmax(1) == y[i:i + b]).sum())
-              for i in range(0, len(y), b))
+    b = RATE_BATCH  # images per pass (goodness: b·C labelled inputs), bounds the activations held
+    lin = sum(
+        int((head(net.features(net(labels.neutral(x[i : i + b])))).argmax(1) == y[i : i + b]).sum())
+        for i in range(0, len(y), b)
+    )
     good = None
     if goodness and cfg.train.method == "ff":
-        good = sum(int((goodness_scores(net, labels, x[i:i + b]).argmax(1) == y[i:i + b]).sum())
-                   for i in range(0, len(y), b)) / len(y)
+        good = sum(
+            int((goodness_scores(net, labels, x[i : i + b]).argmax(1) == y[i : i + b]).sum())
+            for i in range(0, len(y), b)
+        ) / len(y)
     return {"acc_linear": lin / len(y), "acc_goodness": good}
 
 
-def spike_run(run_dir, timesteps: Sequence[int] = (8, 16, 32, 64),
-              encodings: Sequence[str] = ("current",), samples: int | None = 1000,
-              variants: Sequence[str] = ("exact", "static"), device: str = "auto", goodness: bool = True,
-              calibration: str = "spikes", percentile: float = 99.9, calib_samples: int = 200, seed: int = 0,
-              dataset: Dataset | None = None, progress=None) -> dict[str, Any]:
+def spike_run(
+    run_dir,
+    timesteps: Sequence[int] = (8, 16, 32, 64),
+    encodings: Sequence[str] = ("current",),
+    samples: int | None = 1000,
+    variants: Sequence[str] = ("exact", "static"),
+    device: str = "auto",
+    goodness: bool = True,
+    calibration: str = "spikes",
+    percentile: float = 99.9,
+    calib_samples: int = 200,
+    seed: int = 0,
+    dataset: Dataset | None = None,
+    progress=None,
+) -> dict[str, Any]:
     """Evaluate the spiking network of ``run_dir`` (a path or an open :class:`~ff_neuro.ff.run.Run`) for
     every (variant, encoding, T); writes spike_metrics.json and, per (variant, encoding, T), the spec
     with its calibration (:mod:`ff_neuro.spiking.store`) that deploy, export, compare and report load."""
@@ -107,15 +135,38 @@ def spike_run(run_dir, timesteps: Sequence[int] = (8, 16, 32, 64),
     good = goodness and cfg.train.method == "ff"
     x, y = (t.to(dev) for t in run.test_tensors(samples))
     cx, cy = run.calibration_images(calib_samples, seed)
-    calib = {"calibration": calibration, "percentile": percentile, "calib_samples": calib_samples, "seed": seed}
-    out: dict[str, Any] = {"rate": rate_reference(run, x, y, good), "samples": int(len(y)),
-                           "split": "test", "results": [], "firing_rates": {}}
+    calib = {
+        "calibration": calibration,
+        "percentile": percentile,
+        "calib_samples": calib_samples,
+        "seed": seed,
+    }
+    out: dict[str, Any] = {
+        "rate": rate_reference(run, x, y, good),
+        "samples": int(len(y)),
+        "split": "test",
+        "results": [],
+        "firing_rates": {},
+    }
     default = ("static" if "static" in variants else variants[0], encodings[0], max(timesteps))
     for variant in variants:
         for enc in encodings:
             for T in timesteps:
-                spec = convert(net, head, labels, cfg, run.kind, cx.to(dev), cy.to(dev), T, enc, variant,
-                               calibration, percentile, seed)
+                spec = convert(
+                    net,
+                    head,
+                    labels,
+                    cfg,
+                    run.kind,
+                    cx.to(dev),
+                    cy.to(dev),
+                    T,
+                    enc,
+                    variant,
+                    calibration,
+                    percentile,
+                    seed,
+                )
                 save_spec(spec_path(run.run_dir, variant, enc, T), spec, run, calib)
                 r = evaluate_network(SpikingNetwork(spec, dev, seed), x, y, good)
                 rates = r.pop("firing_rates")

@@ -15,27 +15,28 @@ the rate, where reset to zero gives the staircase 1/(⌊θ/I⌋ + 1) (docs/RESUL
 ``H`` is the Heaviside step in the forward pass; in training a surrogate gradient (snnTorch's
 ``fast_sigmoid``) replaces its derivative. The reset is detached, as in snnTorch.
 """
+
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
 from .errors import TimestepsError
 
-
 RESETS = ("zero", "subtract")
 
 
 class LIFParams(NamedTuple):
-    beta: float = 1.0        # membrane decay per step (Lava dv = 1 − beta)
-    threshold: float = 1.0   # strict threshold (Lava vth)
-    reset: str = "zero"      # after a spike: "zero" (Lava's LIF) | "subtract" (v ← v − threshold)
+    beta: float = 1.0  # membrane decay per step (Lava dv = 1 − beta)
+    threshold: float = 1.0  # strict threshold (Lava vth)
+    reset: str = "zero"  # after a spike: "zero" (Lava's LIF) | "subtract" (v ← v − threshold)
 
 
 class LIFState(NamedTuple):
-    v: torch.Tensor          # membrane potential, after the reset of the previous step
-    s: torch.Tensor          # spikes of the previous step
+    v: torch.Tensor  # membrane potential, after the reset of the previous step
+    s: torch.Tensor  # spikes of the previous step
 
 
 SpikeFn = Callable[[torch.Tensor], torch.Tensor]
@@ -52,13 +53,16 @@ def lif_init(like: torch.Tensor) -> LIFState:
     return LIFState(z, z)
 
 
-def lif_step(state: LIFState, current: torch.Tensor, p: LIFParams,
-             spike_fn: SpikeFn = heaviside) -> tuple[torch.Tensor, LIFState]:
+def lif_step(
+    state: LIFState, current: torch.Tensor, p: LIFParams, spike_fn: SpikeFn = heaviside
+) -> tuple[torch.Tensor, LIFState]:
     """One step: (spikes, new state). Pure; the same float operations as ``snn.Leaky``."""
     if p.reset == "subtract":
-        v = state.v - p.threshold * state.s.detach()   # reset by subtraction where the last step spiked
+        v = (
+            state.v - p.threshold * state.s.detach()
+        )  # reset by subtraction where the last step spiked
     else:
-        v = (1 - state.s.detach()) * state.v      # reset to zero where the last step spiked
+        v = (1 - state.s.detach()) * state.v  # reset to zero where the last step spiked
     v = p.beta * v + current
     s = spike_fn(v - p.threshold)
     return s, LIFState(v, s)

@@ -24,6 +24,7 @@ and its graph freed before the next layer runs. Within a layer, ``spiking.gradie
                sees the true spike counts and the gradient costs one conv instead of T.
 The linear head learns from the detached spike-count features rms_norm(count/T) of the neutral input.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,11 +49,18 @@ from .spec import LIFConvSpec, SpikingNetSpec
 class SpikingModel(RateModel):
     kind = "spiking"
 
-    def __init__(self, cfg: Config, in_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10,
-                 device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        cfg: Config,
+        in_shape: tuple[int, int, int] = (1, 28, 28),
+        num_classes: int = 10,
+        device: torch.device | str = "cpu",
+    ):
         if cfg.train.method not in ("ff", "random"):
-            raise ConfigError(f"the spiking model trains with train.method 'ff' or 'random', got "
-                              f"{cfg.train.method!r}: use --model rate for the bp control")
+            raise ConfigError(
+                f"the spiking model trains with train.method 'ff' or 'random', got "
+                f"{cfg.train.method!r}: use --model rate for the bp control"
+            )
         super().__init__(cfg, in_shape, num_classes, device)
         sc = cfg.spiking
         self.T, self.encoding, self.gradient = sc.timesteps, sc.encoding, sc.gradient
@@ -62,7 +70,9 @@ class SpikingModel(RateModel):
         self.rms_input = sc.input_norm == "rms" and not self.native
         self.scales = cfg.model.scales if self.native else [1.0] * len(self.net.layers)
         per_unit = cfg.goodness.measure == "mean"
-        self.net.thresholds = [sc.readout_scale * (1.0 if per_unit else float(np.prod(s))) for s in self.net.shapes]
+        self.net.thresholds = [
+            sc.readout_scale * (1.0 if per_unit else float(np.prod(s))) for s in self.net.shapes
+        ]
 
     # --- simulation -----------------------------------------------------------------------
     def layer_params(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -76,15 +86,18 @@ class SpikingModel(RateModel):
     def _encode(self, x_labelled: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         return encode(x_labelled, self.T, self.encoding, gen).float()
 
-    def _layer(self, i: int, s: torch.Tensor, train: bool,
-               gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _layer(
+        self, i: int, s: torch.Tensor, train: bool, gen: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(spike trains (T, B, C, H, W), λ · rate for the goodness) of layer i driven by spikes ``s``."""
         w, b = self.layer_params(i)
         conv, s = self.net.layers[i].conv, s.detach()
         stride, pad = conv.stride[0], conv.padding[0]
         if not (train and self.gradient == "rate"):
             fn = self.spike_fn if train else heaviside
-            out = simulate_layer(s, w, b, stride, pad, self.lif, rms_input=self.rms_input, spike_fn=fn)
+            out = simulate_layer(
+                s, w, b, stride, pad, self.lif, rms_input=self.rms_input, spike_fn=fn
+            )
             return out, self.scales[i] * out.mean(0)
         with torch.no_grad():
             out = simulate_layer(s, w, b, stride, pad, self.lif, rms_input=self.rms_input)
@@ -103,19 +116,43 @@ class SpikingModel(RateModel):
             for i, (layer, out) in enumerate(zip(self.net.layers, self.net.shapes)):
                 w, b = self.layer_params(i)
                 b = b if b is not None else torch.zeros(layer.conv.out_channels)
-                layers.append(LIFConvSpec(w.cpu().numpy().astype(np.float32), b.cpu().numpy().astype(np.float32),
-                                          layer.conv.stride[0], layer.conv.padding[0], self.lif.beta,
-                                          self.lif.threshold, shape, tuple(out), self.scales[i], self.rms_input,
-                                          self.lif.reset))
+                layers.append(
+                    LIFConvSpec(
+                        w.cpu().numpy().astype(np.float32),
+                        b.cpu().numpy().astype(np.float32),
+                        layer.conv.stride[0],
+                        layer.conv.padding[0],
+                        self.lif.beta,
+                        self.lif.threshold,
+                        shape,
+                        tuple(out),
+                        self.scales[i],
+                        self.rms_input,
+                        self.lif.reset,
+                    )
+                )
                 shape = tuple(out)
         lab = self.labels
-        meta = {"variant": "exact" if self.rms_input else "static", "source_kind": "spiking", "native": self.native,
-                "goodness_measure": self.cfg.goodness.measure, "goodness_thresholds": list(self.net.thresholds),
-                "labels": {"set": lab.label_set, "K": lab.K, "num_classes": lab.num_classes},
-                "in_shape": list(self.net.in_shape), "config_name": self.cfg.name}
-        return SpikingNetSpec(layers, self.T, self.encoding, self.cfg.model.score_layers,
-                              list(self.cfg.model.readout_layers), self.head.fc.weight.detach().cpu().numpy().copy(),
-                              self.head.fc.bias.detach().cpu().numpy().copy(), meta)
+        meta = {
+            "variant": "exact" if self.rms_input else "static",
+            "source_kind": "spiking",
+            "native": self.native,
+            "goodness_measure": self.cfg.goodness.measure,
+            "goodness_thresholds": list(self.net.thresholds),
+            "labels": {"set": lab.label_set, "K": lab.K, "num_classes": lab.num_classes},
+            "in_shape": list(self.net.in_shape),
+            "config_name": self.cfg.name,
+        }
+        return SpikingNetSpec(
+            layers,
+            self.T,
+            self.encoding,
+            self.cfg.model.score_layers,
+            list(self.cfg.model.readout_layers),
+            self.head.fc.weight.detach().cpu().numpy().copy(),
+            self.head.fc.bias.detach().cpu().numpy().copy(),
+            meta,
+        )
 
     def network(self) -> SpikingNetwork:
         return SpikingNetwork(self.spec(), self.device, seed=self.cfg.train.seed)
@@ -149,12 +186,19 @@ class SpikingModel(RateModel):
         return self.network().spike_counts(x_labelled)
 
 
-def build_model(cfg: Config, in_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10,
-                device: torch.device | str = "cpu", kind: str = "rate"):
+def build_model(
+    cfg: Config,
+    in_shape: tuple[int, int, int] = (1, 28, 28),
+    num_classes: int = 10,
+    device: torch.device | str = "cpu",
+    kind: str = "rate",
+):
     """The model factory of the spiking stage: :func:`ff_neuro.ff.model.build_model` plus kind "spiking"."""
     if kind == "spiking":
         if cfg.hardware.profile:
-            raise ConfigError(f"hardware.profile {cfg.hardware.profile!r} (quantisation-aware training) is "
-                              f"built by ff_neuro.hardware.qat.build_model")
+            raise ConfigError(
+                f"hardware.profile {cfg.hardware.profile!r} (quantisation-aware training) is "
+                f"built by ff_neuro.hardware.qat.build_model"
+            )
         return SpikingModel(cfg, in_shape, num_classes, device)
     return build_rate_model(cfg, in_shape, num_classes, device, kind)

@@ -3,6 +3,7 @@
 Evaluation batches are cut so that T · batch ≤ ``max_batch_steps`` (memory). Rate encoding draws
 from the generator passed in (or a fresh one seeded with ``seed``), so results are reproducible.
 """
+
 from __future__ import annotations
 
 import torch
@@ -15,18 +16,26 @@ from .simulate import simulate_layers
 from .spec import SpikingNetSpec
 
 
-def spec_input(spec: SpikingNetSpec, x_labelled: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def spec_input(
+    spec: SpikingNetSpec, x_labelled: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """(T, N, C, H, W) layer-0 input of labelled images in [0, 1]: ``encode`` with the spec's T and encoding."""
     return encode(x_labelled, spec.timesteps, spec.encoding, generator)
 
 
 def torch_layers(spec: SpikingNetSpec, device: torch.device | str = "cpu") -> list[dict]:
     """The spec's layers as keyword arguments of :func:`simulate_layer` (tensors on ``device``)."""
-    return [dict(weight=torch.as_tensor(layer.weight, dtype=torch.float32, device=device),
-                 bias=torch.as_tensor(layer.bias, dtype=torch.float32, device=device),
-                 stride=int(layer.stride), padding=int(layer.padding),
-                 p=LIFParams(float(layer.beta), float(layer.threshold), str(layer.reset)), rms_input=bool(layer.rms_input))
-            for layer in spec.layers]
+    return [
+        dict(
+            weight=torch.as_tensor(layer.weight, dtype=torch.float32, device=device),
+            bias=torch.as_tensor(layer.bias, dtype=torch.float32, device=device),
+            stride=int(layer.stride),
+            padding=int(layer.padding),
+            p=LIFParams(float(layer.beta), float(layer.threshold), str(layer.reset)),
+            rms_input=bool(layer.rms_input),
+        )
+        for layer in spec.layers
+    ]
 
 
 @torch.no_grad()
@@ -39,14 +48,21 @@ def simulate_spec(spec: SpikingNetSpec, inputs: torch.Tensor) -> list[torch.Tens
 def labels_for(spec: SpikingNetSpec, device: torch.device | str = "cpu") -> FourierLabels:
     lab = spec.meta.get("labels", {})
     shape = tuple(spec.meta.get("in_shape", spec.layers[0].in_shape))[1:]
-    return FourierLabels(shape, lab.get("num_classes", 10), lab.get("set", 1), lab.get("K", 0.35), device)
+    return FourierLabels(
+        shape, lab.get("num_classes", 10), lab.get("set", 1), lab.get("K", 0.35), device
+    )
 
 
 class SpikingNetwork:
     """Runs a spec on ``device``: ``spike_counts``, ``goodness_scores``, ``predict_linear``, ``predict_goodness``."""
 
-    def __init__(self, spec: SpikingNetSpec, device: torch.device | str = "cpu", seed: int = 0,
-                 max_batch_steps: int = 256):
+    def __init__(
+        self,
+        spec: SpikingNetSpec,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        max_batch_steps: int = 256,
+    ):
         check_timesteps(spec.timesteps)
         check_encoding(spec.encoding)
         self.spec, self.device, self.seed = spec, torch.device(device), seed
@@ -57,9 +73,15 @@ class SpikingNetwork:
         self.act_scales = [float(layer.act_scale) for layer in spec.layers]
         self.head = None
         if spec.head_weight is not None:
-            self.head = torch.nn.Linear(spec.head_weight.shape[1], spec.head_weight.shape[0]).to(self.device)
-            self.head.weight.data = torch.as_tensor(spec.head_weight, dtype=torch.float32, device=self.device)
-            self.head.bias.data = torch.as_tensor(spec.head_bias, dtype=torch.float32, device=self.device)
+            self.head = torch.nn.Linear(spec.head_weight.shape[1], spec.head_weight.shape[0]).to(
+                self.device
+            )
+            self.head.weight.data = torch.as_tensor(
+                spec.head_weight, dtype=torch.float32, device=self.device
+            )
+            self.head.bias.data = torch.as_tensor(
+                spec.head_bias, dtype=torch.float32, device=self.device
+            )
         self.generator = torch.Generator().manual_seed(seed)
 
     @property
@@ -67,16 +89,27 @@ class SpikingNetwork:
         return max(1, self.max_batch_steps // self.T)
 
     @torch.no_grad()
-    def spike_trains(self, x_labelled: torch.Tensor, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+    def spike_trains(
+        self, x_labelled: torch.Tensor, generator: torch.Generator | None = None
+    ) -> list[torch.Tensor]:
         """Per-layer spike trains (T, N, C, H, W) of labelled images (one batch, no chunking)."""
-        inputs = encode(x_labelled.to(self.device).float(), self.T, self.spec.encoding, generator or self.generator)
+        inputs = encode(
+            x_labelled.to(self.device).float(),
+            self.T,
+            self.spec.encoding,
+            generator or self.generator,
+        )
         return simulate_layers(self.layers, inputs)
 
     @torch.no_grad()
-    def spike_counts(self, x_labelled: torch.Tensor, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+    def spike_counts(
+        self, x_labelled: torch.Tensor, generator: torch.Generator | None = None
+    ) -> list[torch.Tensor]:
         """Per-layer spike counts (N, C, H, W) over the window of T steps, for labelled images (N, C, H, W)."""
-        parts = [[s.sum(0) for s in self.spike_trains(x_labelled[i:i + self.chunk], generator)]
-                 for i in range(0, x_labelled.shape[0], self.chunk)]
+        parts = [
+            [s.sum(0) for s in self.spike_trains(x_labelled[i : i + self.chunk], generator)]
+            for i in range(0, x_labelled.shape[0], self.chunk)
+        ]
         return [torch.cat(p) for p in zip(*parts)]
 
     @torch.no_grad()
@@ -87,15 +120,26 @@ class SpikingNetwork:
         measure = self.spec.meta.get("goodness_measure", "sum")
         # reduced to one number per input chunk by chunk (the same chunks and random draws as
         # spike_counts): the counts of all N·C inputs are never held at once
-        g = [goodness_score([s.sum(0) for s in self.spike_trains(xl[i:i + self.chunk])], self.T, loss,
-                            self.act_scales, measure) for i in range(0, xl.shape[0], self.chunk)]
+        g = [
+            goodness_score(
+                [s.sum(0) for s in self.spike_trains(xl[i : i + self.chunk])],
+                self.T,
+                loss,
+                self.act_scales,
+                measure,
+            )
+            for i in range(0, xl.shape[0], self.chunk)
+        ]
         return torch.cat(g).view(x.shape[0], self.num_classes)
 
     @torch.no_grad()
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Linear-head features of the neutral-label input (RMS-normalised rates of the readout layers)."""
-        return spike_features(self.spike_counts(self.labels.neutral(x.to(self.device))), self.T,
-                              self.spec.readout_layers)
+        return spike_features(
+            self.spike_counts(self.labels.neutral(x.to(self.device))),
+            self.T,
+            self.spec.readout_layers,
+        )
 
     @torch.no_grad()
     def predict_linear(self, x: torch.Tensor) -> torch.Tensor:

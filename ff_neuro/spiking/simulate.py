@@ -12,9 +12,10 @@ variant) the per-sample gain g_l = 1 / sqrt(mean_units(r_{l−1}²) + ε), r_{l�
 the rate model's RMS normalisation applied to the firing rates of the whole window (non-causal, so
 the network is simulated layer by layer).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -29,12 +30,20 @@ def rms_gain(inputs: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     return torch.rsqrt(r.pow(2).mean(1) + eps)
 
 
-def layer_currents(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                   stride: int, padding: int, gain: torch.Tensor | None = None) -> torch.Tensor:
+def layer_currents(
+    inputs: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: int,
+    padding: int,
+    gain: torch.Tensor | None = None,
+) -> torch.Tensor:
     """(T, B, C', H', W') input currents: one conv over the T·B flattened steps, gain, then bias."""
     T, B = inputs.shape[:2]
-    if T > 1 and inputs.stride(0) == 0:    # constant over time (current encoding): one conv, repeated
-        return layer_currents(inputs[:1].contiguous(), weight, bias, stride, padding, gain).expand(T, -1, -1, -1, -1)
+    if T > 1 and inputs.stride(0) == 0:  # constant over time (current encoding): one conv, repeated
+        return layer_currents(inputs[:1].contiguous(), weight, bias, stride, padding, gain).expand(
+            T, -1, -1, -1, -1
+        )
     fused = bias if gain is None else None
     z = F.conv2d(inputs.reshape(T * B, *inputs.shape[2:]), weight, fused, stride, padding)
     z = z.view(T, B, *z.shape[1:])
@@ -45,9 +54,16 @@ def layer_currents(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     return z
 
 
-def simulate_layer(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int,
-                   padding: int, p: LIFParams, rms_input: bool = False,
-                   spike_fn: SpikeFn = heaviside) -> torch.Tensor:
+def simulate_layer(
+    inputs: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: int,
+    padding: int,
+    p: LIFParams,
+    rms_input: bool = False,
+    spike_fn: SpikeFn = heaviside,
+) -> torch.Tensor:
     """Spike trains (T, B, C', H', W') of one conv → LIF layer driven by ``inputs`` (T, B, C, H, W)."""
     gain = rms_gain(inputs) if rms_input else None
     return lif_scan(layer_currents(inputs, weight, bias, stride, padding, gain), p, spike_fn)

@@ -30,6 +30,7 @@ Fields added by the snnTorch stage (defaults keep the original contract):
   * ``SpikingNetSpec.meta``: "variant", "source_kind", "labels" {set, K, num_classes},
     "in_shape", "goodness_thresholds" (per layer, on the Σ(count/T)² scale), calibration details.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,27 +40,29 @@ import numpy as np
 
 @dataclass
 class LIFConvSpec:
-    weight: np.ndarray          # (C_out, C_in, kH, kW), float32, torch cross-correlation layout
-    bias: np.ndarray            # (C_out,) constant input current per step
+    weight: np.ndarray  # (C_out, C_in, kH, kW), float32, torch cross-correlation layout
+    bias: np.ndarray  # (C_out,) constant input current per step
     stride: int
     padding: int
-    beta: float                 # membrane decay per step, 1 = no leak (Lava dv = 1 − beta)
-    threshold: float            # strict: spike when v > threshold
-    in_shape: tuple[int, int, int]   # (C, H, W)
+    beta: float  # membrane decay per step, 1 = no leak (Lava dv = 1 − beta)
+    threshold: float  # strict: spike when v > threshold
+    in_shape: tuple[int, int, int]  # (C, H, W)
     out_shape: tuple[int, int, int]
-    act_scale: float = 1.0      # rates ≈ rate-model activations / act_scale (readout scale only)
-    rms_input: bool = False     # "exact" variant only: per-sample RMS gain on the input (not deployable)
-    reset: str = "zero"         # after a spike: "zero" | "subtract" (v ← v − threshold)
+    act_scale: float = 1.0  # rates ≈ rate-model activations / act_scale (readout scale only)
+    rms_input: bool = (
+        False  # "exact" variant only: per-sample RMS gain on the input (not deployable)
+    )
+    reset: str = "zero"  # after a spike: "zero" | "subtract" (v ← v − threshold)
 
 
 @dataclass
 class SpikingNetSpec:
     layers: list[LIFConvSpec]
     timesteps: int
-    encoding: str                       # "current" | "rate"
-    loss_layers: list[int]              # the layers whose goodness the goodness classifier sums
+    encoding: str  # "current" | "rate"
+    loss_layers: list[int]  # the layers whose goodness the goodness classifier sums
     readout_layers: list[int]
-    head_weight: np.ndarray | None = None   # (classes, features) linear head on spike-count features
+    head_weight: np.ndarray | None = None  # (classes, features) linear head on spike-count features
     head_bias: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
 

@@ -1,4 +1,5 @@
 """Shared checks for figures: a PNG has the expected pixel size and is not blank."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +14,8 @@ def assert_png(path: str | Path, size: tuple[float, float] | None = None) -> np.
     assert path.is_file(), f"{path} was not written"
     img = imread(path)
     if size is not None:
-        assert (img.shape[1], img.shape[0]) == size, f"{path.name}: {img.shape[1]}x{img.shape[0]} != {size}"
+        assert (img.shape[1], img.shape[0]) == size, (
+            f"{path.name}: {img.shape[1]}x{img.shape[0]} != {size}"
+        )
     assert float(img[..., :3].var()) > 0, f"{path.name} is blank"
     return img

@@ -1,19 +1,26 @@
 """Class Activation Maps: exact against a hand computation, and a decomposition of the head's logits."""
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from ff_neuro.analysis.cam import COMBINED, class_activation_maps, pick_examples, rate_model_cams, split_head_weight
+from ff_neuro.analysis.cam import (
+    COMBINED,
+    class_activation_maps,
+    pick_examples,
+    rate_model_cams,
+    split_head_weight,
+)
 from ff_neuro.ff import open_run, rms_norm
 
 
 def test_cam_equals_hand_computation():
     # two readout layers: layer 1 with 1 channel of 2x2, layer 2 with 2 channels of 2x2; 2 classes
     shapes = [(3, 2, 2), (1, 2, 2), (2, 2, 2)]
-    a1 = torch.tensor([[[[1.0, 2.0], [0.0, 3.0]]]])                       # (1, 1, 2, 2)
+    a1 = torch.tensor([[[[1.0, 2.0], [0.0, 3.0]]]])  # (1, 1, 2, 2)
     a2 = torch.tensor([[[[1.0, 0.0], [2.0, 1.0]], [[0.0, 1.0], [1.0, 2.0]]]])  # (1, 2, 2, 2)
-    w = torch.arange(24, dtype=torch.float32).view(2, 12)                 # (classes, 4 + 8)
+    w = torch.arange(24, dtype=torch.float32).view(2, 12)  # (classes, 4 + 8)
     cams = class_activation_maps({1: a1, 2: a2}, w, shapes, [1, 2])
     # class 1, pixel (1, 1): layer 1 uses w[1, 0:4] in (k, y, x) order → index 3 → 15; 3 · 15 = 45
     assert cams[1][0, 1, 1, 1].item() == 3 * 15
@@ -42,6 +49,7 @@ def test_cam_pixel_sum_is_the_linear_part_of_the_logit():
 
 def test_split_rejects_a_foreign_head():
     import pytest
+
     with pytest.raises(ValueError, match="do not belong"):
         split_head_weight(torch.zeros(10, 5), [(1, 2, 2)], [0])
 
@@ -58,7 +66,9 @@ def test_rate_model_cams_decompose_the_logits(tiny_run, mnist_small):
     with torch.no_grad():
         acts = model.net(model.labels.neutral(x))
         logits = model.head(model.net.features(acts))
-    torch.testing.assert_close(cams[COMBINED].sum((2, 3)) + model.head.fc.bias, logits, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        cams[COMBINED].sum((2, 3)) + model.head.fc.bias, logits, rtol=1e-4, atol=1e-4
+    )
     # one pixel by hand: Σ_k rms_norm(a_1)[k, 7, 9] · W[3, k·H·W + 7·W + 9]
     a1 = rms_norm(acts[1])
     hand = sum(a1[0, k, 7, 9] * model.head.fc.weight[3, k * h * w + 7 * w + 9] for k in range(c))

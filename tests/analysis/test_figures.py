@@ -1,4 +1,5 @@
 """Every figure of the report on a tiny trained model: written, of the expected pixel size, not blank."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from ff_neuro.analysis import (goodness_samples, plot_cam_grid, plot_goodness_separation, plot_label_overlay,
-                               plot_label_patterns, plot_learning_curves, rate_model_cams, separation_score)
+from ff_neuro.analysis import (
+    goodness_samples,
+    plot_cam_grid,
+    plot_goodness_separation,
+    plot_label_overlay,
+    plot_label_patterns,
+    plot_learning_curves,
+    rate_model_cams,
+    separation_score,
+)
 from ff_neuro.analysis.cam import pick_examples
 from ff_neuro.analysis.plots import AnalysisInputError
 from ff_neuro.ff import open_run
@@ -29,8 +38,12 @@ def tiny(tiny_run_trained, mnist_small):
 def test_label_figures(tiny, tmp_path):
     _, model, _, x, y = tiny
     assert_png(plot_label_patterns(model.labels, tmp_path / "p.png"), (800, 385))
-    assert_png(plot_label_overlay(model.labels, x[0, 0], int(y[0]), (int(y[0]) + 1) % 10, tmp_path / "o.png"),
-               (800, 240))
+    assert_png(
+        plot_label_overlay(
+            model.labels, x[0, 0], int(y[0]), (int(y[0]) + 1) % 10, tmp_path / "o.png"
+        ),
+        (800, 240),
+    )
     with pytest.raises(ValueError, match="must differ"):
         plot_label_overlay(model.labels, x[0, 0], 3, 3, tmp_path / "bad.png")
 
@@ -39,7 +52,9 @@ def test_cam_grid(tiny, tmp_path):
     _, model, _, x, y = tiny
     idx = pick_examples(y.numpy(), model.predict_linear(x).numpy(), 1, 10)
     cams = rate_model_cams(model, x[idx])
-    img = assert_png(plot_cam_grid(x[idx], y[idx].tolist(), cams, tmp_path / "cam.png"), (740, 1600))
+    img = assert_png(
+        plot_cam_grid(x[idx], y[idx].tolist(), cams, tmp_path / "cam.png"), (740, 1600)
+    )
     assert img.shape[:2] == (1600, 740)
 
 
@@ -57,8 +72,12 @@ def test_goodness_separation(tiny, tmp_path):
     assert sorted(g) == [0, 1, 2]
     assert all(g[l]["pos"].shape == (300,) and g[l]["neg"].shape == (300,) for l in g)
     assert all(np.all(g[l]["pos"] >= 0) for l in g)
-    assert_png(plot_goodness_separation(g, model.net.thresholds, tmp_path / "s.png", cfg.model.loss_layers),
-               (1080, 320))
+    assert_png(
+        plot_goodness_separation(
+            g, model.net.thresholds, tmp_path / "s.png", cfg.model.loss_layers
+        ),
+        (1080, 320),
+    )
 
 
 def test_separation_score_is_exact():

@@ -1,4 +1,5 @@
 """``build_report`` / ``ff-neuro report`` on a tiny trained run, with and without later-stage data."""
+
 from __future__ import annotations
 
 import json
@@ -53,25 +54,62 @@ def test_report_with_spiking_and_lava_data(tiny_run, mnist_small, tmp_path):
     shutil.copytree(tiny_run[0], run_dir, ignore=shutil.ignore_patterns("report"))
     (run_dir / "spike_metrics.json").write_text(json.dumps(spike_metrics()))
     (run_dir / "compare.json").write_text(json.dumps(compare()))
-    (run_dir / "deploy_metrics.json").write_text(json.dumps({
-        "profile": "loihi2", "fixed_point": True, "samples": 20, "timesteps": 16,
-        "accuracy": {"linear": 0.9, "goodness": None}, "agreement": {"spike_count_agreement": 1.0, "samples_compared": 20},
-        "spikes_per_inference": 1234.0, "synops_per_inference": 5.0e5, "energy_per_inference_j": 2e-6,
-        "latency_per_inference_s": 1e-3, "cores_used": 12, "fits": True, "wall_seconds": 3.2,
-        "steps_per_second": 100.0, "lava_ms_per_step": 10.0}))
+    (run_dir / "deploy_metrics.json").write_text(
+        json.dumps(
+            {
+                "profile": "loihi2",
+                "fixed_point": True,
+                "samples": 20,
+                "timesteps": 16,
+                "accuracy": {"linear": 0.9, "goodness": None},
+                "agreement": {"spike_count_agreement": 1.0, "samples_compared": 20},
+                "spikes_per_inference": 1234.0,
+                "synops_per_inference": 5.0e5,
+                "energy_per_inference_j": 2e-6,
+                "latency_per_inference_s": 1e-3,
+                "cores_used": 12,
+                "fits": True,
+                "wall_seconds": 3.2,
+                "steps_per_second": 100.0,
+                "lava_ms_per_step": 10.0,
+            }
+        )
+    )
     index = build_report(run_dir, dataset=mnist_small, samples=100, spiking=False)
     assert index == run_dir / "report" / "index.html"
-    html, manifest = check_report(index, ["overview", "labels", "cams", "curves", "separation", "spiking", "cost",
-                                          "config"])
-    assert manifest["figures"]["spiking"] == ["spiking_accuracy_vs_T.png", "spiking_firing_rates.png"]
+    html, manifest = check_report(
+        index, ["overview", "labels", "cams", "curves", "separation", "spiking", "cost", "config"]
+    )
+    assert manifest["figures"]["spiking"] == [
+        "spiking_accuracy_vs_T.png",
+        "spiking_firing_rates.png",
+    ]
     assert manifest["figures"]["cost"] == ["hardware_cost.png"]
-    assert "Rate / spike / Lava comparison" in html and "lava-fixed" in html and "synops_per_inference" in html
+    assert (
+        "Rate / spike / Lava comparison" in html
+        and "lava-fixed" in html
+        and "synops_per_inference" in html
+    )
 
 
 def test_cli_report(tiny_run, tmp_path, capsys):
     run_dir, _ = tiny_run
-    assert main(["report", str(run_dir), "--out", str(tmp_path / "r"), "--samples", "100", "--no-spiking",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(run_dir),
+                "--out",
+                str(tmp_path / "r"),
+                "--samples",
+                "100",
+                "--no-spiking",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert "report:" in capsys.readouterr().out
     check_report(tmp_path / "r" / "index.html", RATE_SECTIONS)
 

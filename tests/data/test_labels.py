@@ -36,7 +36,9 @@ class TestFourierLabels:
 
     def test_neutral_uses_mean_pattern(self, labels):
         x = torch.rand(2, 1, 28, 28)
-        torch.testing.assert_close(labels.neutral(x), minmax(0.65 * x + 0.35 * labels.patterns.mean(0)))
+        torch.testing.assert_close(
+            labels.neutral(x), minmax(0.65 * x + 0.35 * labels.patterns.mean(0))
+        )
 
 
 def test_pattern_values_by_hand():

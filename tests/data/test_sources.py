@@ -1,4 +1,5 @@
 """Acquisition order and its error paths, on small fake files (no network, no npm)."""
+
 import hashlib
 
 import numpy as np
@@ -14,8 +15,13 @@ from tests.data.test_idx import idx_bytes
 def fake_spec(monkeypatch, tmp_path):
     """A registered fake dataset whose four parts are tiny IDX files; offline fetch yields nothing."""
     files = {p: idx_bytes(np.full((2, 2), i)) for i, p in enumerate(PARTS)}
-    spec = DatasetSpec("fake", {p: hashlib.md5(b).hexdigest() for p, b in files.items()}, (),
-                       lambda tmp: None, "a hint")
+    spec = DatasetSpec(
+        "fake",
+        {p: hashlib.md5(b).hexdigest() for p, b in files.items()},
+        (),
+        lambda tmp: None,
+        "a hint",
+    )
     monkeypatch.setitem(sources.SPECS, "fake", spec)
     monkeypatch.setenv("FF_NEURO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("FF_NEURO_NO_MIRRORS", "1")
@@ -46,8 +52,13 @@ def test_env_var_then_cache(fake_spec, tmp_path, monkeypatch):
 def test_offline_fetch_fills_cache(fake_spec, tmp_path, monkeypatch):
     src = tmp_path / "pkg"
     write(src, fake_spec)
-    monkeypatch.setitem(sources.SPECS, "fake", sources.SPECS["fake"].__class__(
-        "fake", sources.SPECS["fake"].md5, (), lambda tmp: src, "hint"))
+    monkeypatch.setitem(
+        sources.SPECS,
+        "fake",
+        sources.SPECS["fake"].__class__(
+            "fake", sources.SPECS["fake"].md5, (), lambda tmp: src, "hint"
+        ),
+    )
     assert fetch_raw("fake") == fake_spec
     assert (tmp_path / "cache" / "fake" / PARTS[0]).read_bytes() == fake_spec[PARTS[0]]
 

@@ -19,7 +19,9 @@ def test_rms_norm_by_hand():
 
 def test_rms_norm_is_per_sample_and_scale_free():
     y = torch.rand(3, 2, 4, 4)
-    torch.testing.assert_close(rms_norm(y * torch.tensor([1.0, 10.0, 0.1]).view(3, 1, 1, 1)), rms_norm(y))
+    torch.testing.assert_close(
+        rms_norm(y * torch.tensor([1.0, 10.0, 0.1]).view(3, 1, 1, 1)), rms_norm(y)
+    )
 
 
 def test_ff_loss_by_hand():

@@ -1,4 +1,5 @@
 """A tiny FF-CNN trained on real MNIST images: both classifiers must beat chance by a wide margin."""
+
 import json
 
 
@@ -16,6 +17,7 @@ def test_tiny_ff_cnn_learns_real_mnist(tiny_run):
 
 def test_evaluate_reproduces_metrics(tiny_run, mnist_small):
     from ff_neuro.ff import evaluate_run
+
     run_dir, m = tiny_run
     r = evaluate_run(run_dir, "test", "cpu", dataset=mnist_small)
     assert r["test_acc_linear"] == m["test_acc_linear"]

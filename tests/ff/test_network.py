@@ -6,8 +6,12 @@ from ff_neuro.ff import FFNet, output_shapes
 
 
 def small_cfg(**kw):
-    return ModelConfig(layers=[LayerConfig(4, 3, train=False), LayerConfig(5, 3), LayerConfig(6, 3, stride=2)],
-                       loss_layers=[1, 2], readout_layers=[1, 2], **kw)
+    return ModelConfig(
+        layers=[LayerConfig(4, 3, train=False), LayerConfig(5, 3), LayerConfig(6, 3, stride=2)],
+        loss_layers=[1, 2],
+        readout_layers=[1, 2],
+        **kw,
+    )
 
 
 def test_shapes_and_thresholds():
@@ -25,7 +29,10 @@ def test_no_gradient_crosses_a_layer():
     net = FFNet(small_cfg(), (1, 8, 8))
     acts = net(torch.rand(2, 1, 8, 8))
     acts[2].pow(2).sum().backward()  # a loss on layer 3 only
-    assert net.layers[2].conv.weight.grad is not None and net.layers[2].conv.weight.grad.abs().sum() > 0
+    assert (
+        net.layers[2].conv.weight.grad is not None
+        and net.layers[2].conv.weight.grad.abs().sum() > 0
+    )
     assert net.layers[1].conv.weight.grad is None  # nothing reached layer 2
     assert not net.layers[0].conv.weight.requires_grad  # the paper's frozen random layer 1
 
@@ -51,12 +58,19 @@ def test_impossible_geometry():
 
 def test_calibrated_init_starts_goodness_near_threshold():
     torch.manual_seed(0)
-    cfg = ModelConfig(layers=[LayerConfig(16, 5, train=False), LayerConfig(32, 5), LayerConfig(32, 5)])
+    cfg = ModelConfig(
+        layers=[LayerConfig(16, 5, train=False), LayerConfig(32, 5), LayerConfig(32, 5)]
+    )
     x = torch.rand(64, 1, 28, 28)
-    ratios = [float((a.pow(2).flatten(1).sum(1) / t).mean()) for a, t in
-              zip(FFNet(cfg, (1, 28, 28))(x), FFNet(cfg, (1, 28, 28)).thresholds)]
+    ratios = [
+        float((a.pow(2).flatten(1).sum(1) / t).mean())
+        for a, t in zip(FFNet(cfg, (1, 28, 28))(x), FFNet(cfg, (1, 28, 28)).thresholds)
+    ]
     assert all(0.5 < r < 2.0 for r in ratios), ratios
     torch.manual_seed(0)
     default = FFNet(ModelConfig(layers=cfg.layers, init="torch"), (1, 28, 28))
-    r_torch = [float((a.pow(2).flatten(1).sum(1) / t).mean()) for a, t in zip(default(x), default.thresholds)]
+    r_torch = [
+        float((a.pow(2).flatten(1).sum(1) / t).mean())
+        for a, t in zip(default(x), default.thresholds)
+    ]
     assert all(r < 0.4 for r in r_torch), r_torch  # PyTorch's default starts far below θ

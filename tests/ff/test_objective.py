@@ -1,4 +1,5 @@
 """The FF objective against hand-computed values: goodness measures, the three losses, hard negatives."""
+
 import math
 
 import pytest
@@ -6,7 +7,13 @@ import torch
 
 from ff_neuro.config import Config, from_dict
 from ff_neuro.errors import ConfigError
-from ff_neuro.ff.objective import hard_negatives, layer_goodness, softmax_loss, symba_loss, threshold_terms
+from ff_neuro.ff.objective import (
+    hard_negatives,
+    layer_goodness,
+    softmax_loss,
+    symba_loss,
+    threshold_terms,
+)
 
 
 def softplus(v: float) -> float:
@@ -14,7 +21,7 @@ def softplus(v: float) -> float:
 
 
 def test_goodness_measures():
-    y = torch.tensor([[[1.0, 2.0], [0.0, 3.0]]])        # one sample, N = 4 units, Σy² = 14
+    y = torch.tensor([[[1.0, 2.0], [0.0, 3.0]]])  # one sample, N = 4 units, Σy² = 14
     assert layer_goodness(y, "sum").tolist() == [14.0]
     assert layer_goodness(y, "mean").tolist() == [3.5]
 
@@ -55,8 +62,13 @@ def test_hard_negatives_follow_the_goodness():
 
 def test_goodness_config_is_validated():
     d = Config().to_dict()
-    assert d["goodness"] == {"measure": "sum", "loss": "threshold", "scale": 1.0, "relative": False,
-                             "negatives": "uniform"}
+    assert d["goodness"] == {
+        "measure": "sum",
+        "loss": "threshold",
+        "scale": 1.0,
+        "relative": False,
+        "negatives": "uniform",
+    }
     for key, bad in (("loss", "hinge"), ("measure", "max"), ("negatives", "all"), ("scale", 0.0)):
         d2 = Config().to_dict()
         d2["goodness"][key] = bad
@@ -66,12 +78,18 @@ def test_goodness_config_is_validated():
 
 def test_relative_losses_by_hand():
     g_pos, g_neg = torch.tensor([3.0]), torch.tensor([1.0])
-    want = softplus(-4 * (3 - 1) / 2.0)                  # ḡ = (3 + 1)/2
+    want = softplus(-4 * (3 - 1) / 2.0)  # ḡ = (3 + 1)/2
     assert symba_loss(g_pos, g_neg, 4.0, relative=True).item() == pytest.approx(want, rel=1e-6)
     # scale-free: multiplying every goodness by 10 leaves the relative losses unchanged
-    assert symba_loss(10 * g_pos, 10 * g_neg, 4.0, relative=True).item() == pytest.approx(want, rel=1e-6)
+    assert symba_loss(10 * g_pos, 10 * g_neg, 4.0, relative=True).item() == pytest.approx(
+        want, rel=1e-6
+    )
     g = torch.tensor([[1.0, 2.0, 0.0]])
-    z = [2.0 * v / 1.0 for v in (1.0, 2.0, 0.0)]         # mean over labels = 1
+    z = [2.0 * v / 1.0 for v in (1.0, 2.0, 0.0)]  # mean over labels = 1
     want = -(z[1] - math.log(sum(math.exp(v) for v in z)))
-    assert softmax_loss(g, torch.tensor([1]), 2.0, relative=True).item() == pytest.approx(want, rel=1e-6)
-    assert softmax_loss(5 * g, torch.tensor([1]), 2.0, relative=True).item() == pytest.approx(want, rel=1e-6)
+    assert softmax_loss(g, torch.tensor([1]), 2.0, relative=True).item() == pytest.approx(
+        want, rel=1e-6
+    )
+    assert softmax_loss(5 * g, torch.tensor([1]), 2.0, relative=True).item() == pytest.approx(
+        want, rel=1e-6
+    )

@@ -1,4 +1,5 @@
 """Trainer mechanics on small synthetic data: schedule, checkpoints, resume, divergence."""
+
 import json
 
 import numpy as np
@@ -21,8 +22,15 @@ def synthetic():
 
 def small_cfg(**train):
     cfg = tiny_config(**{"epochs": 2, "val_goodness": False, **train})
-    return cfg.replace(model={"layers": [{"channels": 4, "kernel": 3, "train": False},
-                                         {"channels": 4, "kernel": 3}, {"channels": 4, "kernel": 3}]})
+    return cfg.replace(
+        model={
+            "layers": [
+                {"channels": 4, "kernel": 3, "train": False},
+                {"channels": 4, "kernel": 3},
+                {"channels": 4, "kernel": 3},
+            ]
+        }
+    )
 
 
 def test_cooldown_schedule():
@@ -36,11 +44,24 @@ def test_cooldown_schedule():
 
 def test_outputs_and_metrics(synthetic, tmp_path):
     m = train(small_cfg(), tmp_path, device="cpu", dataset=synthetic, progress=False)
-    for f in ("metrics.json", "metrics.jsonl", "checkpoint.safetensors", "best.safetensors", "config.yaml"):
+    for f in (
+        "metrics.json",
+        "metrics.jsonl",
+        "checkpoint.safetensors",
+        "best.safetensors",
+        "config.yaml",
+    ):
         assert (tmp_path / f).exists()
     saved = json.loads((tmp_path / "metrics.json").read_text())
-    for key in ("test_acc_linear", "test_acc_goodness", "best_val_acc_linear", "epochs", "train_seconds",
-                "device", "config"):
+    for key in (
+        "test_acc_linear",
+        "test_acc_goodness",
+        "best_val_acc_linear",
+        "epochs",
+        "train_seconds",
+        "device",
+        "config",
+    ):
         assert key in saved
     assert saved["epochs"] == 2 and saved["device"] == "cpu"
     lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
@@ -50,10 +71,18 @@ def test_outputs_and_metrics(synthetic, tmp_path):
 
 
 def test_resume_is_exact(synthetic, tmp_path):
-    straight = train(small_cfg(epochs=3), tmp_path / "a", device="cpu", dataset=synthetic, progress=False)
+    straight = train(
+        small_cfg(epochs=3), tmp_path / "a", device="cpu", dataset=synthetic, progress=False
+    )
     train(small_cfg(epochs=1), tmp_path / "b", device="cpu", dataset=synthetic, progress=False)
-    resumed = train(small_cfg(epochs=3), tmp_path / "b", device="cpu", resume=True, dataset=synthetic,
-                    progress=False)
+    resumed = train(
+        small_cfg(epochs=3),
+        tmp_path / "b",
+        device="cpu",
+        resume=True,
+        dataset=synthetic,
+        progress=False,
+    )
     ta, _ = load_checkpoint(tmp_path / "a" / "checkpoint.safetensors")
     tb, mb = load_checkpoint(tmp_path / "b" / "checkpoint.safetensors")
     assert mb["epoch"] == 3 and ta.keys() == tb.keys()
@@ -67,23 +96,38 @@ def test_existing_run_needs_resume(synthetic, tmp_path):
     with pytest.raises(CheckpointError, match="--resume"):
         train(small_cfg(epochs=1), tmp_path, device="cpu", dataset=synthetic, progress=False)
     with pytest.raises(CheckpointError, match="another config"):
-        train(small_cfg(epochs=2, batch_size=25), tmp_path, device="cpu", dataset=synthetic, resume=True,
-              progress=False)
+        train(
+            small_cfg(epochs=2, batch_size=25),
+            tmp_path,
+            device="cpu",
+            dataset=synthetic,
+            resume=True,
+            progress=False,
+        )
 
 
 def test_nan_stops_and_keeps_last_good_checkpoint(synthetic, tmp_path, monkeypatch):
     train(small_cfg(epochs=1), tmp_path, device="cpu", dataset=synthetic, progress=False)
     before = load_checkpoint(tmp_path / "checkpoint.safetensors")[0]
     from ff_neuro.ff import model as model_mod
+
     real_step = model_mod.RateModel.train_step
 
     def poisoned(self, x, y, gen):
         out = real_step(self, x, y, gen)
         out["layer1"] = out["layer1"] * float("nan")
         return out
+
     monkeypatch.setattr(model_mod.RateModel, "train_step", poisoned)
     with pytest.raises(TrainingDivergedError, match="non-finite loss") as e:
-        train(small_cfg(epochs=2), tmp_path, device="cpu", dataset=synthetic, resume=True, progress=False)
+        train(
+            small_cfg(epochs=2),
+            tmp_path,
+            device="cpu",
+            dataset=synthetic,
+            resume=True,
+            progress=False,
+        )
     assert "\n" not in str(e.value)
     after, meta = load_checkpoint(tmp_path / "checkpoint.safetensors")
     assert meta["epoch"] == 1 and all(torch.equal(before[k], after[k]) for k in before)
@@ -91,7 +135,9 @@ def test_nan_stops_and_keeps_last_good_checkpoint(synthetic, tmp_path, monkeypat
 
 def test_corrupted_checkpoint(tmp_path):
     save_checkpoint(tmp_path / "c.safetensors", {"w": torch.ones(3)}, {"epoch": 1})
-    t, meta = load_checkpoint(tmp_path / "c.safetensors", check=False)   # not a run checkpoint: no config
+    t, meta = load_checkpoint(
+        tmp_path / "c.safetensors", check=False
+    )  # not a run checkpoint: no config
     assert torch.equal(t["w"], torch.ones(3)) and meta == {"epoch": 1}
     blob = (tmp_path / "c.safetensors").read_bytes()
     (tmp_path / "c.safetensors").write_bytes(blob[: len(blob) // 2])
@@ -106,7 +152,13 @@ def test_corrupted_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("method", ["bp", "random"])
 def test_controls_train_and_have_no_goodness(synthetic, tmp_path, method):
-    m = train(small_cfg(epochs=1, method=method), tmp_path, device="cpu", dataset=synthetic, progress=False)
+    m = train(
+        small_cfg(epochs=1, method=method),
+        tmp_path,
+        device="cpu",
+        dataset=synthetic,
+        progress=False,
+    )
     assert m["test_acc_goodness"] is None and m["method"] == method
     r = evaluate_run(tmp_path, "test", "cpu", dataset=synthetic)
     assert r["test_acc_linear"] == m["test_acc_linear"]
@@ -114,8 +166,15 @@ def test_controls_train_and_have_no_goodness(synthetic, tmp_path, method):
 
 def test_random_control_keeps_conv_weights(synthetic, tmp_path):
     torch.manual_seed(0)
-    train(small_cfg(epochs=1, method="random"), tmp_path, device="cpu", dataset=synthetic, progress=False)
+    train(
+        small_cfg(epochs=1, method="random"),
+        tmp_path,
+        device="cpu",
+        dataset=synthetic,
+        progress=False,
+    )
     from ff_neuro.ff import RateModel
+
     torch.manual_seed(small_cfg().train.seed)
     fresh = RateModel(small_cfg(method="random"))
     t, _ = load_checkpoint(tmp_path / "best.safetensors")
@@ -126,6 +185,7 @@ def test_random_control_keeps_conv_weights(synthetic, tmp_path):
 def test_sequential_posneg_matches_batched():
     """Two passes (positives, then negatives) give the batched step's losses and gradients."""
     from ff_neuro.ff import RateModel
+
     x, y = torch.rand(6, 1, 28, 28), torch.tensor([0, 1, 2, 3, 4, 5])
     grads, losses = [], []
     for mode in ("batched", "sequential"):
@@ -133,6 +193,8 @@ def test_sequential_posneg_matches_batched():
         m = RateModel(small_cfg(ff_posneg=mode))
         out = m._ff_backward(x, y, torch.Generator().manual_seed(1))
         losses.append(torch.stack([out["layer1"], out["layer2"]]))
-        grads.append(torch.cat([p.grad.flatten() for p in m.net.parameters() if p.grad is not None]))
+        grads.append(
+            torch.cat([p.grad.flatten() for p in m.net.parameters() if p.grad is not None])
+        )
     torch.testing.assert_close(losses[0], losses[1], rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-6)

@@ -3,6 +3,7 @@
 No client is mocked: each test writes a file with ``export_spec`` and runs it in the installed client
 (``make install`` installs them; see the Makefile).
 """
+
 from __future__ import annotations
 
 import json
@@ -56,6 +57,7 @@ def test_snntorchs_own_importer_fails_on_if_nodes(nir_export):
     """Why the shim exists: snnTorch 1.0.0 builds IF as Leaky(init_hidden=False), the next conv gets a tuple."""
     import nir
     from snntorch.import_nir import import_from_nir
+
     spec, x, path = nir_export
     with pytest.raises(TypeError):
         import_from_nir(nir.read(str(path)))(torch.as_tensor(x[:, 0]))
@@ -80,6 +82,7 @@ def test_netx_runs_in_lava_dl_with_the_emulated_counts(tiny_spec, tiny_inputs, t
     from ff_neuro.hardware.netx import netx_net, netx_scales, read_scales
     from ff_neuro.hardware.netx_lava import run_netx
     from ff_neuro.hardware.quantize import quantize_spec
+
     bound_inputs = tiny_inputs[3:] if bound == "observed" else None
     path = export_spec(tiny_spec, "loihi2", tmp_path, "netx", netx_inputs=bound_inputs)[0]
     net = quantize_spec(tiny_spec, "loihi2")
@@ -92,4 +95,7 @@ def test_netx_runs_in_lava_dl_with_the_emulated_counts(tiny_spec, tiny_inputs, t
     for a, b in zip(ref, got):
         np.testing.assert_array_equal(a, b)
     assert count_agreement([c.numpy() for c in emulate_fixed(net, x)], got) > 0.99
-    assert json.loads((tmp_path / "manifest.json").read_text())["input"]["fixed_point"]["input_scale"] == net.input_scale
+    assert (
+        json.loads((tmp_path / "manifest.json").read_text())["input"]["fixed_point"]["input_scale"]
+        == net.input_scale
+    )

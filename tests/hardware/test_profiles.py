@@ -1,4 +1,5 @@
 """Hardware profiles: shipped files load with sources; malformed files fail with clear errors."""
+
 from __future__ import annotations
 
 import copy
@@ -6,7 +7,14 @@ import copy
 import pytest
 import yaml
 
-from ff_neuro.hardware.profiles import FIELDS, ProfileError, available_profiles, load_profile, parse_profile, profile_dirs
+from ff_neuro.hardware.profiles import (
+    FIELDS,
+    ProfileError,
+    available_profiles,
+    load_profile,
+    parse_profile,
+    profile_dirs,
+)
 
 
 def test_shipped_profiles_load_with_a_source_for_every_field():
@@ -19,9 +27,15 @@ def test_shipped_profiles_load_with_a_source_for_every_field():
 
 def test_published_figures_and_nulls():
     loihi, loihi2 = load_profile("loihi"), load_profile("loihi2")
-    assert (loihi.cores_per_chip, loihi.neurons_per_core, loihi.energy_per_synop_j) == (128, 1024, 23.6e-12)
+    assert (loihi.cores_per_chip, loihi.neurons_per_core, loihi.energy_per_synop_j) == (
+        128,
+        1024,
+        23.6e-12,
+    )
     assert loihi.synaptic_memory_bits_per_core == 128 * 1024 * 8
-    assert loihi2.neurons_per_core == 8192 and loihi2.energy_per_synop_j is None  # unpublished → null
+    assert (
+        loihi2.neurons_per_core == 8192 and loihi2.energy_per_synop_j is None
+    )  # unpublished → null
     assert loihi.deployable and loihi2.deployable and load_profile("ideal").deployable
     assert not load_profile("truenorth").deployable and not load_profile("ideal").fixed_point
 
@@ -34,18 +48,24 @@ def _data(name="loihi"):
     return yaml.safe_load(open(profile_dirs()[0] / f"{name}.yaml"))
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d.pop("references"), "missing keys"),
-    (lambda d: d.update(extra=1), "unknown keys"),
-    (lambda d: d["fields"].pop("weight_bits"), "fields missing"),
-    (lambda d: d["fields"].update(foo={"value": 1, "source": "lava: x"}), "unknown"),
-    (lambda d: d["fields"]["weight_bits"].update(value="eight"), "must be a number or null"),
-    (lambda d: d["fields"]["weight_bits"].update(value=8.5), "must be an integer"),
-    (lambda d: d["fields"]["energy_per_synop_j"].update(value=-1.0), "must be positive"),
-    (lambda d: d["fields"]["cores_per_chip"].update(source="a blog"), "must start with a reference key"),
-    (lambda d: d["fields"]["cores_per_chip"].pop("source"), "exactly 'value' and 'source'"),
-    (lambda d: d.update(fixed_point="yes"), "fixed_point must be true or false"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.pop("references"), "missing keys"),
+        (lambda d: d.update(extra=1), "unknown keys"),
+        (lambda d: d["fields"].pop("weight_bits"), "fields missing"),
+        (lambda d: d["fields"].update(foo={"value": 1, "source": "lava: x"}), "unknown"),
+        (lambda d: d["fields"]["weight_bits"].update(value="eight"), "must be a number or null"),
+        (lambda d: d["fields"]["weight_bits"].update(value=8.5), "must be an integer"),
+        (lambda d: d["fields"]["energy_per_synop_j"].update(value=-1.0), "must be positive"),
+        (
+            lambda d: d["fields"]["cores_per_chip"].update(source="a blog"),
+            "must start with a reference key",
+        ),
+        (lambda d: d["fields"]["cores_per_chip"].pop("source"), "exactly 'value' and 'source'"),
+        (lambda d: d.update(fixed_point="yes"), "fixed_point must be true or false"),
+    ],
+)
 def test_malformed_profiles_raise_profile_error(mutate, message):
     d = copy.deepcopy(_data())
     mutate(d)

@@ -1,4 +1,5 @@
 """Lava graphs: float agreement with snnTorch, fixed point vs the emulation, readout, clean stop."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -17,12 +18,14 @@ from .conftest import random_spec  # noqa: E402
 
 def snntorch_counts(spec, inputs):
     from ff_neuro.spiking import simulate_spec
+
     return [s.sum(0).numpy() for s in simulate_spec(spec, torch.as_tensor(inputs).transpose(0, 1))]
 
 
 @pytest.mark.parametrize("reset", ["zero", "subtract"])
 def test_float_lava_matches_snntorch_spike_for_spike(rng, reset):
     from ff_neuro.lava import run_lava
+
     spec = random_spec(rng, head=True, reset=reset)
     x = rng.random((3, spec.timesteps, 1, 8, 8)).astype(np.float32)
     spec, x = exact_float_grid(spec, x)
@@ -32,15 +35,20 @@ def test_float_lava_matches_snntorch_spike_for_spike(rng, reset):
         assert a.shape == b.shape and a.sum() > 0
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(res.stats[:, :, 0], np.stack([c.sum((1, 2, 3)) for c in ref], 1))
-    np.testing.assert_allclose(res.stats[:, :, 1], np.stack([(c.astype(float) ** 2).sum((1, 2, 3)) for c in ref], 1))
+    np.testing.assert_allclose(
+        res.stats[:, :, 1], np.stack([(c.astype(float) ** 2).sum((1, 2, 3)) for c in ref], 1)
+    )
     # the Dense readout accumulates W_head · s(t) over the window: equals W_head · counts (torch flattening)
     feats = np.concatenate([c.reshape(len(c), -1) for c in ref], 1)
-    np.testing.assert_allclose(sum(res.readout), feats @ spec.head_weight.T.astype(np.float64), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        sum(res.readout), feats @ spec.head_weight.T.astype(np.float64), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("reset", ["zero", "subtract"])
 def test_fixed_point_lava_is_bit_exact_with_emulation(rng, reset):
     from ff_neuro.lava import run_lava
+
     spec = random_spec(rng, beta=0.85, reset=reset)
     x = rng.random((3, spec.timesteps, 1, 8, 8)).astype(np.float32)
     net = quantize_spec(spec, "loihi2")
@@ -54,12 +62,13 @@ def test_fixed_point_lava_is_bit_exact_with_emulation(rng, reset):
 def test_reset_by_subtraction_is_a_different_neuron_in_lava(rng):
     """LIFResetSubtract keeps the charge above threshold: more spikes than reset to zero, in float and fixed."""
     from ff_neuro.lava import run_lava
+
     x = rng.random((2, 6, 1, 8, 8)).astype(np.float32)
     spikes = {}
     for reset in ("zero", "subtract"):
         spec = random_spec(np.random.default_rng(7), reset=reset)
         for layer in spec.layers:
-            layer.weight = np.abs(layer.weight) * 0.6     # positive currents of about 1–3 per step
+            layer.weight = np.abs(layer.weight) * 0.6  # positive currents of about 1–3 per step
         for fixed in (False, True):
             net = quantize_spec(spec, "loihi2") if fixed else float_net(spec)
             spikes[reset, fixed] = sum(int(c.sum()) for c in run_lava(net, x).counts)
@@ -70,6 +79,7 @@ def test_reset_by_subtraction_is_a_different_neuron_in_lava(rng):
 def test_tiny_trained_network_on_real_mnist_float_and_fixed(tiny_spec, tiny_inputs):
     """The trained tiny FF-CNN on real MNIST test images: float Lava == snnTorch, fixed Lava == emulation."""
     from ff_neuro.lava import run_lava
+
     spec, x = exact_float_grid(tiny_spec, tiny_inputs[:4])
     ref = snntorch_counts(spec, x)
     res = run_lava(float_net(spec), x)
@@ -85,6 +95,7 @@ def test_tiny_trained_network_on_real_mnist_float_and_fixed(tiny_spec, tiny_inpu
 
 def test_exception_mid_run_stops_every_process(small_spec, rng):
     from ff_neuro.lava import run_lava
+
     x = rng.random((4, small_spec.timesteps, 1, 8, 8)).astype(np.float32)
     calls = []
 
@@ -102,6 +113,7 @@ def test_exception_mid_run_stops_every_process(small_spec, rng):
 
 def test_bad_input_shape_is_rejected(small_spec):
     from ff_neuro.lava import run_lava
+
     with pytest.raises(ValueError, match="inputs must be"):
         run_lava(float_net(small_spec), np.zeros((2, 3, 1, 8, 8)))
 
@@ -111,6 +123,7 @@ def test_more_outputs_than_counter_ports_use_several_counters(rng):
     still come back in layer order."""
     from ff_neuro.lava import run_lava
     from ff_neuro.lava.procs.counter import MAX_INPUTS
+
     spec = random_spec(rng, channels=(3,) * (MAX_INPUTS + 1), hw=5, T=3)
     x = rng.random((2, spec.timesteps, 1, 5, 5)).astype(np.float32)
     spec, x = exact_float_grid(spec, x)
@@ -120,11 +133,20 @@ def test_more_outputs_than_counter_ports_use_several_counters(rng):
     for a, b in zip(ref, res.counts):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(res.stats[:, :, 0], np.stack([c.sum((1, 2, 3)) for c in ref], 1))
-    np.testing.assert_allclose(res.stats[:, :, 1], np.stack([(c.astype(float) ** 2).sum((1, 2, 3)) for c in ref], 1))
+    np.testing.assert_allclose(
+        res.stats[:, :, 1], np.stack([(c.astype(float) ** 2).sum((1, 2, 3)) for c in ref], 1)
+    )
 
 
 def test_window_counter_rejects_too_many_inputs():
     import ff_neuro.lava  # noqa: F401
     from ff_neuro.lava.procs.counter import MAX_INPUTS, WindowCounter
+
     with pytest.raises(ValueError, match="inputs"):
-        WindowCounter(shapes=[(1,)] * (MAX_INPUTS + 1), offsets=[0] * (MAX_INPUTS + 1), samples=1, period=1, window=1)
+        WindowCounter(
+            shapes=[(1,)] * (MAX_INPUTS + 1),
+            offsets=[0] * (MAX_INPUTS + 1),
+            samples=1,
+            period=1,
+            window=1,
+        )

@@ -1,4 +1,5 @@
 """benchmarks/lava_step.py and ff_neuro.lava.fast.profile on a small network (real Lava runs)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -32,9 +33,13 @@ def test_timed_runs_report_every_process_and_the_floor_has_no_compute(rng):
     floor = b.timed_run(net, x, maps["reference"], floor=True)
     for run in (fast, floor):
         assert set(run["by_kind"]) == {"conv", "lif", "counter", "source"}
-        assert run["by_kind"]["conv"]["processes"] == 2 and run["by_kind"]["counter"]["processes"] == 1
+        assert (
+            run["by_kind"]["conv"]["processes"] == 2 and run["by_kind"]["counter"]["processes"] == 1
+        )
         assert run["steps"] == 2 * spec.timesteps + 3 and run["wall_ms_per_step"] > 0
-        assert run["all_processes_cpu_ms_per_step"] is None or run["all_processes_cpu_ms_per_step"] > 0
+        assert (
+            run["all_processes_cpu_ms_per_step"] is None or run["all_processes_cpu_ms_per_step"] > 0
+        )
     conv, conv0 = fast["by_kind"]["conv"], floor["by_kind"]["conv"]
     assert conv["compute_cpu_ms_per_step"] > conv0["compute_cpu_ms_per_step"]
     assert conv["process_cpu_ms_per_step"] >= conv["compute_cpu_ms_per_step"]
@@ -46,6 +51,13 @@ def test_side_by_side_agrees_and_reports_the_speed_of_both(rng):
     net = quantize_spec(spec, "loihi2")
     x = rng.random((2, spec.timesteps, 1, 8, 8)).astype(np.float32)
     out = b.side_by_side(net, x)
-    assert out["agreement"]["spike_count_agreement"] == 1.0 and out["agreement"]["identical_samples"] == 2
+    assert (
+        out["agreement"]["spike_count_agreement"] == 1.0
+        and out["agreement"]["identical_samples"] == 2
+    )
     assert out["agreement"]["spikes"] > 0
-    assert out["reference"]["ms_per_step"] > 0 and out["fast"]["ms_per_step"] > 0 and out["speedup"] > 0
+    assert (
+        out["reference"]["ms_per_step"] > 0
+        and out["fast"]["ms_per_step"] > 0
+        and out["speedup"] > 0
+    )

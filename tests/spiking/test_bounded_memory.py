@@ -2,6 +2,7 @@
 whatever T and the number of images. Calibration (``mean_window_rms``) once simulated every
 calibration image × T steps in one go and was killed at 21 GB for T = 256; these tests record the
 T·N of every call into the real simulator and fail if a call exceeds the chunk bound."""
+
 from __future__ import annotations
 
 import importlib
@@ -21,10 +22,26 @@ network_mod = importlib.import_module("ff_neuro.spiking.network")
 
 def tiny_spec(T: int) -> SpikingNetSpec:
     rng = np.random.default_rng(0)
-    layer = LIFConvSpec(rng.normal(0, 0.5, (3, 1, 3, 3)).astype(np.float32), np.zeros(3, np.float32),
-                        1, 1, 1.0, 1.0, (1, 8, 8), (3, 8, 8))
-    return SpikingNetSpec([layer], T, "rate", [0], [0], None, None,
-                          {"labels": {"set": 1, "K": 0.35, "num_classes": 10}, "in_shape": [1, 8, 8]})
+    layer = LIFConvSpec(
+        rng.normal(0, 0.5, (3, 1, 3, 3)).astype(np.float32),
+        np.zeros(3, np.float32),
+        1,
+        1,
+        1.0,
+        1.0,
+        (1, 8, 8),
+        (3, 8, 8),
+    )
+    return SpikingNetSpec(
+        [layer],
+        T,
+        "rate",
+        [0],
+        [0],
+        None,
+        None,
+        {"labels": {"set": 1, "K": 0.35, "num_classes": 10}, "in_shape": [1, 8, 8]},
+    )
 
 
 def spy(monkeypatch, module, name: str) -> list[int]:
@@ -45,11 +62,11 @@ def spy(monkeypatch, module, name: str) -> list[int]:
 def test_calibration_is_chunked(monkeypatch, T):
     seen = spy(monkeypatch, convert_mod, "simulate_layer")
     spec = tiny_spec(T)
-    x = torch.rand(40, 1, 8, 8)                      # 40 images × T: 640 … 40,960 image-steps in all
+    x = torch.rand(40, 1, 8, 8)  # 40 images × T: 640 … 40,960 image-steps in all
     rho = mean_window_rms(spec.layers, x, T, "rate", seed=1)
     assert np.isfinite(rho) and rho > 0
-    assert sum(seen) == 40 * T                       # every image-step simulated once …
-    assert max(seen) <= max(CALIB_BATCH_STEPS, T)    # … in chunks of at most the bound
+    assert sum(seen) == 40 * T  # every image-step simulated once …
+    assert max(seen) <= max(CALIB_BATCH_STEPS, T)  # … in chunks of at most the bound
 
 
 @pytest.mark.parametrize("T", [16, 256])

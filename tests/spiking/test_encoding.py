@@ -1,4 +1,5 @@
 """Input encodings and their bad-input errors."""
+
 import pytest
 import torch
 

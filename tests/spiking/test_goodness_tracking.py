@@ -1,15 +1,23 @@
 """On a small FF-CNN trained in spike units (norm none, relu1) on real MNIST, the goodness classifier from
 spike counts tracks the rate model's goodness: the bound tightens with T, as the quantisation of counts
 over T steps shrinks (reset by subtraction quantises each rate uniformly, with error < 1/T)."""
+
 import pytest
 import torch
 
 from tests.conftest import tiny_config
 
 NATIVE_MODEL = {
-    "layers": [{"channels": 8, "kernel": 5, "stride": 2, "train": False, "activation_scale": 1.7},
-               {"channels": 32, "kernel": 5, "stride": 2}, {"channels": 32, "kernel": 5}],
-    "loss_layers": [1, 2], "readout_layers": [1, 2], "norm": "none", "activation": "relu1", "activation_scale": 4.0,
+    "layers": [
+        {"channels": 8, "kernel": 5, "stride": 2, "train": False, "activation_scale": 1.7},
+        {"channels": 32, "kernel": 5, "stride": 2},
+        {"channels": 32, "kernel": 5},
+    ],
+    "loss_layers": [1, 2],
+    "readout_layers": [1, 2],
+    "norm": "none",
+    "activation": "relu1",
+    "activation_scale": 4.0,
 }
 
 
@@ -17,6 +25,7 @@ NATIVE_MODEL = {
 def native_run(tmp_path_factory, mnist_small):
     from ff_neuro.config import from_dict
     from ff_neuro.ff import train
+
     d = tiny_config(epochs=2, lr=2e-3).to_dict()
     d["model"].update(NATIVE_MODEL)
     d["labels"]["K"] = 0.5
@@ -27,17 +36,18 @@ def native_run(tmp_path_factory, mnist_small):
 
 
 def test_spike_goodness_tracks_rate_goodness(native_run, mnist_small):
-    from ff_neuro.ff.classify import goodness_scores
     from ff_neuro.ff import open_run
+    from ff_neuro.ff.classify import goodness_scores
     from ff_neuro.spiking import SpikingNetwork
     from ff_neuro.spiking.convert import convert
+
     run = open_run(native_run, dataset=mnist_small)
     (net, head, labels), cfg = run.parts, run.cfg
     x, y = mnist_small.test.tensors(300)
     with torch.no_grad():
         rate = goodness_scores(net, labels, x)
     rate_acc = float((rate.argmax(1) == y).float().mean())
-    assert rate_acc > 0.3                                   # the model did learn a goodness classifier (chance: 0.1)
+    assert rate_acc > 0.3  # the model did learn a goodness classifier (chance: 0.1)
     cx, cy = run.calibration_images(20)
     gaps, agree, rel = {}, {}, {}
     for T in (16, 64):

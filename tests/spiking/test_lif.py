@@ -1,4 +1,5 @@
 """LIF semantics: reset to zero, strict threshold, no state between samples, scan == snn.Leaky loop."""
+
 import snntorch as snn
 import torch
 import torch.nn.functional as F
@@ -23,10 +24,10 @@ def test_equal_to_threshold_does_not_fire():
 def test_leak_and_reset_value():
     p = LIFParams(beta=0.5, threshold=1.0)
     st = lif_init(torch.zeros(1))
-    s, st = lif_step(st, torch.tensor([0.8]), p)     # v = 0.8
-    s, st = lif_step(st, torch.tensor([0.8]), p)     # v = 0.4 + 0.8 = 1.2 → spike
+    s, st = lif_step(st, torch.tensor([0.8]), p)  # v = 0.8
+    s, st = lif_step(st, torch.tensor([0.8]), p)  # v = 0.4 + 0.8 = 1.2 → spike
     assert s.item() == 1 and st.v.item() == 1.2000000476837158
-    s, st = lif_step(st, torch.tensor([0.0]), p)     # reset to 0 before the decay: v = 0
+    s, st = lif_step(st, torch.tensor([0.0]), p)  # reset to 0 before the decay: v = 0
     assert s.item() == 0 and st.v.item() == 0.0
 
 
@@ -38,11 +39,11 @@ def test_no_state_between_samples():
     g = torch.Generator().manual_seed(1)
     x = encode(torch.rand(5, 1, 12, 12, generator=g), spec.timesteps, "current")
     together = simulate_spec(spec, x)
-    simulate_spec(spec, torch.ones_like(x) * 3)                  # a strong input runs in between
+    simulate_spec(spec, torch.ones_like(x) * 3)  # a strong input runs in between
     for b in range(5):
-        alone = simulate_spec(spec, x[:, b:b + 1])
+        alone = simulate_spec(spec, x[:, b : b + 1])
         for layer_t, layer_a in zip(together, alone):
-            assert torch.equal(layer_t[:, b:b + 1], layer_a), b
+            assert torch.equal(layer_t[:, b : b + 1], layer_a), b
     assert together[1].sum() > 0
 
 
@@ -50,9 +51,18 @@ def _spec(seed=0, beta=0.9):
     g = torch.Generator().manual_seed(seed)
     layers, c_in = [], 1
     for c_out in (4, 6):
-        layers.append(LIFConvSpec((torch.randn(c_out, c_in, 3, 3, generator=g) * 0.6).numpy(),
-                                  (torch.randn(c_out, generator=g) * 0.1).numpy(), 1, 1, beta, 0.8,
-                                  (c_in, 12, 12), (c_out, 12, 12)))
+        layers.append(
+            LIFConvSpec(
+                (torch.randn(c_out, c_in, 3, 3, generator=g) * 0.6).numpy(),
+                (torch.randn(c_out, generator=g) * 0.1).numpy(),
+                1,
+                1,
+                beta,
+                0.8,
+                (c_in, 12, 12),
+                (c_out, 12, 12),
+            )
+        )
         c_in = c_out
     return SpikingNetSpec(layers, 20, "rate", [1], [0, 1])
 
@@ -60,16 +70,21 @@ def _spec(seed=0, beta=0.9):
 def _snntorch_loop(spec, inputs):
     """The plain reference: per step, per layer, conv then snn.Leaky (reset to zero), reset between samples."""
     outs = []
-    for b in range(inputs.shape[1]):                           # one sample at a time
-        neurons = [snn.Leaky(beta=l.beta, threshold=l.threshold, reset_mechanism="zero") for l in spec.layers]
+    for b in range(inputs.shape[1]):  # one sample at a time
+        neurons = [
+            snn.Leaky(beta=l.beta, threshold=l.threshold, reset_mechanism="zero")
+            for l in spec.layers
+        ]
         for n in neurons:
             n.reset_mem()
         trains = [[] for _ in spec.layers]
         for t in range(inputs.shape[0]):
-            x = inputs[t, b:b + 1]
+            x = inputs[t, b : b + 1]
             for i, (l, n) in enumerate(zip(spec.layers, neurons)):
-                cur = F.conv2d(x, torch.from_numpy(l.weight), torch.from_numpy(l.bias), l.stride, l.padding)
-                x, _ = n(cur)                            # snn.Leaky keeps its membrane
+                cur = F.conv2d(
+                    x, torch.from_numpy(l.weight), torch.from_numpy(l.bias), l.stride, l.padding
+                )
+                x, _ = n(cur)  # snn.Leaky keeps its membrane
                 trains[i].append(x)
         outs.append([torch.stack(tr) for tr in trains])
     return [torch.cat([o[i] for o in outs], 1) for i in range(len(spec.layers))]
@@ -81,7 +96,7 @@ def test_multistep_equals_step_by_step_snntorch_exactly():
     inputs = encode(x, spec.timesteps, "rate", torch.Generator().manual_seed(2))
     fast = simulate_spec(spec, inputs)
     ref = _snntorch_loop(spec, inputs)
-    assert all(f.sum() > 0 for f in fast)                      # the comparison is not trivially empty
+    assert all(f.sum() > 0 for f in fast)  # the comparison is not trivially empty
     for f, r in zip(fast, ref):
         assert torch.equal(f, r)
 
@@ -108,19 +123,56 @@ def test_reset_by_subtraction_by_hand():
     """I = 0.375 for 10 steps (exact in binary). Subtract: v = .375 .75 1.125* (→ .125) .5 .875 1.25*
     (→ .25) .625 1.0 (strict: no spike) 1.375* (→ .375) .75; zero: a spike every third step."""
     from ff_neuro.spiking.lif import LIFParams, lif_scan
+
     cur = torch.full((10, 1), 0.375, dtype=torch.float64)
     s = lif_scan(cur, LIFParams(1.0, 1.0, "subtract"))
     assert s[:, 0].tolist() == [0, 0, 1, 0, 0, 1, 0, 0, 1, 0]
-    assert lif_scan(cur, LIFParams(1.0, 1.0, "zero"))[:, 0].tolist() == [0, 0, 1, 0, 0, 1, 0, 0, 1, 0]
-    cur = torch.full((10, 1), 0.625, dtype=torch.float64)   # .625 1.25* (→.25) .875 1.5* (→.5) 1.125* ...
-    assert lif_scan(cur, LIFParams(1.0, 1.0, "subtract"))[:, 0].tolist() == [0, 1, 0, 1, 1, 0, 1, 0, 1, 1]
-    assert lif_scan(cur, LIFParams(1.0, 1.0, "zero"))[:, 0].tolist() == [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]
+    assert lif_scan(cur, LIFParams(1.0, 1.0, "zero"))[:, 0].tolist() == [
+        0,
+        0,
+        1,
+        0,
+        0,
+        1,
+        0,
+        0,
+        1,
+        0,
+    ]
+    cur = torch.full(
+        (10, 1), 0.625, dtype=torch.float64
+    )  # .625 1.25* (→.25) .875 1.5* (→.5) 1.125* ...
+    assert lif_scan(cur, LIFParams(1.0, 1.0, "subtract"))[:, 0].tolist() == [
+        0,
+        1,
+        0,
+        1,
+        1,
+        0,
+        1,
+        0,
+        1,
+        1,
+    ]
+    assert lif_scan(cur, LIFParams(1.0, 1.0, "zero"))[:, 0].tolist() == [
+        0,
+        1,
+        0,
+        1,
+        0,
+        1,
+        0,
+        1,
+        0,
+        1,
+    ]
 
 
 def test_reset_by_subtraction_quantises_a_constant_current_uniformly():
     """Count over T of a constant current I in (0, 1): ⌈T·I⌉ − 1, i.e. |count/T − I| ≤ 1/T, while reset to zero
     gives the staircase 1/(⌊1/I⌋ + 1) whose error reaches ~I/2 (I = 0.6: 0.5 per step)."""
     from ff_neuro.spiking.lif import LIFParams, lif_scan
+
     T = 64
     current = torch.linspace(0.01, 0.99, 97, dtype=torch.float64)
     counts = lif_scan(current.expand(T, -1).clone(), LIFParams(1.0, 1.0, "subtract")).sum(0)
@@ -130,7 +182,8 @@ def test_reset_by_subtraction_quantises_a_constant_current_uniformly():
 
 
 def test_subtract_scan_with_and_without_autograd_agree_bitwise():
-    from ff_neuro.spiking.lif import LIFParams, lif_scan, lif_step, lif_init
+    from ff_neuro.spiking.lif import LIFParams, lif_init, lif_scan, lif_step
+
     g = torch.Generator().manual_seed(0)
     cur = torch.rand((20, 3, 5), generator=g) * 1.5 - 0.2
     p = LIFParams(0.9, 1.0, "subtract")

@@ -1,4 +1,5 @@
 """Direct FF training of the spiking network on a real MNIST subset, through the shared trainer."""
+
 import pytest
 import torch
 
@@ -13,8 +14,13 @@ from ..conftest import tiny_config
 
 @pytest.fixture(scope="module")
 def spiking_run(tmp_path_factory, mnist):
-    data = Dataset("mnist", mnist.train.subset(1000, 5), mnist.val.subset(100, 6), mnist.test.subset(200, 7),
-                   mnist.class_names)
+    data = Dataset(
+        "mnist",
+        mnist.train.subset(1000, 5),
+        mnist.val.subset(100, 6),
+        mnist.test.subset(200, 7),
+        mnist.class_names,
+    )
     cfg = tiny_config(epochs=1, val_goodness=False).replace(spiking={"timesteps": 4})
     out = tmp_path_factory.mktemp("spiking_run")
     return out, train(cfg, out, device="cpu", kind="spiking", dataset=data, progress=False), data
@@ -24,7 +30,7 @@ def spiking_run(tmp_path_factory, mnist):
 def test_direct_spiking_training_beats_chance(spiking_run):
     out, m, data = spiking_run
     assert m["kind"] == "spiking"
-    assert m["test_acc_linear"] > 0.5            # chance is 0.1
+    assert m["test_acc_linear"] > 0.5  # chance is 0.1
     assert m["test_acc_goodness"] is not None
     run = open_run(out, "cpu")
     assert isinstance(run.model, SpikingModel) and run.meta["kind"] == "spiking"
@@ -34,10 +40,21 @@ def test_direct_spiking_training_beats_chance(spiking_run):
 @pytest.mark.slow
 def test_spike_run_on_a_spiking_checkpoint(spiking_run):
     out, m, data = spiking_run
-    r = spike_run(out, [4], ["current"], 50, ["exact", "static"], "cpu", goodness=False, calib_samples=20,
-                  dataset=data)
+    r = spike_run(
+        out,
+        [4],
+        ["current"],
+        50,
+        ["exact", "static"],
+        "cpu",
+        goodness=False,
+        calib_samples=20,
+        dataset=data,
+    )
     exact = r["results"][0]
-    assert exact["variant"] == "exact" and exact["acc_linear"] == r["rate"]["acc_linear"]  # the trained network
+    assert (
+        exact["variant"] == "exact" and exact["acc_linear"] == r["rate"]["acc_linear"]
+    )  # the trained network
     assert r["results"][1]["acc_linear"] > 0.3
 
 
@@ -46,17 +63,21 @@ def test_training_has_no_gradient_across_layers():
     torch.manual_seed(0)
     model = SpikingModel(tiny_config().replace(spiking={"timesteps": 4}))
     assert model.net.layers[1].conv.weight.requires_grad
-    s = model._encode(model.labels.neutral(torch.rand(4, 1, 28, 28)), torch.Generator().manual_seed(0))
+    s = model._encode(
+        model.labels.neutral(torch.rand(4, 1, 28, 28)), torch.Generator().manual_seed(0)
+    )
     s1, a1 = model._layer(1, model._layer(0, s, True)[0], True)
-    assert a1.requires_grad                      # layer 1's own loss would train layer 1
+    assert a1.requires_grad  # layer 1's own loss would train layer 1
     s2, a2 = model._layer(2, s1, True)
     a2.sum().backward()
     assert model.net.layers[2].conv.weight.grad is not None
     assert model.net.layers[1].conv.weight.grad is None
 
 
-NATIVE = {"model": {"norm": "none", "activation": "ifzero", "activation_scale": 2.0},
-          "goodness": {"loss": "symba", "measure": "mean", "scale": 8.0}}
+NATIVE = {
+    "model": {"norm": "none", "activation": "ifzero", "activation_scale": 2.0},
+    "goodness": {"loss": "symba", "measure": "mean", "scale": 8.0},
+}
 
 
 def test_rate_gradient_sees_true_spike_counts():
@@ -64,10 +85,12 @@ def test_rate_gradient_sees_true_spike_counts():
     torch.manual_seed(0)
     cfg = tiny_config().replace(spiking={"timesteps": 8, "gradient": "rate"}, **NATIVE)
     model = SpikingModel(cfg)
-    s = model._encode(model.labels.neutral(torch.rand(3, 1, 28, 28)), torch.Generator().manual_seed(0))
+    s = model._encode(
+        model.labels.neutral(torch.rand(3, 1, 28, 28)), torch.Generator().manual_seed(0)
+    )
     s0 = model._layer(0, s, False)[0]
     out, a = model._layer(1, s0, True)
-    assert torch.allclose(a, 2.0 * out.mean(0))            # λ · count/T, exactly
+    assert torch.allclose(a, 2.0 * out.mean(0))  # λ · count/T, exactly
     a.sum().backward()
     assert model.net.layers[1].conv.weight.grad.abs().sum() > 0
 
@@ -83,7 +106,11 @@ def test_native_spiking_spec_matches_its_training_forward():
             s = model._layer(i, s, False)[0]
             counts.append(s.sum(0))
     spec = model.spec()
-    assert spec.deployable and spec.meta["native"] and [lay.act_scale for lay in spec.layers] == [2.0] * 3
+    assert (
+        spec.deployable
+        and spec.meta["native"]
+        and [lay.act_scale for lay in spec.layers] == [2.0] * 3
+    )
     assert all(torch.equal(c, d) for c, d in zip(counts, model.network().spike_counts(xl)))
 
 
@@ -98,8 +125,10 @@ def test_train_step_updates_only_trainable_layers():
     before = [layer.conv.weight.detach().clone() for layer in model.net.layers]
     x, y = torch.rand(6, 1, 28, 28), torch.arange(6)
     out = model.train_step(x, y, torch.Generator().manual_seed(0))
-    assert set(out) == {"layer1", "layer2", "head", "total"} and all(torch.isfinite(v) for v in out.values())
+    assert set(out) == {"layer1", "layer2", "head", "total"} and all(
+        torch.isfinite(v) for v in out.values()
+    )
     after = [layer.conv.weight.detach() for layer in model.net.layers]
-    assert torch.equal(before[0], after[0])                      # layer 0 is not trained (train: false)
+    assert torch.equal(before[0], after[0])  # layer 0 is not trained (train: false)
     assert not torch.equal(before[1], after[1]) and not torch.equal(before[2], after[2])
-    assert model.net.thresholds[1] == 0.05 * 16 * 28 * 28             # readout_scale · N (measure "sum")
+    assert model.net.thresholds[1] == 0.05 * 16 * 28 * 28  # readout_scale · N (measure "sum")

@@ -11,6 +11,7 @@ the run configuration's ``exception_proc_model_map`` (Lava's own mechanism)::
     run_config(fixed_point=True)                      # fast models
     run_config(fixed_point=True, backend="reference") # Lava's reference models: Loihi2SimCfg(select_tag="fixed_pt")
 """
+
 from __future__ import annotations
 
 from lava.magma.core.run_configs import Loihi2SimCfg
@@ -27,7 +28,9 @@ FAST_MODELS = {
 }
 
 
-def run_config(fixed_point: bool, backend: str = "fast", extra_models: dict | None = None) -> Loihi2SimCfg:
+def run_config(
+    fixed_point: bool, backend: str = "fast", extra_models: dict | None = None
+) -> Loihi2SimCfg:
     """A ``Loihi2SimCfg`` selecting ``fixed_pt`` or ``floating_pt`` models; ``backend="fast"`` maps Conv and
     LIFReset onto the fast models (``extra_models`` adds or overrides entries of that map)."""
     if backend not in BACKENDS:
@@ -38,5 +41,13 @@ def run_config(fixed_point: bool, backend: str = "fast", extra_models: dict | No
     return Loihi2SimCfg(select_tag=tag, exception_proc_model_map=models)
 
 
-__all__ = ["BACKENDS", "FAST_MODELS", "FastConvFixed", "FastConvFloat", "FastLIFResetFixed", "FastLIFResetFloat",
-           "Im2colConv", "run_config"]
+__all__ = [
+    "BACKENDS",
+    "FAST_MODELS",
+    "FastConvFixed",
+    "FastConvFloat",
+    "FastLIFResetFixed",
+    "FastLIFResetFloat",
+    "Im2colConv",
+    "run_config",
+]

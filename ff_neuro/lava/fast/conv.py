@@ -28,28 +28,36 @@ the reference. Each Conv runs in its own Lava process, so the models limit BLAS 
 (threadpoolctl): OpenBLAS worker threads that spin-wait between the small per-step products cost
 more CPU than they save on a machine with few cores.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from lava.magma.core.decorator import tag
 from lava.proc.conv.models import PyConvModelFixed, PyConvModelFloat
 
-EXACT_F32 = 2 ** 24
+EXACT_F32 = 2**24
 
 
 def flipped_weight_matrices(weight: np.ndarray, groups: int, dtype) -> list[np.ndarray]:
     """Per group, the (Kx·Ky·C_in/g, C_out/g) matrix M[(i, j, c), k] = W[k, Kx−1−i, Ky−1−j, c]."""
     k_out = weight.shape[0] // groups
     flipped = np.asarray(weight)[:, ::-1, ::-1, :]
-    return [np.ascontiguousarray(flipped[g * k_out:(g + 1) * k_out].transpose(1, 2, 3, 0)
-                                 .reshape(-1, k_out)).astype(dtype) for g in range(groups)]
+    return [
+        np.ascontiguousarray(
+            flipped[g * k_out : (g + 1) * k_out].transpose(1, 2, 3, 0).reshape(-1, k_out)
+        ).astype(dtype)
+        for g in range(groups)
+    ]
 
 
 class Im2colConv:
     """conv(s, W) of the module docstring for one fixed geometry, with preallocated buffers."""
 
     def __init__(self, in_shape, out_shape, weight, padding, stride, dilation, groups):
-        self.in_shape, self.out_shape = tuple(int(v) for v in in_shape), tuple(int(v) for v in out_shape)
+        self.in_shape, self.out_shape = (
+            tuple(int(v) for v in in_shape),
+            tuple(int(v) for v in out_shape),
+        )
         self.kernel = tuple(int(v) for v in weight.shape[1:3])
         self.padding, self.stride = tuple(int(v) for v in padding), tuple(int(v) for v in stride)
         self.dilation, self.groups = tuple(int(v) for v in dilation), int(groups)
@@ -57,8 +65,12 @@ class Im2colConv:
         self._buffers: dict = {}
 
     def set_weight(self, weight: np.ndarray) -> None:
-        self.mats = {dt: flipped_weight_matrices(weight, self.groups, dt) for dt in (np.float32, np.float64)}
-        self.abs_row_sum = float(np.abs(np.asarray(weight, np.float64)).reshape(weight.shape[0], -1).sum(1).max())
+        self.mats = {
+            dt: flipped_weight_matrices(weight, self.groups, dt) for dt in (np.float32, np.float64)
+        }
+        self.abs_row_sum = float(
+            np.abs(np.asarray(weight, np.float64)).reshape(weight.shape[0], -1).sum(1).max()
+        )
 
     def _buffer(self, dtype):
         if dtype not in self._buffers:
@@ -66,7 +78,10 @@ class Im2colConv:
             Xo, Yo, _ = self.out_shape
             cg = C // self.groups
             pad = np.zeros((X + 2 * px, Y + 2 * py, C), dtype)
-            cols = [np.empty((Xo * Yo, self.kernel[0] * self.kernel[1] * cg), dtype) for _ in range(self.groups)]
+            cols = [
+                np.empty((Xo * Yo, self.kernel[0] * self.kernel[1] * cg), dtype)
+                for _ in range(self.groups)
+            ]
             self._buffers[dtype] = (pad, cols)
         return self._buffers[dtype]
 
@@ -75,16 +90,19 @@ class Im2colConv:
         Xo, Yo, K = self.out_shape
         (kx, ky), (sx, sy), (dx, dy) = self.kernel, self.stride, self.dilation
         pad, cols = self._buffer(dtype)
-        pad[px:px + X, py:py + Y] = s
+        pad[px : px + X, py : py + Y] = s
         cg, kg = C // self.groups, K // self.groups
         out = np.empty((Xo * Yo, K), dtype)
         b0, b1, b2 = pad.strides
         for g, (col, mat) in enumerate(zip(cols, self.mats[dtype])):
             view = np.lib.stride_tricks.as_strided(
-                pad[:, :, g * cg:], shape=(Xo, Yo, kx, ky, cg),
-                strides=(sx * b0, sy * b1, dx * b0, dy * b1, b2), writeable=False)
+                pad[:, :, g * cg :],
+                shape=(Xo, Yo, kx, ky, cg),
+                strides=(sx * b0, sy * b1, dx * b0, dy * b1, b2),
+                writeable=False,
+            )
             np.copyto(col.reshape(Xo, Yo, kx, ky, cg), view)
-            np.matmul(col, mat, out=out[:, g * kg:(g + 1) * kg] if self.groups > 1 else out)
+            np.matmul(col, mat, out=out[:, g * kg : (g + 1) * kg] if self.groups > 1 else out)
         return out.reshape(Xo, Yo, K)
 
 
@@ -92,7 +110,9 @@ def single_blas_thread() -> None:
     """Limit BLAS to one thread in this (Lava model) process, when threadpoolctl is installed."""
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn, a lava dependency
+    except (
+        ImportError
+    ):  # pragma: no cover - threadpoolctl comes with scikit-learn, a lava dependency
         return
     threadpool_limits(1, user_api="blas")
 
@@ -105,12 +125,19 @@ class _FastConv:
     def _conv(self) -> Im2colConv:
         if self._plan is None:
             single_blas_thread()
-            self._plan = Im2colConv(self.s_in.shape, self.a_out.shape, self.weight, self.padding, self.stride,
-                                    self.dilation, self.groups[0])
+            self._plan = Im2colConv(
+                self.s_in.shape,
+                self.a_out.shape,
+                self.weight,
+                self.padding,
+                self.stride,
+                self.dilation,
+                self.groups[0],
+            )
         return self._plan
 
     def on_var_update(self) -> None:
-        self._plan = None                       # weights (or geometry) may have been set from the host
+        self._plan = None  # weights (or geometry) may have been set from the host
 
     def run_spk(self) -> None:
         self.a_out.send(self.a_buf)

@@ -19,6 +19,7 @@ the identity (du = 4095 gives u = wrap(a_in << 6), dv = 0 gives v unchanged), an
 bias scale once per Var update instead of every step (the threshold is scaled once, as in the
 reference).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -103,7 +104,9 @@ class FastLIFResetFixed(PyLifResetModelBitAcc):
             np.add(cur, 2 * m, out=cur, where=cur <= -m)
         self.u[:] = cur
         dv = self.decay_unity - (self.dv + self.dm_offset)
-        volt = self.v.copy() if dv == self.decay_unity else trunc_decay(self.v, dv, self.decay_shift)
+        volt = (
+            self.v.copy() if dv == self.decay_unity else trunc_decay(self.v, dv, self.decay_shift)
+        )
         volt += self.u
         volt += self.effective_bias
         np.clip(volt, -m + 1, m - 1, out=self.v)

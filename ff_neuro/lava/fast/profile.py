@@ -15,6 +15,7 @@ build their caches and buffers, is left out of every figure.
 ``floor(model)`` keeps the model's ports and Var types but replaces the compute by receiving every
 input and sending zeros (send first for the delayed synapses, Conv and Dense, as they do).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-FIELDS = ("steps", "cpu_s", "port_cpu_s", "wall_s", "port_wall_s", "process_cpu_first_s", "process_cpu_last_s")
+FIELDS = (
+    "steps",
+    "cpu_s",
+    "port_cpu_s",
+    "wall_s",
+    "port_wall_s",
+    "process_cpu_first_s",
+    "process_cpu_last_s",
+)
 
 
 def _timed_call(fn, acc: np.ndarray):
@@ -34,6 +43,7 @@ def _timed_call(fn, acc: np.ndarray):
         finally:
             acc[0] += time.thread_time() - c0
             acc[1] += time.perf_counter() - w0
+
     return call
 
 
@@ -43,8 +53,12 @@ def timed(model: type, directory: str | os.PathLike, label: str) -> type:
 
     def run_spk(self) -> None:
         if getattr(self, "_rec", None) is None:
-            self._rec = np.lib.format.open_memmap(os.path.join(directory, f"{label}-{os.getpid()}.npy"), mode="w+",
-                                                  dtype=np.float64, shape=(len(FIELDS),))
+            self._rec = np.lib.format.open_memmap(
+                os.path.join(directory, f"{label}-{os.getpid()}.npy"),
+                mode="w+",
+                dtype=np.float64,
+                shape=(len(FIELDS),),
+            )
             self._port_acc = np.zeros(2)
             for port in list(self.py_ports):
                 for name in ("recv", "send"):
@@ -58,15 +72,18 @@ def timed(model: type, directory: str | os.PathLike, label: str) -> type:
         self._rec[6] = time.process_time()
         if getattr(self, "_warm", False):
             self._rec[:5] += (1.0, cpu, port_cpu, wall, port_wall)
-        else:                                   # the first step (caches, buffers) is left out
+        else:  # the first step (caches, buffers) is left out
             self._warm = True
             self._rec[5] = self._rec[6]
 
-    return type(f"Timed{model.__name__}", (model,), {"run_spk": run_spk, "__module__": model.__module__})
+    return type(
+        f"Timed{model.__name__}", (model,), {"run_spk": run_spk, "__module__": model.__module__}
+    )
 
 
 def floor(model: type, delayed: bool = False) -> type:
     """A subclass of ``model`` whose ``run_spk`` only moves messages (zeros out, inputs received)."""
+
     def run_spk(self) -> None:
         ins = [p for p in self.py_ports if hasattr(p, "recv") and not hasattr(p, "send")]
         outs = [p for p in self.py_ports if hasattr(p, "send") and not hasattr(p, "recv")]
@@ -82,7 +99,9 @@ def floor(model: type, delayed: bool = False) -> type:
             for p, z in zip(outs, zeros):
                 p.send(z)
 
-    return type(f"Floor{model.__name__}", (model,), {"run_spk": run_spk, "__module__": model.__module__})
+    return type(
+        f"Floor{model.__name__}", (model,), {"run_spk": run_spk, "__module__": model.__module__}
+    )
 
 
 def read_timings(directory: str | os.PathLike) -> dict[str, dict]:
@@ -91,13 +110,23 @@ def read_timings(directory: str | os.PathLike) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for f in sorted(Path(directory).glob("*.npy")):
         steps, cpu, port_cpu, _, _, first, last = np.load(f)
-        d = out.setdefault(f.stem.rsplit("-", 1)[0], {"processes": 0, "compute_cpu_ms_per_step": 0.0,
-                                                       "port_cpu_ms_per_step": 0.0, "process_cpu_ms_per_step": 0.0})
+        d = out.setdefault(
+            f.stem.rsplit("-", 1)[0],
+            {
+                "processes": 0,
+                "compute_cpu_ms_per_step": 0.0,
+                "port_cpu_ms_per_step": 0.0,
+                "process_cpu_ms_per_step": 0.0,
+            },
+        )
         d["processes"] += 1
         d["compute_cpu_ms_per_step"] += 1000 * (cpu - port_cpu) / max(steps, 1)
         d["port_cpu_ms_per_step"] += 1000 * port_cpu / max(steps, 1)
         d["process_cpu_ms_per_step"] += 1000 * (last - first) / max(steps, 1)
-    return {k: {n: round(v, 4) if isinstance(v, float) else v for n, v in d.items()} for k, d in out.items()}
+    return {
+        k: {n: round(v, 4) if isinstance(v, float) else v for n, v in d.items()}
+        for k, d in out.items()
+    }
 
 
 def children_cpu_seconds() -> float | None:
@@ -111,7 +140,7 @@ def children_cpu_seconds() -> float | None:
             text = stat.read_text()
         except OSError:
             continue
-        fields = text[text.rindex(")") + 2:].split()
+        fields = text[text.rindex(")") + 2 :].split()
         if int(fields[1]) == me:
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")

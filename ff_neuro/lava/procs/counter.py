@@ -11,6 +11,7 @@ c_j — and, for the inputs with ``keep_sums`` (a readout), the whole vector c i
 memory-mapped file (``record_paths[i]``, shape (samples, N_i)): Lava's ``Var.get`` moves one element
 per message, far too slow for per-neuron counts of thousands of neurons.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,17 +29,39 @@ MAX_INPUTS = 8
 
 
 class WindowCounter(AbstractProcess):
-    def __init__(self, *, shapes: list[tuple[int, ...]], offsets: list[int], samples: int, period: int, window: int,
-                 keep_sums: list[bool] | None = None, record_paths: list[str | None] | None = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        shapes: list[tuple[int, ...]],
+        offsets: list[int],
+        samples: int,
+        period: int,
+        window: int,
+        keep_sums: list[bool] | None = None,
+        record_paths: list[str | None] | None = None,
+        **kwargs,
+    ):
         n = len(shapes)
         shapes = [tuple(int(d) for d in s) for s in shapes]
         keep_sums = list(keep_sums or [False] * n)
         record_paths = list(record_paths or [None] * n)
-        super().__init__(shapes=shapes, offsets=list(offsets), samples=samples, period=period, window=window,
-                         keep_sums=keep_sums, record_paths=record_paths, **kwargs)
-        if not 1 <= n <= MAX_INPUTS or len(offsets) != n:   # after AbstractProcess.__init__: its __del__ needs it
-            raise ValueError(f"WindowCounter takes 1 to {MAX_INPUTS} inputs with one offset each, got {n} shapes "
-                             f"and {len(offsets)} offsets")
+        super().__init__(
+            shapes=shapes,
+            offsets=list(offsets),
+            samples=samples,
+            period=period,
+            window=window,
+            keep_sums=keep_sums,
+            record_paths=record_paths,
+            **kwargs,
+        )
+        if (
+            not 1 <= n <= MAX_INPUTS or len(offsets) != n
+        ):  # after AbstractProcess.__init__: its __del__ needs it
+            raise ValueError(
+                f"WindowCounter takes 1 to {MAX_INPUTS} inputs with one offset each, got {n} shapes "
+                f"and {len(offsets)} offsets"
+            )
         for i in range(MAX_INPUTS):
             setattr(self, f"s_in{i}", InPort(shape=shapes[i] if i < n else (1,)))
         width = max(1, sum(int(np.prod(s)) for s, keep in zip(shapes, keep_sums) if keep))
@@ -62,9 +85,14 @@ class _WindowCounterModel(PyLoihiProcessModel):
         starts = np.cumsum([0] + [n if keep else 0 for n, keep in zip(sizes, self.keep)])
         self.columns = [slice(int(a), int(a) + n) for a, n in zip(starts, sizes)]
         self.acc = [None] * len(sizes)
-        self.records = [None if not path else np.lib.format.open_memmap(path, mode="r+", dtype=np.float32,
-                                                                        shape=(self.samples, n))
-                        for path, n in zip(p["record_paths"], sizes)]
+        self.records = [
+            None
+            if not path
+            else np.lib.format.open_memmap(
+                path, mode="r+", dtype=np.float32, shape=(self.samples, n)
+            )
+            for path, n in zip(p["record_paths"], sizes)
+        ]
 
     def run_spk(self) -> None:
         t = self.time_step - 1
@@ -93,11 +121,17 @@ class _WindowCounterModel(PyLoihiProcessModel):
 
 def _model(name: str, port_type: LavaPyType, tag_name: str) -> type:
     ports = {f"s_in{i}": port_type for i in range(MAX_INPUTS)}
-    cls = type(name, (_WindowCounterModel,), {**ports, "__module__": __name__,
-                                              "__doc__": f"WindowCounter model ({tag_name})."})
+    cls = type(
+        name,
+        (_WindowCounterModel,),
+        {**ports, "__module__": __name__, "__doc__": f"WindowCounter model ({tag_name})."},
+    )
     return implements(proc=WindowCounter, protocol=LoihiProtocol)(requires(CPU)(tag(tag_name)(cls)))
 
 
-PyWindowCounterFloat = _model("PyWindowCounterFloat", LavaPyType(PyInPort.VEC_DENSE, float), "floating_pt")
-PyWindowCounterFixed = _model("PyWindowCounterFixed", LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24),
-                              "fixed_pt")
+PyWindowCounterFloat = _model(
+    "PyWindowCounterFloat", LavaPyType(PyInPort.VEC_DENSE, float), "floating_pt"
+)
+PyWindowCounterFixed = _model(
+    "PyWindowCounterFixed", LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24), "fixed_pt"
+)

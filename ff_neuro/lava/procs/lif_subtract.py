@@ -19,6 +19,7 @@ programmable-neuron chip computes (Loihi 2's neurons are microcode-programmed, I
 The models live next to the Process, so Lava's compiler finds them by its normal search and selects
 them by tag (``floating_pt`` / ``fixed_pt``), with or without ``ff_neuro.lava.fast.run_config``.
 """
+
 from __future__ import annotations
 
 import numpy as np
