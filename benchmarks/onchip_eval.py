@@ -31,6 +31,13 @@ def main() -> None:
     ap.add_argument("--test", type=int, default=10000)
     ap.add_argument("--no-rate", action="store_true")
     ap.add_argument("--out", default=None)
+    ap.add_argument(
+        "--selected",
+        type=int,
+        default=500,
+        help="the first N test images were used to choose hyper-parameters: "
+        "also report the accuracy on the others",
+    )
     a = ap.parse_args()
     torch.set_num_threads(1)
     m = json.loads(Path(a.metrics).read_text())
@@ -43,14 +50,19 @@ def main() -> None:
         "metrics": a.metrics,
         "test_samples": a.test,
         "kind": s.kind,
-        "acc_before": test.accuracy(weights["w0"], s.params),
-        "acc_after": test.accuracy(weights["w"], s.params),
     }
+    for key, w in (("before", weights["w0"]), ("after", weights["w"])):
+        h = test.hits(w, s.params)
+        out[f"acc_{key}"] = float(h.mean())
+        out[f"acc_{key}_unselected"] = float(h[a.selected :].mean())
+    out["unselected_images"] = f"test images {a.selected}..{a.test - 1} (never used to choose)"
     print(json.dumps(out), flush=True)
     if not a.no_rate:
         rate_test = TestSet(s, a.test, "rate")
         w_rate, _, _, _ = train_reference(s, cfg._replace(points=1), "rate", TestSet(s, 1, "rate"))
-        out["rate_coded_acc_after"] = rate_test.accuracy(w_rate, s.params)
+        h = rate_test.hits(w_rate, s.params)
+        out["rate_coded_acc_after"] = float(h.mean())
+        out["rate_coded_acc_after_unselected"] = float(h[a.selected :].mean())
     out["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out), flush=True)
     if a.out:

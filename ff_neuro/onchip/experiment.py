@@ -194,8 +194,9 @@ class TestSet:
                 self.parts.append(np.packbits(rasters(s.frozen, xl).numpy(), axis=-1))
         self.n_pre = s.frozen.pre_size
 
-    def accuracy(self, w: np.ndarray, p: rule.RuleParams) -> float:
-        hits = 0
+    def hits(self, w: np.ndarray, p: rule.RuleParams) -> np.ndarray:
+        """(n,) bool: goodness predicts the label of test image i."""
+        out = []
         for start, part in zip(self.starts, self.parts):
             inp = (
                 part
@@ -203,8 +204,11 @@ class TestSet:
                 else torch.from_numpy(np.unpackbits(part, axis=-1, count=self.n_pre))
             )
             g = ref.goodness_scores(w, inp, self.kind, p, self.C)
-            hits += int((g.argmax(1) == self.y[start : start + len(g)]).sum())
-        return hits / len(self.y)
+            out.append((g.argmax(1) == torch.as_tensor(self.y[start : start + len(g)])).numpy())
+        return np.concatenate(out)
+
+    def accuracy(self, w: np.ndarray, p: rule.RuleParams) -> float:
+        return float(self.hits(w, p).mean())
 
 
 class Activity(NamedTuple):
