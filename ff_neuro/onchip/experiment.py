@@ -176,28 +176,39 @@ def window_inputs(s: Setup, kind: str, start: int, stop: int) -> ref.Batch:
 
 
 class TestSet:
-    """The first n test images under every label, encoded once (packed bits or rates) and scored."""
+    """The first n test images under every label, scored chunk by chunk. The encoded inputs (packed
+    bits or rates) are kept between scorings while they fit in ``cache_bytes``; beyond that they are
+    encoded again at each scoring, so memory stays bounded whatever n and T."""
 
-    def __init__(self, s: Setup, n: int, kind: str, chunk: int = 100):
+    CACHE_BYTES = 512 * 2**20
+
+    def __init__(
+        self, s: Setup, n: int, kind: str, chunk: int = 100, cache_bytes: int | None = None
+    ):
         from ..spiking.network import labels_for
 
-        labels = labels_for(s.frozen.spec)
-        self.C, self.kind, self.T = labels.num_classes, kind, s.frozen.timesteps
-        x, y = s.data.test.tensors(n)
+        self.labels = labels_for(s.frozen.spec)
+        self.C, self.kind, self.T = self.labels.num_classes, kind, s.frozen.timesteps
+        self.frozen, self.n_pre, self.chunk = s.frozen, s.frozen.pre_size, chunk
+        self.x, y = s.data.test.tensors(n)
         self.y = y.numpy()
-        self.parts, self.starts = [], list(range(0, len(self.y), chunk))
-        for i in self.starts:
-            xl = labels.all_labels(x[i : i + chunk])
-            if kind == "rate":
-                self.parts.append(rates(s.frozen, xl).float())
-            else:
-                self.parts.append(np.packbits(rasters(s.frozen, xl).numpy(), axis=-1))
-        self.n_pre = s.frozen.pre_size
+        self.starts = list(range(0, len(self.y), chunk))
+        per_input = self.n_pre * 4 if kind == "rate" else self.T * ((self.n_pre + 7) // 8)
+        budget = self.CACHE_BYTES if cache_bytes is None else cache_bytes
+        self.cached = len(self.y) * self.C * per_input <= budget
+        self.parts = [self._encode(i) for i in self.starts] if self.cached else None
+
+    def _encode(self, start: int):
+        xl = self.labels.all_labels(self.x[start : start + self.chunk])
+        if self.kind == "rate":
+            return rates(self.frozen, xl).float()
+        return np.packbits(rasters(self.frozen, xl).numpy(), axis=-1)
 
     def hits(self, w: np.ndarray, p: rule.RuleParams) -> np.ndarray:
         """(n,) bool: goodness predicts the label of test image i."""
         out = []
-        for start, part in zip(self.starts, self.parts):
+        for k, start in enumerate(self.starts):
+            part = self.parts[k] if self.cached else self._encode(start)
             inp = (
                 part
                 if self.kind == "rate"
