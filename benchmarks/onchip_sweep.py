@@ -10,7 +10,8 @@
 layer.
 Each grid entry ``alpha,lr_shift`` trains from the same init on the same windows (``--batch``
 windows
-per update) and reports test goodness on the first ``--test`` test images at ``--points`` points.
+per update) and reports goodness on the first ``--test`` images of ``--split`` (default val: the
+validation split, so that the test images stay unused for selection) at ``--points`` points.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--test", type=int, default=500)
+    ap.add_argument("--split", default="val", choices=["val", "test"])
     ap.add_argument("--points", type=int, default=4)
     ap.add_argument("--headroom", type=float, default=8.0)
     ap.add_argument("--frac-bits", type=int, default=0)
@@ -53,7 +55,7 @@ def main() -> None:
         ),
     )
     n = 2 * a.samples
-    test = TestSet(s, a.test, a.kind)
+    test = TestSet(s, a.test, a.kind, split=a.split)
     rows = []
     for spec in a.grid:
         alpha, k = spec.split(",")

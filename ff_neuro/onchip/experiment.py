@@ -176,21 +176,30 @@ def window_inputs(s: Setup, kind: str, start: int, stop: int) -> ref.Batch:
 
 
 class TestSet:
-    """The first n test images under every label, scored chunk by chunk. The encoded inputs (packed
+    """The first n images of ``split`` (test, or val for choosing hyper-parameters) under every
+    label, scored chunk by chunk. The encoded inputs (packed
     bits or rates) are kept between scorings while they fit in ``cache_bytes``; beyond that they are
     encoded again at each scoring, so memory stays bounded whatever n and T."""
 
     CACHE_BYTES = 512 * 2**20
 
     def __init__(
-        self, s: Setup, n: int, kind: str, chunk: int = 100, cache_bytes: int | None = None
+        self,
+        s: Setup,
+        n: int,
+        kind: str,
+        chunk: int = 100,
+        cache_bytes: int | None = None,
+        split: str = "test",
     ):
         from ..spiking.network import labels_for
 
         self.labels = labels_for(s.frozen.spec)
         self.C, self.kind, self.T = self.labels.num_classes, kind, s.frozen.timesteps
         self.frozen, self.n_pre, self.chunk = s.frozen, s.frozen.pre_size, chunk
-        self.x, y = s.data.test.tensors(n)
+        if split not in ("test", "val"):
+            raise LearnError(f"split must be test or val, got {split!r}")
+        self.x, y = getattr(s.data, split).tensors(n)  # val: for choosing hyper-parameters
         self.y = y.numpy()
         self.starts = list(range(0, len(self.y), chunk))
         per_input = self.n_pre * 4 if kind == "rate" else self.T * ((self.n_pre + 7) // 8)

@@ -20,3 +20,20 @@ def test_uncached_test_set_scores_like_the_cached_one(tiny_run):
         for weights in (s.w0, w):
             a, b = cached.hits(weights, s.params), bare.hits(weights, s.params)
             assert a.shape == (20,) and np.array_equal(a, b)
+
+
+def test_validation_split_for_choosing(tiny_run):
+    """Hyper-parameters are chosen on the validation split (benchmarks/onchip_sweep.py --split val),
+    so the test images stay unused for selection."""
+    import pytest
+
+    from ff_neuro.onchip.experiment import LearnError
+
+    run_dir, _ = tiny_run
+    s = setup(run_dir, LearnConfig(layer=1, hidden=16, samples=4, test_samples=8))
+    val, test = TestSet(s, 8, "rate", split="val"), TestSet(s, 8, "rate")
+    assert np.array_equal(val.y, s.data.val.tensors(8)[1].numpy())
+    assert np.array_equal(test.y, s.data.test.tensors(8)[1].numpy())
+    assert not np.array_equal(val.x.numpy(), test.x.numpy())
+    with pytest.raises(LearnError, match="split"):
+        TestSet(s, 8, "rate", split="train")
