@@ -101,34 +101,28 @@ class SpikingNetwork:
         )
         return simulate_layers(self.layers, inputs)
 
+    def chunk_counts(self, x_labelled: torch.Tensor, generator: torch.Generator | None = None):
+        """Per-layer spike counts chunk by chunk (T · chunk ≤ ``max_batch_steps`` image-steps each),
+        in order: every reader sees the same chunks and random draws."""
+        for i in range(0, x_labelled.shape[0], self.chunk):
+            yield [s.sum(0) for s in self.spike_trains(x_labelled[i : i + self.chunk], generator)]
+
     @torch.no_grad()
     def spike_counts(
         self, x_labelled: torch.Tensor, generator: torch.Generator | None = None
     ) -> list[torch.Tensor]:
         """Per-layer spike counts (N, C, H, W) over the window of T steps, for labelled images (N, C, H, W)."""
-        parts = [
-            [s.sum(0) for s in self.spike_trains(x_labelled[i : i + self.chunk], generator)]
-            for i in range(0, x_labelled.shape[0], self.chunk)
-        ]
-        return [torch.cat(p) for p in zip(*parts)]
+        return [torch.cat(p) for p in zip(*self.chunk_counts(x_labelled, generator))]
 
     @torch.no_grad()
     def goodness_scores(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, classes) spike-count goodness of images x (N, 1, H, W) under every label (batched over N·C)."""
+        """(N, classes) spike-count goodness of images x (N, 1, H, W) under every label (batched over N·C).
+        Each chunk is reduced to its scores at once: the counts of all N·C inputs are never held."""
+        loss, measure = self.spec.loss_layers, self.spec.meta.get("goodness_measure", "sum")
         xl = self.labels.all_labels(x.to(self.device))
-        loss = self.spec.loss_layers
-        measure = self.spec.meta.get("goodness_measure", "sum")
-        # reduced to one number per input chunk by chunk (the same chunks and random draws as
-        # spike_counts): the counts of all N·C inputs are never held at once
         g = [
-            goodness_score(
-                [s.sum(0) for s in self.spike_trains(xl[i : i + self.chunk])],
-                self.T,
-                loss,
-                self.act_scales,
-                measure,
-            )
-            for i in range(0, xl.shape[0], self.chunk)
+            goodness_score(counts, self.T, loss, self.act_scales, measure)
+            for counts in self.chunk_counts(xl)
         ]
         return torch.cat(g).view(x.shape[0], self.num_classes)
 
