@@ -204,8 +204,12 @@ class TestSet:
         self.starts = list(range(0, len(self.y), chunk))
         per_input = self.n_pre * 4 if kind == "rate" else self.T * ((self.n_pre + 7) // 8)
         budget = self.CACHE_BYTES if cache_bytes is None else cache_bytes
-        self.cached = len(self.y) * self.C * per_input <= budget
-        self.parts = [self._encode(i) for i in self.starts] if self.cached else None
+        fits = len(self.y) * self.C * per_input <= budget
+        self.parts = [self._encode(i) for i in self.starts] if fits else None
+
+    @property
+    def cached(self) -> bool:
+        return self.parts is not None
 
     def _encode(self, start: int):
         xl = self.labels.all_labels(self.x[start : start + self.chunk])
@@ -217,7 +221,7 @@ class TestSet:
         """(n,) bool: goodness predicts the label of test image i."""
         out = []
         for k, start in enumerate(self.starts):
-            part = self.parts[k] if self.cached else self._encode(start)
+            part = self._encode(start) if self.parts is None else self.parts[k]
             inp = (
                 part
                 if self.kind == "rate"
