@@ -21,6 +21,9 @@ import yaml
 from .errors import ConfigError
 
 ACTIVATIONS = ("relu", "relu1", "ifzero")
+PRECISIONS = ("auto", "fp32", "bf16")
+SCHEDULES = ("cooldown", "cosine", "constant")
+LR_SCALINGS = ("none", "linear", "sqrt")
 MEASURES, LOSSES, NEGATIVES = (
     ("sum", "mean"),
     ("threshold", "symba", "softmax"),
@@ -121,6 +124,11 @@ class GoodnessConfig:
         "uniform"  # uniform | hard: P(c) ∝ exp(α Σ_l g_l(x, c)) | head: P(c) ∝ exp(head logit c),
     )
     # c ≠ y
+    regions: int = 1  # the loss compares goodness over R × R regions of each layer (measure mean;
+    # threshold or symba); classification still sums whole layers
+    negatives_per_image: int = 1  # k wrong labels per image, drawn without replacement (k ≤ C − 1)
+    hard_layers: list[int] | None = None  # layers whose goodness scores hard negatives (None: the
+    # classifier's score layers); [1] stops the scoring pass after the first trained layer
 
 
 @dataclass
@@ -130,7 +138,11 @@ class TrainConfig:
     batch_size: int = 50
     lr: float = 5e-5
     head_lr: float = 1e-3
-    cooldown: bool = True  # linear cool-down in the second half (the paper's schedule)
+    schedule: str = "cooldown"  # lr schedule: cooldown (the paper: linear cool-down in the second
+    # half, per epoch) | cosine (per step: linear warm-up over `warmup`, then cosine to 0) | constant
+    warmup: float = 0.0  # cosine: share of all steps spent warming up linearly from 0
+    lr_scaling: str = "none"  # none | linear | sqrt: lr and head_lr × (batch_size/lr_ref_batch)^p
+    lr_ref_batch: int = 50  # the batch size that lr and head_lr are given for
     seed: int = 0
     eval_batch_size: int = 500
     val_goodness: bool = True  # also compute goodness accuracy on validation each epoch
@@ -138,7 +150,9 @@ class TrainConfig:
         None  # ... on this many validation images only (it costs C passes)
     )
     select: str = "linear"  # best.safetensors = best validation accuracy of: linear | goodness
-    bf16: bool = False  # bf16 autocast (CUDA only)
+    precision: str = "fp32"  # training arithmetic: fp32 | bf16 (autocast) | auto: bf16 where the
+    # device has bf16 hardware and a measured gain (ff.precision); evaluation is always fp32
+    channels_last: bool | None = None  # None: on CUDA, and on the CPU as measured by precision auto
     compile: bool = False  # torch.compile every layer (CUDA only)
     compile_mode: str = "default"  # torch.compile mode, e.g. "reduce-overhead" (CUDA graphs)
     ff_posneg: str = (
@@ -251,6 +265,7 @@ MAX_EPOCHS = 100_000
 MAX_BATCH = 65_536
 MAX_TIMESTEPS = 4096  # spiking T (the CLI's --timesteps has the same bound)
 MAX_SEED = 2**32 - 1
+NUM_CLASSES = 10  # both datasets
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
@@ -435,12 +450,36 @@ def validate(cfg: Config) -> Config:
             )
     if not cfg.goodness.scale > 0:
         raise ConfigError(f"goodness.scale must be > 0, got {cfg.goodness.scale}")
+    _range(cfg, "goodness.negatives_per_image", 1, NUM_CLASSES - 1)
+    _range(cfg, "goodness.regions", 1, 64)
+    if cfg.goodness.regions > 1 and (
+        cfg.goodness.measure != "mean" or cfg.goodness.loss == "softmax"
+    ):
+        raise ConfigError(
+            "goodness.regions > 1 needs goodness.measure mean and loss threshold or symba"
+        )
+    hl = cfg.goodness.hard_layers
+    if hl is not None:
+        if not hl:
+            raise ConfigError(
+                "config key 'goodness.hard_layers' must name at least one layer (or be null)"
+            )
+        bad = [i for i in hl if not 0 <= i < n]
+        if bad or len(set(hl)) != len(hl):
+            raise ConfigError(
+                f"goodness.hard_layers must list distinct layer indices in 0..{n - 1}, got {hl}"
+            )
     # train
     if cfg.train.method not in ("ff", "bp", "random"):
         raise ConfigError(f"train.method must be ff, bp or random, got {cfg.train.method!r}")
     _range(cfg, "train.epochs", 1, MAX_EPOCHS)
     _range(cfg, "train.batch_size", 1, MAX_BATCH)
     _range(cfg, "train.lr", 0.0, 10.0, open_lo=True)
+    _choice(cfg, "train.schedule", SCHEDULES)
+    _range(cfg, "train.warmup", 0.0, 0.9)
+    _choice(cfg, "train.lr_scaling", LR_SCALINGS)
+    _range(cfg, "train.lr_ref_batch", 1, MAX_BATCH)
+    _choice(cfg, "train.precision", PRECISIONS)
     _range(cfg, "train.head_lr", 0.0, 10.0, open_lo=True)
     _range(cfg, "train.seed", 0, MAX_SEED)
     _range(cfg, "train.eval_batch_size", 1, MAX_BATCH)
@@ -478,8 +517,35 @@ def validate(cfg: Config) -> Config:
     return cfg
 
 
+# Keys of older configs and checkpoints, read as their replacements: (section, old key) → {value: new}.
+LEGACY_KEYS = {
+    ("train", "cooldown"): ("schedule", {True: "cooldown", False: "constant"}),
+    ("train", "bf16"): ("precision", {True: "bf16", False: None}),
+}
+
+
+def _migrate(data: Any) -> Any:
+    """Rewrite the keys of :data:`LEGACY_KEYS` (old run directories stay readable and resumable)."""
+    for (sec, old), (new, values) in LEGACY_KEYS.items():
+        part = data.get(sec) if isinstance(data, dict) else None
+        if not isinstance(part, dict) or old not in part:
+            continue
+        val = part.pop(old)
+        if not isinstance(val, bool):
+            raise ConfigError(f"config key '{sec}.{old}' must be true or false, got {val!r}")
+        if values[val] is None:
+            continue
+        if new in part and part[new] != values[val]:
+            raise ConfigError(
+                f"config keys '{sec}.{old}' (older name) and '{sec}.{new}' disagree: keep only "
+                f"'{sec}.{new}'"
+            )
+        part[new] = values[val]
+    return data
+
+
 def from_dict(data: dict[str, Any]) -> Config:
-    return validate(_build(Config, copy.deepcopy(data), ""))
+    return validate(_build(Config, _migrate(copy.deepcopy(data)), ""))
 
 
 def available_configs() -> list[str]:

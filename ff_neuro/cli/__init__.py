@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..errors import FFNeuroError
+from ..runtime import keep_freed_memory
 from . import demo, lava, learn, report, spike, train
 
 # Modules with a ``register(subparsers)`` function, in the order they appear in --help.
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. User errors (bad config, checkpoint, path, device, value; an ``OSError`` from the
     file system) print one line to stderr and return 2; anything else is a bug and keeps its traceback."""
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # every command allocates the same large buffers again and again
     try:
         return args.func(args) or 0
     except FFNeuroError as e:

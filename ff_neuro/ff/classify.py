@@ -7,6 +7,7 @@ from torch import nn
 
 from ..data.labels import FourierLabels
 from .network import FFNet
+from .objective import layer_goodness
 
 
 class LinearHead(nn.Module):
@@ -24,3 +25,16 @@ class LinearHead(nn.Module):
 def goodness_scores(net: FFNet, labels: FourierLabels, x: torch.Tensor) -> torch.Tensor:
     """(N, C) goodness of every image under every label, as one batched pass over N·C inputs."""
     return net.goodness_score(net(labels.all_labels(x))).view(x.shape[0], labels.num_classes)
+
+
+@torch.no_grad()
+def label_scores(
+    net: FFNet, labels: FourierLabels, x: torch.Tensor, layers: list[int], fmt=None
+) -> torch.Tensor:
+    """(N, C) Σ_{l ∈ layers} g_l of every image under every label; the pass stops at max(layers)
+    (``[1]``: scoring with the first trained layer only). ``fmt`` maps the labelled input to the
+    memory format of the layers. With ``layers`` = the score layers this is :func:`goodness_scores`."""
+    h = labels.all_labels(x)
+    acts = net(fmt(h) if fmt else h, upto=max(layers))
+    g = sum(layer_goodness(acts[i], net.measure) for i in layers)
+    return g.view(x.shape[0], labels.num_classes)

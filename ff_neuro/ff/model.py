@@ -11,8 +11,6 @@ spiking model (``ff_neuro.spiking``) plugs into the same loop.
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 import torch.nn.functional as F
 
@@ -20,10 +18,19 @@ from ..checkpoint import load_module, load_optimizer, module_tensors, optimizer_
 from ..config import Config
 from ..data.labels import FourierLabels, sample_negatives
 from ..errors import ConfigError
-from .classify import LinearHead, goodness_scores
+from .classify import LinearHead, goodness_scores, label_scores
 from .functional import count_noise
 from .network import FFNet
-from .objective import hard_negatives, layer_goodness, softmax_loss, symba_loss, threshold_terms
+from .objective import (
+    hard_negatives,
+    layer_goodness,
+    region_goodness,
+    softmax_loss,
+    symba_loss,
+    threshold_terms,
+    uniform_negatives,
+)
+from .precision import Precision, resolve_precision
 
 
 class RateModel:
@@ -45,8 +52,9 @@ class RateModel:
         )
         t = cfg.train
         cuda = self.device.type == "cuda"
-        if cuda:
-            self.net.to(memory_format=torch.channels_last)
+        # auto is resolved by the trainer, which times a real step (ff.precision); until then fp32
+        first = "fp32" if t.precision == "auto" else t.precision
+        self.set_precision(resolve_precision(first, self, channels_last=t.channels_last))
         if t.compile and cuda:
             for layer in self.net.layers:
                 layer.forward = torch.compile(layer.forward, mode=t.compile_mode, dynamic=False)
@@ -67,10 +75,21 @@ class RateModel:
         self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.optimizers.items()}
 
     # --- training -------------------------------------------------------------------------
+    def set_precision(self, precision: Precision) -> None:
+        """Train with ``precision`` (bf16 autocast or fp32, channels_last or not); weights stay fp32."""
+        self.precision = precision
+        fmt = torch.channels_last if precision.channels_last else torch.contiguous_format
+        self.net.to(memory_format=fmt)
+
     def autocast(self):
-        if self.cfg.train.bf16 and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """The autocast context of training passes (evaluation never uses it)."""
+        return self.precision.autocast(self.device)
+
+    def _fmt(self, h: torch.Tensor) -> torch.Tensor:
+        """A layer input in the training memory format (channels_last when the precision says so)."""
+        return (
+            h.contiguous(memory_format=torch.channels_last) if self.precision.channels_last else h
+        )
 
     def set_lr_factor(self, factor: float) -> None:
         for k, opt in self.optimizers.items():
@@ -100,7 +119,7 @@ class RateModel:
                 acts = self.net(self.labels.neutral(x), detach=False)
                 return self.head(self.net.features(acts, detach=False))
         with torch.no_grad(), self.autocast():
-            feats = self.net.features(self.net(self.labels.neutral(x)))
+            feats = self.net.features(self.net(self._fmt(self.labels.neutral(x))))
         return self.head(feats)
 
     def _encode(self, x_labelled: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -113,7 +132,7 @@ class RateModel:
         """(input of the next layer, activations whose goodness layer i is trained on); with
         ``model.train_timesteps`` T the rates carry the spike-count quantisation of a T-step window."""
         with self.autocast():
-            a = self.net.layers[i](h)
+            a = self.net.layers[i](self._fmt(h))
         if self.cfg.model.train_timesteps and gen is not None:
             a = count_noise(a, self.cfg.model.scales[i], int(self.cfg.model.train_timesteps), gen)
         return a, a
@@ -129,8 +148,9 @@ class RateModel:
 
         Equivalent to summing the layer losses (no gradient crosses a layer), but only one layer's
         activations are alive at a time. Inputs go through as groups: positives and negatives (one
-        group of 2B with ``train.ff_posneg: batched``, two of B with ``sequential``), or every label
-        of every image (loss ``softmax``). The threshold loss is a sum of per-group terms, so each
+        group of (1 + k)B with ``train.ff_posneg: batched``, B and kB with ``sequential``; k =
+        ``goodness.negatives_per_image``, negatives image-major), or every label of every image
+        (loss ``softmax``). The threshold loss is a sum of per-group terms, so each
         group is back-propagated on its own (half the memory); the pairwise losses need both at once.
         """
         obj, b = self.cfg.goodness, x.shape[0]
@@ -138,7 +158,8 @@ class RateModel:
             groups = [self.labels.all_labels(x)]
         else:
             neg = self.negatives(x, y, gen, head_logits)
-            groups = [self.labels.overlay(x, y), self.labels.overlay(x, neg)]
+            xk = x.repeat_interleave(neg.shape[1], 0) if neg.dim() == 2 else x
+            groups = [self.labels.overlay(x, y), self.labels.overlay(xk, neg.flatten())]
             if self.cfg.train.ff_posneg == "batched":
                 groups = [torch.cat(groups)]
         groups = [self._encode(h, gen) for h in groups]
@@ -154,7 +175,7 @@ class RateModel:
                 groups, li = self._threshold_layer(i, groups, b, self.net.thresholds[i], gen)
             else:
                 outs = [self._layer(i, h, True, gen) for h in groups]
-                g = torch.cat([layer_goodness(a, obj.measure) for _, a in outs])
+                g = torch.cat([self._goodness(a) for _, a in outs])
                 li = (
                     softmax_loss(g.view(b, -1), y, obj.scale, obj.relative)
                     if obj.loss == "softmax"
@@ -165,6 +186,11 @@ class RateModel:
                 groups = [h.detach() for h, _ in outs]
             out[f"layer{i}"] = li.detach()
         return out
+
+    def _goodness(self, a: torch.Tensor) -> torch.Tensor:
+        """The goodness the loss trains: (n,) per layer, or (n, R²) per region (``goodness.regions``)."""
+        r = self.cfg.goodness.regions
+        return layer_goodness(a, self.cfg.goodness.measure) if r == 1 else region_goodness(a, r)
 
     def _threshold_layer(
         self,
@@ -178,7 +204,7 @@ class RateModel:
         obj, outs, total, start = self.cfg.goodness, [], 0.0, 0
         for h in groups:
             h, a = self._layer(i, h, True, gen)
-            g = layer_goodness(a, obj.measure)
+            g = self._goodness(a)
             n_pos = max(0, min(len(g), b - start))
             li = threshold_terms(g[:n_pos], 1.0, theta, obj.scale) + threshold_terms(
                 g[n_pos:], -1.0, theta, obj.scale
@@ -196,31 +222,36 @@ class RateModel:
         gen: torch.Generator,
         head_logits: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """One wrong label per image: uniform; hard (from the current goodness of every label, α-scaled);
-        or head (from the linear head's logits on the neutral input, which this step computes anyway)."""
-        obj = self.cfg.goodness
+        """Wrong labels: (B,) for one per image, (B, k) for ``goodness.negatives_per_image`` k > 1
+        (distinct per image). Uniform; hard (from the current goodness of every label on
+        ``goodness.hard_layers``, α-scaled, in the training precision); or head (from the linear
+        head's logits on the neutral input, which this step computes anyway)."""
+        obj, k = self.cfg.goodness, self.cfg.goodness.negatives_per_image
         if obj.negatives == "uniform":
-            return sample_negatives(y, self.num_classes, gen)
+            if k == 1:
+                return sample_negatives(y, self.num_classes, gen)
+            return uniform_negatives(y, self.num_classes, k, gen)
         if obj.negatives == "head":
-            return hard_negatives(head_logits, y, 1.0, gen)
+            return hard_negatives(head_logits, y, 1.0, gen, k)
+        layers = self.cfg.model.score_layers if obj.hard_layers is None else obj.hard_layers
         with torch.no_grad(), self.autocast():
-            scores = goodness_scores(self.net, self.labels, x)
+            scores = label_scores(self.net, self.labels, x, layers, self._fmt)
         if obj.relative:
             scores = scores / scores.mean(1, keepdim=True).clamp_min(1e-12)
-        return hard_negatives(scores, y, obj.scale, gen)
+        return hard_negatives(scores, y, obj.scale, gen, k)
 
     # --- inference ------------------------------------------------------------------------
     @torch.no_grad()
     def predict_linear(self, x: torch.Tensor) -> torch.Tensor:
-        with self.autocast():
-            return self.head(self.net.features(self.net(self.labels.neutral(x)))).argmax(1)
+        """Linear-head prediction, in fp32 whatever the training precision."""
+        return self.head(self.net.features(self.net(self.labels.neutral(x)))).argmax(1)
 
     @torch.no_grad()
     def predict_goodness(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Goodness prediction over all labels, in fp32 whatever the training precision."""
         if self.method != "ff":
             return None
-        with self.autocast():
-            return goodness_scores(self.net, self.labels, x).argmax(1)
+        return goodness_scores(self.net, self.labels, x).argmax(1)
 
     # --- state ----------------------------------------------------------------------------
     def weights(self) -> dict[str, torch.Tensor]:

@@ -1,7 +1,10 @@
 """The FF convolutional network: a stack of locally trained layers.
 
-Layer l computes  y_l = ReLU(conv_l(rms_norm(x_{l−1}).detach()))  with x_0 the labelled image, so no
-gradient crosses a layer boundary. The same ``LayerConfig`` list defines the spiking model and the
+Layer l computes  y_l = ψ(conv_l(N(x_{l−1}).detach()))  with x_0 the labelled image, so no gradient
+crosses a layer boundary. N is the identity (``model.norm: none``, the shipped spike-unit configs:
+static, deployable as is) or the paper's per-sample ``rms_norm`` (``norm: rms``); ψ is the rate
+function ``model.activation`` with scale λ (relu1, the IF rate with reset by subtraction, in the
+shipped configs; relu in the paper's; see ``functional.activation``). The same ``LayerConfig`` list defines the spiking model and the
 Lava graph; they read the weights of this module.
 """
 
@@ -89,10 +92,13 @@ class FFNet(nn.Module):
     def readout_dim(self) -> int:
         return sum(torch.Size(self.shapes[i]).numel() for i in self.cfg.readout_layers)
 
-    def forward(self, x: torch.Tensor, detach: bool = True) -> list[torch.Tensor]:
-        """Activations of every layer; ``detach=False`` lets backprop cross layers (the bp control)."""
+    def forward(
+        self, x: torch.Tensor, detach: bool = True, upto: int | None = None
+    ) -> list[torch.Tensor]:
+        """Activations of every layer (of layers 0..``upto`` only, when given); ``detach=False`` lets
+        backprop cross layers (the bp control)."""
         acts = []
-        for layer in self.layers:
+        for layer in self.layers[: None if upto is None else upto + 1]:
             x = layer(x, detach=detach)
             acts.append(x)
         return acts

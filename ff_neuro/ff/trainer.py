@@ -33,8 +33,9 @@ from ..io import (
     remove_stale_tmp,
     write_jsonl,
 )
-from ..runtime import hardware_description, resolve_device, seed_everything
+from ..runtime import hardware_description, keep_freed_memory, resolve_device, seed_everything
 from .model import build_model
+from .precision import Precision, resolve_precision
 from .run import BEST, CHECKPOINT, ModelFactory, config_dataset, open_run
 
 METRICS, JSONL = "metrics.json", "metrics.jsonl"
@@ -45,6 +46,34 @@ def cooldown_factor(epoch: int, epochs: int) -> float:
     if epoch <= epochs // 2:
         return 1.0
     return min(1.0, 2.0 * (1 + epochs - epoch) / epochs)
+
+
+def lr_factor(
+    schedule: str, epoch: int, epochs: int, step: int = 0, steps: int = 1, warmup: float = 0.0
+) -> float:
+    """lr/lr₀ at step ``step`` (0-based) of epoch ``epoch`` (1-based) of ``epochs`` × ``steps``.
+
+    cooldown   the paper's :func:`cooldown_factor`, constant within an epoch
+    constant   1
+    cosine     with S = epochs·steps, s = (epoch − 1)·steps + step and W = ⌈warmup·S⌉ warm-up steps:
+               (s + 1)/W for s < W, then ½(1 + cos(π (s − W)/(S − W)))  (one-cycle shape when W > 0)
+    """
+    if schedule == "cooldown":
+        return cooldown_factor(epoch, epochs)
+    if schedule == "constant":
+        return 1.0
+    total, s = epochs * steps, (epoch - 1) * steps + step
+    w = math.ceil(warmup * total)
+    if s < w:
+        return (s + 1) / w
+    return 0.5 * (1.0 + math.cos(math.pi * (s - w) / max(1, total - w)))
+
+
+def batch_lr_scale(cfg: Config) -> float:
+    """lr and head_lr multiplier for ``train.batch_size`` B: 1 | B/B_ref (linear) | √(B/B_ref) (sqrt)."""
+    t = cfg.train
+    ratio = t.batch_size / t.lr_ref_batch
+    return {"none": 1.0, "linear": ratio, "sqrt": math.sqrt(ratio)}[t.lr_scaling]
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
@@ -182,6 +211,7 @@ def _train(
     factory: ModelFactory,
 ) -> dict[str, Any]:
     dev = resolve_device(device)
+    keep_freed_memory()
     t = cfg.train
     changed: dict[str, list] = {}
     if resume:
@@ -225,6 +255,15 @@ def _train(
     in_shape, classes = (1, *data.image_shape), data.num_classes
     model = factory(cfg, in_shape, classes, dev, kind)
     atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
+    xs, ys = torch.from_numpy(train_split.x).to(dev), torch.from_numpy(train_split.y).to(dev)
+    if resume and "precision" in meta:  # the arithmetic the run started with, not a new measurement
+        precision = Precision.from_record(meta["precision"])
+    else:
+        first = (to_images(xs[: t.batch_size]), ys[: t.batch_size])
+        precision = resolve_precision(t.precision, model, first, t.channels_last)
+    model.set_precision(precision)
+    if verbose and t.precision != "fp32":
+        tqdm.write(f"precision: {precision.mode}, {precision.reason}")
 
     start, best, history, seconds = (
         1,
@@ -247,12 +286,11 @@ def _train(
     elif (out / JSONL).exists():
         (out / JSONL).unlink()
 
-    xs, ys = torch.from_numpy(train_split.x).to(dev), torch.from_numpy(train_split.y).to(dev)
     n, bs = len(ys), t.batch_size
     steps = n // bs if n >= bs else 1
+    scale = batch_lr_scale(cfg)
     for epoch in range(start, t.epochs + 1):
-        factor = cooldown_factor(epoch, t.epochs) if t.cooldown else 1.0
-        model.set_lr_factor(factor)
+        factor = lr_factor(t.schedule, epoch, t.epochs, 0, steps, t.warmup)
         gen = epoch_generator(t.seed, epoch)
         perm = torch.randperm(n, generator=gen).to(dev)
         sums: dict[str, torch.Tensor] = {}
@@ -265,6 +303,9 @@ def _train(
             mininterval=1.0,
         )
         for step in bar:
+            model.set_lr_factor(
+                scale * lr_factor(t.schedule, epoch, t.epochs, step, steps, t.warmup)
+            )
             idx = perm[step * bs : (step + 1) * bs]
             losses = model.train_step(to_images(xs[idx]), ys[idx], gen)
             for k, v in losses.items():
@@ -302,12 +343,12 @@ def _train(
             save_checkpoint(
                 out / BEST,
                 model.weights(),
-                _meta(cfg, kind, epoch, best, seconds, in_shape, classes),
+                _meta(cfg, kind, epoch, best, seconds, in_shape, classes, precision),
             )
         history.append(record)
         append_jsonl(out / JSONL, record)
         tensors, opt_meta = model.training_state()
-        meta = _meta(cfg, kind, epoch, best, seconds, in_shape, classes)
+        meta = _meta(cfg, kind, epoch, best, seconds, in_shape, classes, precision)
         save_checkpoint(out / CHECKPOINT, tensors, {**meta, "optimizers": opt_meta})
         if verbose:
             g = record["val_acc_goodness"]
@@ -323,7 +364,14 @@ def _train(
 
 
 def _meta(
-    cfg: Config, kind: str, epoch: int, best: dict, seconds: float, in_shape: tuple, classes: int
+    cfg: Config,
+    kind: str,
+    epoch: int,
+    best: dict,
+    seconds: float,
+    in_shape: tuple,
+    classes: int,
+    precision: Precision,
 ) -> dict[str, Any]:
     return {
         "config": cfg.to_dict(),
@@ -334,6 +382,7 @@ def _meta(
         "in_shape": [int(v) for v in in_shape],
         "num_classes": int(classes),
         "torch": torch.__version__,
+        "precision": precision.record(),
     }
 
 
@@ -369,6 +418,8 @@ def finish(
         "train_seconds": round(seconds, 2),
         "device": str(dev),
         "hardware": hardware_description(dev),
+        "precision": model.precision.record(),
+        "lr_batch_scale": batch_lr_scale(cfg),
         "train_size": len(data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)),
         "val_size": len(data.val),
         "test_size": len(data.test),

@@ -68,6 +68,9 @@ def test_goodness_config_is_validated():
         "scale": 1.0,
         "relative": False,
         "negatives": "uniform",
+        "regions": 1,
+        "negatives_per_image": 1,
+        "hard_layers": None,
     }
     for key, bad in (("loss", "hinge"), ("measure", "max"), ("negatives", "all"), ("scale", 0.0)):
         d2 = Config().to_dict()
