@@ -68,6 +68,36 @@ def tiny_run_trained(tmp_path_factory, mnist_small):
     return out, metrics
 
 
+NATIVE_TINY_MODEL = {  # spike units, relu1: converts to IF neurons that reset by subtraction (as mnist-quick)
+    "layers": [
+        {"channels": 8, "kernel": 5, "stride": 2, "train": False, "activation_scale": 1.7},
+        {"channels": 16, "kernel": 5, "stride": 2},
+        {"channels": 16, "kernel": 5},
+    ],
+    "loss_layers": [1, 2],
+    "readout_layers": [1, 2],
+    "norm": "none",
+    "activation": "relu1",
+    "activation_scale": 4.0,
+}
+
+
+@pytest.fixture(scope="session")
+def native_run_trained(tmp_path_factory, mnist_small):
+    """A tiny FF-CNN in spike units (mnist-quick's recipe, smaller), trained once per session for one
+    epoch on the real MNIST subset; its spiking network resets by subtraction. Returns the run dir."""
+    from ff_neuro.config import from_dict
+    from ff_neuro.ff import train
+
+    d = tiny_config(epochs=1, lr=2e-3).to_dict()
+    d["model"].update(NATIVE_TINY_MODEL)
+    d["labels"]["K"] = 0.5
+    d["goodness"].update({"measure": "mean", "loss": "symba", "scale": 8.0})
+    out = tmp_path_factory.mktemp("native_run")
+    train(from_dict(d), out, device="cpu", dataset=mnist_small, progress=False)
+    return out
+
+
 @pytest.fixture
 def tiny_run(tiny_run_trained, tmp_path):
     """A private copy of the tiny trained run for one test: (run_dir, metrics). Tests may write into

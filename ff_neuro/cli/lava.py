@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..hardware.export import NETX_BOUNDS, export_run
+from ..hardware.export import NETX_BOUNDS, NETX_RESETS, export_run
 from ..hardware.netx import OBSERVED_MARGIN
-from ..hardware.verify import CLIENTS_JSON, check_verifiable, verify_export
+from ..hardware.verify import CLIENTS_JSON, check_verifiable, row_text, verify_export
 from ..pipeline import COMPARE, compare_run
 from .common import float_between, int_at_least, max_timesteps, pct, print_table
 
@@ -62,6 +62,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=OBSERVED_MARGIN,
         metavar="M",
         help=f"netx --netx-bound observed: the margin (default {OBSERVED_MARGIN})",
+    )
+    p.add_argument(
+        "--netx-reset",
+        choices=NETX_RESETS,
+        default=None,
+        help="netx of a network that resets by subtraction (refused without this): neuron type "
+        "CUBA_SUBTRACT, which lava-dl loads only inside ff_neuro.lava.netx_subtract."
+        "netx_reset_subtract() (docs/hardware.md)",
+    )
+    p.add_argument(
+        "--lava-models",
+        choices=("reference", "fast"),
+        default="reference",
+        help="netx --verify: Lava's reference Conv/LIF ProcessModels (default) or ff_neuro's "
+        "bit-exact fast ones for the lava-dl network",
     )
     p.set_defaults(func=cmd_export)
 
@@ -144,6 +159,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         args.timesteps,
         args.netx_bound,
         args.netx_margin,
+        args.netx_reset,
     )
     for p in paths:
         print(p)
@@ -156,14 +172,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             args.profile,
             args.timesteps,
             emulation_samples=args.emulation_samples,
+            backend=args.lava_models,
         )
         for name, r in res["rows"].items():
-            print(
-                f"{name:55s} "
-                + "  ".join(
-                    f"{k} {100 * v:.4f} %" if k != "seconds" else f"{v} s" for k, v in r.items()
-                )
-            )
+            print(row_text(name, r))
         extra = res.get("netx_integer_network_vs_deployed_emulation")
         if extra:
             print(

@@ -4,11 +4,14 @@ Every runner takes the file as written and the layer-0 input ``inputs`` (N, T, C
 per-layer spike counts (N, C, H, W) over the T-step window, one sample after another from rest:
 
   * netx → lava-dl 0.6.0 + Lava ``fixed_pt`` (:func:`~ff_neuro.hardware.netx_lava.run_netx`);
-  * NIR → norse 1.1.0 ``norse.torch.from_nir(graph)``, stepping ``module(x[t], state)`` and reading
-    layer outputs from nirtorch's ``state.cache[node]``;
+  * NIR → norse 1.1.0 through :func:`~ff_neuro.hardware.nir_graph.norse_from_nir` (``norse.torch.from_nir``;
+    subtractive IF nodes step with norse's ``reset_subtract``), stepping ``module(x[t], state)`` and
+    reading layer outputs from nirtorch's ``state.cache[node]``;
   * NIR → snnTorch 1.0.0 through :func:`~ff_neuro.hardware.nir_graph.snntorch_from_nir`, reset with
     ``snntorch.utils.reset`` per batch, layer outputs by forward hooks;
-  * NIR → sinabs 3.1.3 ``sinabs.from_nir(graph, batch_size=B)`` on (B·T, C, H, W) input (sample-major).
+  * NIR → sinabs 3.1.3 ``sinabs.from_nir(graph, batch_size=B)`` on (B·T, C, H, W) input (sample-major):
+    ``sinabs`` as it comes, ``sinabs-aligned`` with the three named conventions changed
+    (:func:`~ff_neuro.hardware.nir_graph.sinabs_from_nir`).
 
 Agreement = the share of (sample, neuron) pairs, over all layers, whose spike counts are identical.
 """
@@ -22,11 +25,12 @@ import torch
 
 from ..errors import FFNeuroError
 
-NIR_CLIENTS = ("norse", "snntorch", "sinabs")
+NIR_CLIENTS = ("norse", "snntorch", "sinabs", "sinabs-aligned")
 PINS = {
     "norse": "norse==1.1.0",
     "snntorch": "snntorch==1.0.0",
     "sinabs": "sinabs==3.1.3 pbr (--no-deps)",
+    "sinabs-aligned": "sinabs==3.1.3 pbr (--no-deps)",
     "lava": "lava-dl==0.6.0 (--no-deps --ignore-requires-python) and opencv-python-headless",
 }
 
@@ -65,10 +69,11 @@ def _collect(per_batch: list[list[torch.Tensor]]) -> list[np.ndarray]:
 
 @torch.no_grad()
 def run_norse(graph, inputs, batch: int = 50) -> list[np.ndarray]:
-    from .nir_graph import lif_node_names
+    from .nir_graph import lif_node_names, norse_from_nir
 
+    require("norse.torch", "norse")
     names, out = lif_node_names(graph), []
-    model = require("norse.torch", "norse").from_nir(graph)
+    model = norse_from_nir(graph)
     for x in _batches(inputs, batch):
         state, acc = None, [0] * len(names)
         for t in range(x.shape[1]):
@@ -106,25 +111,30 @@ def run_snntorch(graph, inputs, batch: int = 50) -> list[np.ndarray]:
 
 
 @torch.no_grad()
-def run_sinabs(graph, inputs, batch: int = 50) -> list[np.ndarray]:
-    from .nir_graph import lif_node_names
+def run_sinabs(graph, inputs, batch: int = 50, aligned: bool = False) -> list[np.ndarray]:
+    from .nir_graph import lif_node_names, sinabs_from_nir
 
-    sinabs = require("sinabs", "sinabs")
+    require("sinabs", "sinabs")
     names, out = lif_node_names(graph), []
     for x in _batches(inputs, batch):
         b, T = x.shape[:2]
-        model = sinabs.from_nir(graph, batch_size=b)
+        model = sinabs_from_nir(graph, b, aligned)
         seen = _hooked(model, names)
         model(x.reshape(b * T, *x.shape[2:]))
         out.append([seen[n].reshape(b, T, *seen[n].shape[1:]).sum(1) for n in names])
     return _collect(out)
 
 
-RUNNERS = {"norse": run_norse, "snntorch": run_snntorch, "sinabs": run_sinabs}
+RUNNERS = {
+    "norse": run_norse,
+    "snntorch": run_snntorch,
+    "sinabs": run_sinabs,
+    "sinabs-aligned": lambda graph, inputs: run_sinabs(graph, inputs, aligned=True),
+}
 
 
 def run_nir_client(client: str, path: str | Path, inputs) -> list[np.ndarray]:
-    """Per-layer counts of ``inputs`` through the NIR file ``path`` in ``client`` (norse, snntorch, sinabs)."""
+    """Per-layer counts of ``inputs`` through the NIR file ``path`` in ``client`` (:data:`NIR_CLIENTS`)."""
     import nir
 
     if client not in RUNNERS:

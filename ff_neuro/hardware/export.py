@@ -4,7 +4,12 @@ Formats, and the clients that run them (docs/hardware.md has the measured agreem
   * ``lava``: ``lava_net.npz`` (per layer: Lava Conv weight (C_out, kW, kH, C_in), bias_mant) and
     ``lava_net.json`` (shapes, vth, du, dv, bias_exp, input scale, profile, resources). No pickles.
   * ``netx``: ``network.net`` (lava-dl 0.6.0 netx HDF5, fixed-point profiles only; :mod:`.netx`).
-  * ``nir``:  ``network.nir`` (NIR graph of the float spec; norse, snnTorch, sinabs; :mod:`.nir_graph`).
+    Reset by subtraction is refused unless asked for with ``netx_reset="subtract"``: its neurons then
+    have the type ``CUBA_SUBTRACT``, which lava-dl loads only inside
+    :func:`ff_neuro.lava.netx_subtract.netx_reset_subtract` (plain lava-dl fails on it, loudly).
+  * ``nir``:  ``network.nir`` (NIR graph of the float spec; norse, snnTorch, sinabs; :mod:`.nir_graph`);
+    reset by subtraction is node metadata ``reset="subtract"``, and the export says in one line which
+    clients run it faithfully.
 Every format also gets ``manifest.json`` + ``manifest.npz`` (:mod:`.manifest`): the input, label
 patterns, head and readout, which no format carries; and ``labels.json`` (label set, K, resources).
 """
@@ -90,6 +95,38 @@ def input_description(spec) -> dict:
     }
 
 
+NETX_RESETS = ("subtract",)
+NETX_SUBTRACT_ADVICE = (
+    "export --format nir (sinabs, norse and snnTorch run it exactly), --format lava, or "
+    "--format netx --netx-reset subtract for a netx file that lava-dl loads only inside "
+    "ff_neuro.lava.netx_subtract.netx_reset_subtract() (docs/hardware.md)"
+)
+
+
+def subtractive(spec) -> bool:
+    """True when any layer resets by subtraction."""
+    return any(layer.reset == "subtract" for layer in spec.layers)
+
+
+def check_reset(spec, fmt: str, netx_reset: str | None) -> None:
+    """One-line errors: netx refuses reset by subtraction unless ``netx_reset="subtract"`` asks for
+    the ff_neuro neuron type, which only a subtractive network may use."""
+    if netx_reset is not None and netx_reset not in NETX_RESETS:
+        raise ProfileError(f"unknown netx reset {netx_reset!r}; choose one of {list(NETX_RESETS)}")
+    if netx_reset is not None and fmt != "netx":
+        raise ProfileError(f"--netx-reset is for --format netx, not {fmt}")
+    if fmt == "netx" and subtractive(spec) and netx_reset != "subtract":
+        raise ProfileError(
+            "this network's neurons reset by subtraction, which netx cannot express (lava-dl's "
+            f"CUBA neuron resets to zero): {NETX_SUBTRACT_ADVICE}"
+        )
+    if netx_reset == "subtract" and not all(layer.reset == "subtract" for layer in spec.layers):
+        raise ProfileError(
+            "--netx-reset subtract needs a network whose neurons all reset by subtraction; this one "
+            "resets to zero: export it without --netx-reset"
+        )
+
+
 def export_spec(
     spec,
     profile: str,
@@ -98,11 +135,13 @@ def export_spec(
     dataset: str | None = None,
     netx_inputs=None,
     netx_margin: float = OBSERVED_MARGIN,
+    netx_reset: str | None = None,
 ) -> list[Path]:
     """Write ``spec`` under ``profile`` in format ``fmt`` into ``out``; returns the paths written.
     netx: ``netx_inputs`` (N, T, C, H, W), training inputs, bound each layer's current by what they
     drive, times ``netx_margin`` (:func:`~ff_neuro.hardware.netx.observed_currents`); ``None``: the
-    worst case."""
+    worst case. ``netx_reset="subtract"`` writes a network that resets by subtraction as
+    ``CUBA_SUBTRACT`` neurons (:mod:`.netx`); without it such a network is refused."""
     if fmt not in FORMATS:
         raise ProfileError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
     prof = load_profile(profile)
@@ -114,12 +153,7 @@ def export_spec(
             f"profile {prof.name!r} is for cost estimates only (no Lava neuron model); "
             f"export with loihi, loihi2 or ideal"
         )
-    if fmt in ("netx", "nir") and any(layer.reset == "subtract" for layer in spec.layers):
-        raise ProfileError(
-            f"this network's neurons reset by subtraction, which {fmt} cannot express "
-            f"({'CUBA resets to zero' if fmt == 'netx' else 'NIR IF/LIF reset to v_reset'}): "
-            f"export --format lava (LIFResetSubtract) instead"
-        )
+    check_reset(spec, fmt, netx_reset)
     net = quantize_spec(spec, prof) if prof.fixed_point else float_net(spec, prof.name)
     if fmt == "lava":
         paths = write_lava(net, out)
@@ -134,9 +168,11 @@ def export_spec(
         bounds = None if netx_inputs is None else observed_currents(net, netx_inputs, netx_margin)
         paths = [write_netx(net, out / "network.net", prof.threshold_bits, prof.state_bits, bounds)]
     else:
-        from .nir_graph import write_nir
+        from .nir_graph import SUBTRACT_CLIENTS, write_nir
 
         paths = [write_nir(spec, out / "network.nir")]
+        if subtractive(spec):
+            print(f"[export] {SUBTRACT_CLIENTS}")
     fixed = net if (fmt != "nir" and net.fixed_point) else None  # NIR always holds the float spec
     paths += write_manifest(out, spec, fmt, prof.name, {"network": paths[0].name}, fixed, dataset)
     info = {
@@ -175,13 +211,18 @@ def export_run(
     timesteps: int | None = None,
     netx_bound: str = "observed",
     netx_margin: float = OBSERVED_MARGIN,
+    netx_reset: str | None = None,
 ) -> list[Path]:
     """Export a run's deployable spec: the one ``ff-neuro spike`` saved, else the default conversion
     (:func:`ff_neuro.spiking.store.run_spec`, which says so on stderr). netx: ``netx_bound`` chooses
-    the current bound of the bias-keeping rescaling (:mod:`.netx`)."""
+    the current bound of the bias-keeping rescaling (:mod:`.netx`), ``netx_reset`` as in
+    :func:`export_spec`."""
     if netx_bound not in NETX_BOUNDS:
         raise ProfileError(f"unknown netx bound {netx_bound!r}; choose one of {list(NETX_BOUNDS)}")
     run = open_run(run_dir)
     spec, _ = run_spec(run, timesteps)
+    check_reset(spec, fmt, netx_reset)  # before the bound's simulation
     inputs = netx_bound_inputs(run, spec) if fmt == "netx" and netx_bound == "observed" else None
-    return export_spec(spec, profile, out, fmt, run.cfg.data.dataset, inputs, netx_margin)
+    return export_spec(
+        spec, profile, out, fmt, run.cfg.data.dataset, inputs, netx_margin, netx_reset
+    )

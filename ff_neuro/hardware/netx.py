@@ -30,6 +30,16 @@ that current (``current_bound``):
   that the deployed net receives on training images (:func:`observed_currents`). Biases stay exact where that fits; an input
   driving a layer beyond the margin would wrap u as Loihi does. ``netx_report`` states the bound used.
 
+Reset by subtraction (only with ``export --format netx --netx-reset subtract``). lava-dl's CUBA neuron
+resets to zero, and netx has no reset field. Such a network's neurons are written with the type
+``CUBA_SUBTRACT`` (:data:`SUBTRACT_TYPE`), which plain lava-dl does not know (it fails building the
+block, loudly, rather than resetting to zero), plus ``biasExp`` = the deployed bias_exp. Inside
+:func:`ff_neuro.lava.netx_subtract.netx_reset_subtract`, lava-dl builds them as ff_neuro's
+``LIFResetSubtract`` with that bias_exp, so the file holds the deployed integer network unscaled
+(k = 0): a 2^k rescaling would not be exact here, because a subtractive neuron's v is not bounded
+by its threshold (a neuron driven above threshold gains I − θ per step; on mnist-quick |v| reaches
+the 24-bit clip), and 2^k·v would clip where the deployed v does not.
+
 The k chosen are written into the file (attribute ``scale_k``), so a reader rebuilds the same network. W' = 2^k·W is an
 8-bit mantissa with weight exponent k on Loihi; Lava's Conv takes it as an integer. ``netx_net`` returns
 the integer network netx runs, so :func:`~ff_neuro.hardware.emulate.emulate_fixed` can check it.
@@ -47,10 +57,16 @@ from .emulate import emulate_fixed
 from .quantize import ACT_SHIFT, DECAY_UNITY, LoihiNet, max_input_current
 
 NETX_BIAS_EXP = 6  # lava-dl 0.6.0, hdf5.Network.get_neuron_params: 'bias_exp': 6
+SUBTRACT_TYPE = (
+    "CUBA_SUBTRACT"  # ff_neuro's neuron type: LIFResetSubtract (ff_neuro.lava.netx_subtract)
+)
 INPUT_MESSAGE_BITS = 24  # graded layer-0 input, as in ff-neuro deploy --fixed-point
 
 
 OBSERVED_MARGIN = 1.5  # observed current bound = this × the largest |a_in| seen on training images
+SUBTRACT_BOUND = (
+    "none (CUBA_SUBTRACT: unscaled, biasExp kept)"  # current_bound of subtractive files
+)
 
 
 def netx_scale(
@@ -115,7 +131,9 @@ def netx_net(
     net: LoihiNet, threshold_bits: int = 17, state_bits: int = 24, ks: list[int] | None = None
 ) -> LoihiNet:
     """The integer network netx runs from our file: layer i scaled by 2^ks[i] (default: the worst-case
-    :func:`netx_scales`), bias_exp = 6."""
+    :func:`netx_scales`), bias_exp = 6; a subtractive ``net`` itself (written unscaled)."""
+    if subtractive_net(net):
+        return net
     if not net.fixed_point:
         raise ValueError(
             "netx stores integer (Loihi) parameters: quantise with a fixed-point profile first"
@@ -150,7 +168,13 @@ def netx_report(
     a_bounds: list[float] | None = None,
 ) -> list[dict]:
     """Per layer: k, vth', the largest bias error left (units of the deployed a_in), and the current
-    bound: the largest |a_in| that fits u at this k, next to the worst case and ``a_bounds`` (observed)."""
+    bound: the largest |a_in| that fits u at this k, next to the worst case and ``a_bounds`` (observed).
+    A subtractive net is written unscaled with its own bias_exp: nothing is rounded."""
+    if subtractive_net(net):
+        return [
+            {"k": 0, "vth": int(layer.vth), "bias_exp": int(layer.bias_exp), "bias_exact": True}
+            for layer in net.layers
+        ]
     out = []
     a_lim = 2 ** (state_bits - 1 - ACT_SHIFT) - 1
     for i, (layer, nl) in enumerate(
@@ -176,9 +200,22 @@ def netx_report(
     return out
 
 
+def subtractive_net(net: LoihiNet) -> bool:
+    """True when the net's neurons reset by subtraction (all of them; a mix is refused)."""
+    resets = {layer.reset for layer in net.layers}
+    if len(resets) > 1:
+        raise ValueError(
+            f"netx export needs one reset for all layers, the net has {sorted(resets)}"
+        )
+    return resets == {"subtract"}
+
+
 def _neuron(g, layer) -> None:
     n = g.create_group("neuron")
-    n.create_dataset("type", data=np.bytes_("CUBA"))
+    subtract = layer.reset == "subtract"
+    n.create_dataset("type", data=np.bytes_(SUBTRACT_TYPE if subtract else "CUBA"))
+    if subtract:
+        n.create_dataset("biasExp", data=np.int64(int(layer.bias_exp)))
     n.create_dataset("iDecay", data=np.int64(int(layer.du) + 1))
     n.create_dataset("vDecay", data=np.int64(int(layer.dv)))
     n.create_dataset("vThMant", data=np.int64(int(layer.vth)))
@@ -194,11 +231,16 @@ def write_netx(
     a_bounds: list[float] | None = None,
 ) -> Path:
     """Write a fixed-point ``net`` (from :func:`quantize_spec`) as a netx HDF5 file (atomically); the
-    scales come from ``a_bounds`` (:func:`observed_currents`) when given, else from the worst case."""
+    scales come from ``a_bounds`` (:func:`observed_currents`) when given, else from the worst case.
+    A subtractive net is written unscaled as :data:`SUBTRACT_TYPE` neurons (module docstring)."""
     import h5py
 
-    ks = netx_scales(net, threshold_bits, state_bits, a_bounds)
-    nx = netx_net(net, threshold_bits, state_bits, ks)
+    subtract = subtractive_net(net)
+    if subtract:
+        ks, nx = [0] * len(net.layers), net
+    else:
+        ks = netx_scales(net, threshold_bits, state_bits, a_bounds)
+        nx = netx_net(net, threshold_bits, state_bits, ks)
     if any(int(layer.du) != DECAY_UNITY - 1 for layer in nx.layers):
         raise ValueError(
             "netx export expects du = 4095 (no current memory), the neuron ff_neuro deploys"
@@ -227,7 +269,9 @@ def write_netx(
         f.attrs["timesteps"] = int(net.timesteps)
         f.attrs["profile"] = net.profile
         f.attrs["scale_k"] = np.asarray(ks, dtype=np.int64)
-        f.attrs["current_bound"] = "worst-case" if a_bounds is None else "observed"
+        f.attrs["current_bound"] = (
+            SUBTRACT_BOUND if subtract else "worst-case" if a_bounds is None else "observed"
+        )
     tmp.replace(path)
     return path
 

@@ -16,10 +16,15 @@ integrates sample k during t ∈ [kT + l + 1, kT + l + 1 + T), and all it receiv
 ``Network(..., reset_interval=T, reset_offset=1)`` makes netx reset layer l when time_step ≡ l + 2
 (mod T), the first step of that window (LIFReset resets before its update); ff_neuro's WindowCounter
 sums each layer's spikes over its window. n samples take nT + L + 1 steps.
+
+A file whose neurons are ``CUBA_SUBTRACT`` (reset by subtraction, :mod:`.netx`) is loaded inside
+:func:`ff_neuro.lava.netx_subtract.netx_reset_subtract`, the explicit patch point that lets lava-dl
+build them as ff_neuro's ``LIFResetSubtract``; every other file is loaded by lava-dl untouched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import types
@@ -27,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .netx import INPUT_MESSAGE_BITS
+from .netx import INPUT_MESSAGE_BITS, SUBTRACT_TYPE
 
 
 class _Stub(types.ModuleType):
@@ -70,6 +75,17 @@ def import_netx():
     return require("lava.lib.dl.netx", "lava")
 
 
+def subtract_file(path: str | Path) -> bool:
+    """True when a netx file's neurons are ff_neuro's ``CUBA_SUBTRACT`` (reset by subtraction)."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        types = {
+            f["layer"][k]["neuron"]["type"][()] for k in f["layer"] if "neuron" in f["layer"][k]
+        }
+    return SUBTRACT_TYPE.encode() in types
+
+
 def run_netx(
     path: str | Path,
     x_int: np.ndarray,
@@ -87,6 +103,7 @@ def run_netx(
 
     from ..lava.fast import run_config
     from ..lava.graph import to_whc
+    from ..lava.netx_subtract import netx_reset_subtract
     from ..lava.procs.counter import WindowCounter
 
     x_int = np.asarray(x_int)
@@ -95,12 +112,14 @@ def run_netx(
         raise ValueError(f"inputs must be (N, T={T}, C, H, W) integers, got {x_int.shape}")
     with h5py.File(path, "r") as f:
         L = sum(f["layer"][k]["type"][()] != b"input" for k in f["layer"])
-    net = netx.hdf5.Network(
-        net_config=str(path),
-        input_message_bits=input_message_bits,
-        reset_interval=T,
-        reset_offset=1,
-    )
+    loading = netx_reset_subtract() if subtract_file(path) else contextlib.nullcontext()
+    with loading:
+        net = netx.hdf5.Network(
+            net_config=str(path),
+            input_message_bits=input_message_bits,
+            reset_interval=T,
+            reset_offset=1,
+        )
     enc = to_whc(x_int)  # (N, T, W, H, C)
     data = np.zeros((*enc.shape[2:], n * T + L + 1), dtype=np.int64)
     data[..., : n * T] = enc.transpose(2, 3, 4, 0, 1).reshape(*enc.shape[2:], n * T)

@@ -1,4 +1,4 @@
-"""NIR export of a spiking spec, and the one shim snnTorch 1.0's importer needs.
+"""NIR export of a spiking spec, its reading back, and the shims the clients need to run it exactly.
 
 Graph: ``input → conv0 → lif0 → conv1 → lif1 → … → output`` with ``nir.Conv2d`` (torch layout,
 bias = the constant input current per step) and, per layer, for the time step dt = 1 (metadata ``dt``):
@@ -7,29 +7,65 @@ bias = the constant input current per step) and, per layer, for the time step dt
   * β < 1: ``nir.LIF(tau = 1/(1 − β), r = tau, v_leak = 0, v_threshold = θ, v_reset = 0)``, whose Euler
     step v ← (1 − dt/τ)·v + (dt/τ)·r·I is exactly v ← β·v + I.
 
-Our neuron spikes when v > θ (strict) and resets v to 0, one spike per step at most. NIR's IF and LIF
-say "v > v_threshold, then v = v_reset", so they carry it exactly. What the clients do with it:
+Our neuron spikes when v > θ (strict), one spike per step at most, and then resets:
 
-  * norse 1.1.0 ``norse.torch.from_nir(graph)``: IF → ``IAFCell`` (v ← v + I, v > θ, reset to v_reset):
-    exact. LIF: norse ignores r (it warns), so β < 1 graphs are not exact there.
-  * snnTorch 1.0.0 ``snntorch.import_nir.import_from_nir``: builds IF as ``Leaky(beta=0.9,
-    init_hidden=False)`` with subtract reset (the next conv then receives a tuple and fails), and
-    LIF with a hard-coded dt = 1e-4. :func:`snntorch_from_nir` is the documented call: snnTorch's own
-    converter for every node except IF/LIF, which become ``snn.Leaky(beta = 1 − dt/τ (1 for IF),
-    threshold = θ/(r·dt/τ) (θ·r for IF), reset_mechanism="zero", init_hidden=True, reset_delay=False)``
-    with the graph's dt. Reset the hidden state between samples: ``snntorch.utils.reset(module)``.
-  * sinabs 3.1.3 ``sinabs.from_nir(graph, batch_size=N)``: IF → ``IAFSqueeze`` with sinabs' defaults:
-    several spikes per step (⌊v/θ⌋), subtract reset, v ≥ θ, v floored at −θ. Not our neuron.
+  * reset to zero (``reset = "zero"``): v ← 0. NIR ≥ 1.0.6's IF/LIF say "v > v_threshold, then
+    v = v_reset", so ``v_reset = 0`` carries it exactly, with no node metadata (files as before).
+  * reset by subtraction (``reset = "subtract"``, the default mnist-quick): v ← v − θ. NIR 1.0.8 has
+    no field for it (1.0.0–1.0.5 defined IF/LIF as subtractive; PR #129 changed them to v_reset; PR
+    #63, open, proposes ``reset="subtract"``). The node keeps ``v_reset = 0`` and carries
+    ``metadata = {"reset": "subtract"}`` (:data:`RESET_KEY`), the graph metadata says so too. A
+    reader that ignores node metadata runs a valid NIR graph that resets to zero: a different
+    network, silently. :data:`SUBTRACT_CLIENTS` says which clients read it how.
 
-The label overlay, the input encoding and the linear head (RMS-normalised window rates) are not NIR
-nodes: the export writes them into ``manifest.json`` / ``manifest.npz`` beside the graph.
+Per step, the subtractive neuron is v[t] = v[t−1] − θ·s[t−1] + I[t] (β = 1), s[t] = v[t] > θ. What the
+clients run:
+
+  * norse 1.1.0 ``norse.torch.from_nir``: IF → ``IAFCell`` (v ← v + I, v > θ, reset to v_reset).
+    Its ``reset_method`` argument reaches CubaLIF nodes only, and a CubaLIF cannot be an IF exactly
+    (norse scales the input by dt/τ_mem), so :func:`norse_from_nir` is the smallest shim: norse's own
+    converter, then each subtractive IF cell gets norse's IAF step with norse's
+    ``functional.reset.reset_subtract`` in place of its reset to v_reset (:func:`iaf_subtract_step`).
+    LIF: norse ignores r (it warns), so β < 1 graphs are not exact there.
+  * snnTorch 1.0.0 ``snntorch.import_nir.import_from_nir`` builds IF as ``Leaky(beta=0.9,
+    init_hidden=False)`` (the next conv then receives a tuple and fails) and LIF with a hard-coded
+    dt = 1e-4. :func:`snntorch_from_nir` keeps snnTorch's converter for every other node and maps
+    IF/LIF to ``snn.Leaky(beta = 1 − dt/τ (1 for IF), threshold = θ·τ/(r·dt) (θ·r for IF),
+    init_hidden=True)`` at the graph's dt, with the node's reset: ``reset_mechanism="zero",
+    reset_delay=False``, or ``"subtract"`` with snnTorch's default ``reset_delay=True`` (its
+    v[t] = β·v[t−1] + I[t] − θ·s[t−1], ours for β = 1; β < 1 subtractive nodes are refused). Reset
+    the hidden state between samples: ``snntorch.utils.reset(module)``.
+  * sinabs 3.1.3 ``sinabs.from_nir(graph, batch_size=N)``: IF → ``IAFSqueeze``, whose reset is
+    subtraction (``MembraneSubtract``) whatever v_reset says, with three other conventions: ⌊v/θ⌋
+    spikes per step (``MultiSpike``), v ≥ θ, v floored at −θ. :func:`sinabs_from_nir` with
+    ``aligned=True`` changes exactly these three (``spike_fn`` = :class:`StrictSingleSpike`,
+    ``min_v_mem = None``) and sets the reset the node names (``MembraneReset`` for reset to zero).
+
+The label overlay, the input encoding, the linear head and goodness are not NIR nodes: the export
+writes them into ``manifest.json`` / ``manifest.npz`` beside the graph.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+RESET_KEY = "reset"  # node metadata key; value "subtract" (absent: reset to v_reset)
+RESETS = ("zero", "subtract")
+SUBTRACT_NOTE = (
+    "IF/LIF nodes with metadata reset='subtract' reset by subtraction, v <- v - v_threshold after a "
+    "spike (v_reset unused); NIR 1.0.8 has no field for it, readers that ignore node metadata "
+    "reset to v_reset = 0"
+)
+SUBTRACT_CLIENTS = (
+    "reset by subtraction in NIR (node metadata reset='subtract'): run faithfully by sinabs 3.1.3 "
+    "from_nir (subtraction is its native reset; exact with single spike, v > threshold, no v floor), "
+    "norse 1.1.0 via ff_neuro.hardware.nir_graph.norse_from_nir and snnTorch 1.0.0 via "
+    "ff_neuro.hardware.nir_graph.snntorch_from_nir; norse.torch.from_nir and any reader that ignores "
+    "node metadata would silently reset to zero (snntorch.import_nir crashes on IF nodes)"
+)
 
 
 def spec_to_nir(spec):
@@ -41,6 +77,8 @@ def spec_to_nir(spec):
     )
     prev = "input"
     for i, layer in enumerate(spec.layers):
+        if layer.reset not in RESETS:
+            raise ValueError(f"layer {i}: unknown reset {layer.reset!r}; NIR export knows {RESETS}")
         w = np.asarray(layer.weight, np.float32)
         nodes[f"conv{i}"] = nir.Conv2d(
             input_shape=tuple(layer.in_shape[1:]),
@@ -55,22 +93,26 @@ def spec_to_nir(spec):
         thr = np.full(shape, float(layer.threshold), np.float32)
         zero = np.zeros(shape, np.float32)
         beta = float(layer.beta)
+        meta = {RESET_KEY: "subtract"} if layer.reset == "subtract" else {}
         if beta >= 1.0:
-            nodes[f"lif{i}"] = nir.IF(r=np.ones(shape, np.float32), v_threshold=thr, v_reset=zero)
+            nodes[f"lif{i}"] = nir.IF(
+                r=np.ones(shape, np.float32), v_threshold=thr, v_reset=zero, metadata=meta
+            )
         else:
             tau = np.full(shape, 1.0 / (1.0 - beta), np.float32)
             nodes[f"lif{i}"] = nir.LIF(
-                tau=tau, r=tau.copy(), v_leak=zero, v_threshold=thr, v_reset=zero
+                tau=tau, r=tau.copy(), v_leak=zero, v_threshold=thr, v_reset=zero, metadata=meta
             )
         edges += [(prev, f"conv{i}"), (f"conv{i}", f"lif{i}")]
         prev = f"lif{i}"
     nodes["output"] = nir.Output(output_type={"output": np.asarray(spec.layers[-1].out_shape)})
     edges.append((prev, "output"))
+    subtract = any(layer.reset == "subtract" for layer in spec.layers)
     meta = {
         "dt": 1.0,
         "timesteps": int(spec.timesteps),
         "encoding": spec.encoding,
-        "reset": "zero (v_reset = 0)",
+        "reset": SUBTRACT_NOTE if subtract else "zero (v_reset = 0)",
         "threshold": "strict (v > v_threshold)",
         "manifest": "manifest.json",
         "not_carried": "label overlay (Fourier labels), input encoding, RMS-normalised linear head: see manifest",
@@ -102,16 +144,87 @@ def lif_node_names(graph) -> list[str]:
     return names
 
 
+def node_reset(node) -> str:
+    """ "subtract" for a node whose metadata says reset='subtract', else "zero" (reset to v_reset, which
+    must then be 0 for our neuron). Any other metadata value is an error, not a guess."""
+    value = (getattr(node, "metadata", None) or {}).get(RESET_KEY, "zero")
+    value = value.decode() if isinstance(value, bytes) else str(value)
+    if value not in RESETS:
+        raise ValueError(f"unknown node metadata reset={value!r}; known: {list(RESETS)}")
+    v_reset = getattr(node, "v_reset", None)
+    if value == "zero" and v_reset is not None and not np.allclose(np.asarray(v_reset), 0.0):
+        raise ValueError("the graph has v_reset != 0: neither ff_neuro nor these shims run it")
+    return value
+
+
 def _single(x, what: str) -> float:
     vals = np.unique(np.asarray(x))
     if vals.size != 1:
-        raise ValueError(f"snnTorch's Leaky needs one {what} per layer, the graph has {vals.size}")
+        raise ValueError(f"one {what} per layer is needed, the graph has {vals.size}")
     return float(vals[0])
+
+
+def neuron_of(node, dt: float = 1.0) -> tuple[float, float]:
+    """(β, θ') of an IF/LIF node at time step dt, for the neuron v ← β·v + I, spike v > θ' (I the input):
+
+    IF:  v ← v + r·I, spike v > θ                 → β = 1,            θ' = θ / r
+    LIF: v ← (1 − dt/τ)·v + (dt/τ)·r·I, v > θ      → β = 1 − dt/τ,     θ' = θ·τ / (r·dt)
+    """
+    import nir
+
+    if isinstance(node, nir.IF):
+        return 1.0, _single(node.v_threshold, "threshold") / _single(node.r, "r")
+    tau = _single(node.tau, "tau")
+    return 1.0 - dt / tau, _single(node.v_threshold, "threshold") * tau / (
+        _single(node.r, "r") * dt
+    )
+
+
+def _int(x) -> int:
+    return int(np.asarray(x).ravel()[0])
+
+
+def spec_from_nir(graph, like):
+    """The network a NIR graph written by :func:`spec_to_nir` holds, as ``like`` (the spec it was written
+    from, for shapes and everything NIR does not carry) with each layer's weight, bias, stride, padding,
+    β, θ and reset read from the file: what ff_neuro's own simulator runs as "the file"."""
+    import nir
+
+    dt = float(graph.metadata.get("dt", 1.0))
+    nxt, node, layers, conv = dict(graph.edges), "input", [], None
+    while node in nxt:
+        node = nxt[node]
+        n = graph.nodes[node]
+        if isinstance(n, nir.Conv2d):
+            conv = n
+        elif isinstance(n, (nir.IF, nir.LIF)):
+            if conv is None or len(layers) >= len(like.layers):
+                raise ValueError(f"node {node!r}: not the conv → neuron chain spec_to_nir writes")
+            beta, threshold = neuron_of(n, dt)
+            layers.append(
+                replace(
+                    like.layers[len(layers)],
+                    weight=np.asarray(conv.weight, np.float32),
+                    bias=np.asarray(conv.bias, np.float32),
+                    stride=_int(conv.stride),
+                    padding=_int(conv.padding),
+                    beta=beta,
+                    threshold=threshold,
+                    reset=node_reset(n),
+                )
+            )
+            conv = None
+    if len(layers) != len(like.layers):
+        raise ValueError(
+            f"the graph has {len(layers)} conv → neuron layers, the spec {len(like.layers)}"
+        )
+    return replace(like, layers=layers)
 
 
 def snntorch_from_nir(graph, dt: float | None = None):
     """snnTorch 1.0 module of a NIR graph: ``snntorch.import_nir``'s converter and nirtorch's executor,
-    with IF/LIF mapped onto ``snn.Leaky`` with reset to zero at the graph's dt (metadata, else 1)."""
+    with IF/LIF mapped onto ``snn.Leaky`` at the graph's dt (metadata, else 1) and the node's reset
+    (:func:`node_reset`): reset to zero, or by subtraction (β = 1 only)."""
     import nir
     import nirtorch
     import snntorch as snn
@@ -120,17 +233,16 @@ def snntorch_from_nir(graph, dt: float | None = None):
     dt = float(graph.metadata.get("dt", 1.0)) if dt is None else float(dt)
 
     def leaky(node):
-        if isinstance(node, nir.IF):
-            beta, threshold = 1.0, _single(node.v_threshold, "threshold") * _single(node.r, "r")
-        else:
-            tau = _single(node.tau, "tau")
-            beta, threshold = (
-                1.0 - dt / tau,
-                _single(node.v_threshold, "threshold") * tau / (_single(node.r, "r") * dt),
+        beta, threshold = neuron_of(node, dt)
+        if node_reset(node) == "subtract":
+            if beta != 1.0:
+                raise ValueError(
+                    "snn.Leaky subtracts the threshold after the decay (β·v + I − θ·s), ff_neuro "
+                    "before it (β·(v − θ·s) + I): only β = 1 subtractive nodes map exactly"
+                )
+            return snn.Leaky(
+                beta=beta, threshold=threshold, reset_mechanism="subtract", init_hidden=True
             )
-        v_reset = getattr(node, "v_reset", None)
-        if v_reset is not None and not np.allclose(np.asarray(v_reset), 0.0):
-            raise ValueError("snn.Leaky resets to zero only: the graph has v_reset != 0")
         return snn.Leaky(
             beta=beta,
             threshold=threshold,
@@ -145,3 +257,70 @@ def snntorch_from_nir(graph, dt: float | None = None):
     }
     node_map.update({nir.IF: leaky, nir.LIF: leaky})
     return nirtorch.nir_to_torch(graph, node_map)
+
+
+def iaf_subtract_step(input_tensor, state, p, dt: float = 0.001):
+    """norse's ``iaf_feed_forward_step`` with norse's ``reset_subtract`` as its reset:
+
+    v = v + I;   z = threshold(v − v_th);   v = (1 − z)·v + z·(v − v_th)
+    """
+    from norse.torch.functional.iaf import IAFFeedForwardState
+    from norse.torch.functional.reset import reset_subtract
+    from norse.torch.functional.threshold import threshold
+
+    v = state.v + input_tensor
+    z = threshold(v - p.v_th, p.method, p.alpha)
+    return z, IAFFeedForwardState(v=reset_subtract(z, v, p.v_reset, p.v_th))
+
+
+def norse_from_nir(graph):
+    """norse 1.1.0 module of a NIR graph: ``norse.torch.from_nir(graph)``, then every IF node with
+    reset='subtract' steps with :func:`iaf_subtract_step` (norse's ``reset_method`` reaches CubaLIF
+    nodes only). LIF nodes with reset='subtract' are refused: norse's LIF box ignores r."""
+    import nir
+    import norse.torch
+
+    model = norse.torch.from_nir(graph)
+    for name in lif_node_names(graph):
+        node = graph.nodes[name]
+        if node_reset(node) != "subtract":
+            continue
+        if not isinstance(node, nir.IF):
+            raise ValueError(f"node {name!r}: norse runs reset by subtraction on IF nodes only")
+        getattr(model, name).activation = iaf_subtract_step
+    return model
+
+
+def strict_single_spike():
+    """sinabs' ``SingleSpike`` with our comparison: one spike where v > θ (sinabs: v ≥ θ)."""
+    from sinabs.activation import SingleSpike
+
+    class StrictSingleSpike(SingleSpike):
+        @staticmethod
+        def forward(ctx, v_mem, spike_threshold, surrogate_grad_fn):
+            ctx.save_for_backward(v_mem.clone())
+            ctx.spike_threshold = spike_threshold
+            ctx.surrogate_grad_fn = surrogate_grad_fn
+            return (v_mem - spike_threshold > 0).float()
+
+    return StrictSingleSpike
+
+
+def sinabs_from_nir(graph, batch_size: int, aligned: bool = False):
+    """sinabs 3.1.3 module of a NIR graph (``sinabs.from_nir``). ``aligned``: on every IF node's
+    ``IAFSqueeze`` change the three conventions that differ from ours, and nothing else: single
+    spike with v > θ (:func:`strict_single_spike`) instead of ⌊v/θ⌋ spikes at v ≥ θ, no v floor
+    (sinabs: −θ); and reset to zero (``MembraneReset``) where the node says so (sinabs always
+    subtracts)."""
+    import sinabs
+    from sinabs.activation import MembraneReset
+
+    model = sinabs.from_nir(graph, batch_size=batch_size)
+    if aligned:
+        spike = strict_single_spike()
+        for name in lif_node_names(graph):
+            layer = getattr(model, name)
+            layer.spike_fn, layer.min_v_mem = spike, None
+            if node_reset(graph.nodes[name]) == "zero":
+                layer.reset_fn = MembraneReset()
+    return model

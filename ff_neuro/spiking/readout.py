@@ -56,8 +56,10 @@ def head_predictions(spec, counts) -> np.ndarray:
     return (feats @ w.T + b).argmax(1).numpy()
 
 
-def goodness_predictions(spec, counts, classes: int) -> np.ndarray:
-    """Goodness predictions from counts of N·classes sample-major labelled inputs."""
+def goodness_matrix(spec, counts, classes: int) -> torch.Tensor:
+    """(N, classes) goodness scores of a spec from the counts of N·classes sample-major labelled inputs
+    (image n under label c at row n·classes + c): :func:`goodness_score` with the spec's loss layers,
+    act_scales and measure."""
     scales = [float(layer.act_scale) for layer in spec.layers]
     score = goodness_score(
         [torch.as_tensor(np.asarray(c)) for c in counts],
@@ -66,4 +68,9 @@ def goodness_predictions(spec, counts, classes: int) -> np.ndarray:
         scales,
         spec.meta.get("goodness_measure", "sum"),
     )
-    return score.view(-1, classes).argmax(1).numpy()
+    return score.view(-1, classes)
+
+
+def goodness_predictions(spec, counts, classes: int) -> np.ndarray:
+    """Goodness predictions from counts of N·classes sample-major labelled inputs."""
+    return goodness_matrix(spec, counts, classes).argmax(1).numpy()

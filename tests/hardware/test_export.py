@@ -202,13 +202,44 @@ def test_lava_npz_holds_lava_layout_and_no_pickles(rng, tmp_path):
     )
 
 
-def test_reset_by_subtraction_is_refused_by_netx_and_nir_and_kept_by_lava(rng, tmp_path):
+def test_reset_by_subtraction_netx_needs_the_ff_neuro_neuron_type(rng, tmp_path):
+    """netx refuses reset by subtraction with one line that says what to do; --netx-reset subtract
+    writes CUBA_SUBTRACT neurons with the deployed bias_exp, unscaled; lava and NIR keep the reset."""
+    import h5py
+
     spec = spec_of(rng)
     for layer in spec.layers:
         layer.reset = "subtract"
-    for fmt in ("netx", "nir"):
-        with pytest.raises(ProfileError, match="reset by subtraction"):
-            export_spec(spec, "loihi2", tmp_path / fmt, fmt)
+    with pytest.raises(ProfileError, match="reset by subtraction") as e:
+        export_spec(spec, "loihi2", tmp_path / "netx", "netx")
+    msg = str(e.value)
+    assert "\n" not in msg and "--netx-reset subtract" in msg and "--format nir" in msg
+    path = export_spec(spec, "loihi2", tmp_path / "netx", "netx", netx_reset="subtract")[0]
+    net = quantize_spec(spec, "loihi2")
+    with h5py.File(path, "r") as f:
+        for i, layer in enumerate(net.layers, start=1):
+            n = f["layer"][str(i)]["neuron"]
+            assert n["type"][()] == b"CUBA_SUBTRACT" and int(n["biasExp"][()]) == layer.bias_exp
+            np.testing.assert_array_equal(f["layer"][str(i)]["weight"][()], layer.weight)
+            assert int(n["vThMant"][()]) == layer.vth
+        assert list(f.attrs["scale_k"]) == [0] * len(net.layers)
+    man = json.loads((tmp_path / "netx" / "manifest.json").read_text())
+    assert man["reset"]["mode"] == "subtract" and "netx_reset_subtract" in str(man["clients"])
     export_spec(spec, "loihi2", tmp_path / "lava", "lava")
     desc = json.loads((tmp_path / "lava" / "lava_net.json").read_text())
     assert [layer["reset"] for layer in desc["layers"]] == ["subtract"] * len(spec.layers)
+    export_spec(spec, "loihi2", tmp_path / "nir", "nir")
+
+
+def test_netx_reset_is_for_subtractive_netx_only(rng, tmp_path):
+    import h5py
+
+    spec = spec_of(rng)
+    with pytest.raises(ProfileError, match="resets to zero"):
+        export_spec(spec, "loihi2", tmp_path, "netx", netx_reset="subtract")
+    with pytest.raises(ProfileError, match="for --format netx"):
+        export_spec(spec, "loihi2", tmp_path, "nir", netx_reset="subtract")
+    path = export_spec(spec, "loihi2", tmp_path, "netx")[0]  # reset to zero: CUBA, as before
+    with h5py.File(path, "r") as f:
+        assert f["layer"]["1"]["neuron"]["type"][()] == b"CUBA"
+        assert "biasExp" not in f["layer"]["1"]["neuron"]
