@@ -166,7 +166,7 @@ def _from_cache(spec: DatasetSpec) -> dict[str, bytes] | None:
             except OSError:
                 raise e from None
             warnings.warn(
-                f"ff_neuro: the cached {bad} is damaged ({str(e).split(': ', 1)[1].split(';')[0]}); "
+                f"the cached {bad} is damaged ({str(e).split(': ', 1)[1].split(';')[0]}); "
                 f"moved it to {aside.name} and fetching {spec.name} again",
                 stacklevel=3,
             )

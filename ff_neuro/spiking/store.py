@@ -2,13 +2,16 @@
 
 ``ff-neuro spike`` writes one per (variant, encoding, T) it evaluates; ``deploy``, ``export``,
 ``compare`` and ``report`` load it (:func:`run_spec`) and convert with the default calibration only
-when it is missing, saying so in one line on stderr. No pickles: the arrays (``layer{i}.weight``,
-``layer{i}.bias``, ``head.weight``, ``head.bias``) are safetensors, everything else JSON:
+when it is missing, saying so in a warning (one line on stderr in the CLI). No pickles: the arrays
+(``layer{i}.weight``, ``layer{i}.bias``, ``head.weight``, ``head.bias``) are safetensors, everything
+else JSON:
 
   * ``format`` (:data:`FORMAT`), ``safetensors_sha256`` (the arrays file, so a torn pair is refused);
   * ``checkpoint``: {file, sha256} of the run checkpoint it was converted from: a spec whose hash
     differs from the run's current checkpoint is refused (:class:`SpecError`);
   * ``calibration``: method, percentile, samples, seed, source (the seeded training subset), dataset;
+    for a model trained in spike units (:func:`~ff_neuro.spiking.convert.is_native`), whose
+    conversion uses none of them, only ``{"calibration": "none: native spike units"}``;
   * ``timesteps``, ``encoding``, ``neuron_reset``, ``loss_layers``, ``readout_layers``, ``layers``
     (the scalar fields of every :class:`LIFConvSpec`) and the spec's own ``meta``.
 Both files are written atomically, the arrays first: the JSON names the arrays it belongs to.
@@ -19,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import sys
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ from safetensors.numpy import save as st_save
 
 from ..ff.run import Run, open_run
 from ..io import atomic_write_bytes, atomic_write_json
-from .convert import spiking_spec_from_run
+from .convert import is_native, spiking_spec_from_run
 from .errors import SpikingError
 from .spec import LIFConvSpec, SpikingNetSpec
 
@@ -39,6 +42,8 @@ FORMAT = "ff_neuro-spike-spec-1"
 SPEC_DIR = "spiking"
 ARRAY_FIELDS = ("weight", "bias")
 DEFAULT_CALIBRATION = {"calibration": "spikes", "percentile": 99.9, "calib_samples": 200, "seed": 0}
+NATIVE = "none: native spike units"  # the calibration record of a model trained in spike units
+CALIBRATION_SOURCE = "train split: seeded subset of calib_samples images, each with its true and with the neutral label"
 
 
 class SpecError(SpikingError):
@@ -48,6 +53,15 @@ class SpecError(SpikingError):
 def spec_path(run_dir: str | Path, variant: str, encoding: str, timesteps: int) -> Path:
     """Where ``ff-neuro spike`` saves the spec of (variant, encoding, T) of a run (the .safetensors)."""
     return Path(run_dir) / SPEC_DIR / f"{variant}-{encoding}-T{int(timesteps)}.safetensors"
+
+
+def calibration_record(run: Run, calibration: dict[str, Any]) -> dict[str, Any]:
+    """What a spec of ``run`` records as its calibration: the parameters it was converted with and the
+    images they came from, or ``{"calibration": NATIVE}`` for a model trained in spike units, whose
+    conversion takes its scales from the config and uses no calibration images."""
+    if run.kind == "rate" and is_native(run.cfg):
+        return {"calibration": NATIVE}
+    return {**calibration, "source": CALIBRATION_SOURCE, "dataset": run.cfg.data.dataset}
 
 
 def save_spec(
@@ -72,12 +86,7 @@ def save_spec(
         "format": FORMAT,
         "safetensors_sha256": hashlib.sha256(blob).hexdigest(),
         "checkpoint": {"file": run.checkpoint.name, "sha256": run.sha256},
-        "calibration": {
-            **calibration,
-            "source": "train split: seeded subset of calib_samples images, "
-            "each with its true and with the neutral label",
-            "dataset": run.cfg.data.dataset,
-        },
+        "calibration": calibration_record(run, calibration),
         "variant": spec.meta.get("variant"),
         "timesteps": int(spec.timesteps),
         "encoding": spec.encoding,
@@ -155,7 +164,7 @@ def run_spec(
     say=None,
 ) -> tuple[SpikingNetSpec, dict[str, Any]]:
     """The spec of a run that later stages use: the one ``ff-neuro spike`` saved, else a conversion with
-    the default calibration, announced in one line on stderr (``say`` replaces that print).
+    the default calibration, announced by a :func:`warnings.warn` (``say(line)`` replaces it).
 
     Returns (spec, provenance): the saved spec's calibration and file, or ``{"saved": None, ...}``."""
     run = open_run(run, device)
@@ -168,13 +177,19 @@ def run_spec(
             "saved": str(path.relative_to(run.run_dir)),
             "calibration": doc["calibration"],
         }
-    (say or _stderr)(
-        f"ff-neuro: no saved spike spec {path}; converting with the default calibration "
+    record = calibration_record(run, DEFAULT_CALIBRATION)
+    how = (
+        "(native spike units: no calibration)"
+        if record["calibration"] == NATIVE
+        else "with the default calibration"
+    )
+    (say or _warn)(
+        f"no saved spike spec {path}; converting {how} "
         f"(ff-neuro spike {run.run_dir} --timesteps {T} --encoding {enc} saves one)"
     )
     spec = spiking_spec_from_run(run, T, enc, variant, device=device, **DEFAULT_CALIBRATION)
-    return spec, {"saved": None, "calibration": dict(DEFAULT_CALIBRATION)}
+    return spec, {"saved": None, "calibration": record}
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr)
+def _warn(line: str) -> None:
+    warnings.warn(line, stacklevel=3)

@@ -66,3 +66,21 @@ def test_spike_goodness_tracks_rate_goodness(native_run, mnist_small):
     # stated bounds: accuracy within 6 pp at T = 16 and 3 pp at T = 64; argmax agreement ≥ 90 % at T = 64
     assert gaps[16] <= 0.06 and gaps[64] <= 0.03, gaps
     assert agree[64] > agree[16] and agree[64] >= 0.9, agree
+
+
+def test_a_native_spec_records_that_it_needs_no_calibration(native_run, mnist_small):
+    """A model trained in spike units converts without calibration: its saved spec and the default
+    conversion record "none: native spike units", not percentile and calibration images."""
+    from ff_neuro.ff import open_run
+    from ff_neuro.spiking import load_spec, run_spec, spec_path, spike_run
+    from ff_neuro.spiking.store import NATIVE
+
+    run = open_run(native_run, dataset=mnist_small)
+    spike_run(run, [4], ["current"], 5, ["static"], "cpu", goodness=False)
+    _, doc = load_spec(spec_path(native_run, "static", "current", 4), run)
+    assert (
+        doc["calibration"] == {"calibration": NATIVE} == {"calibration": "none: native spike units"}
+    )
+    with pytest.warns(UserWarning, match="native spike units: no calibration"):
+        _, source = run_spec(run, 5)
+    assert source == {"saved": None, "calibration": {"calibration": NATIVE}}
