@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 pytest.importorskip("lava.magma")
@@ -47,7 +49,9 @@ def test_chunked_deploy_equals_one_graph_and_checks_the_reference_models(tiny_ru
         and check["spike_count_agreement"] == 1.0
         and check["identical_samples"] == 3
     )
-    assert check["reference_ms_per_step"] > 0 and one["backend_check"] is None
+    # a clock reading: a finite number (it may read 0 on a loaded machine), not a speed to check
+    assert math.isfinite(check["reference_ms_per_step"]) and check["reference_ms_per_step"] >= 0
+    assert one["backend_check"] is None
     # graphs: 2 image chunks, 2 reference-model chunks (2 + 1 images), 1 goodness chunk (1 image x 10 labels)
     assert m["lava_graphs"] == 5 and one["lava_graphs"] == 2
     tail = len(m["quantisation"]["layers"]) + 1  # L + 1 pipeline steps at the end of every graph

@@ -4,6 +4,7 @@ run)."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_learn_on_lava_end_to_end(tiny_run, capsys):
     )
     m = json.loads((run_dir / "learn_metrics.json").read_text())
     assert m["weights_bit_identical"] is True and m["samples"] == 12 and m["windows"] == 24
-    assert m["profile"] == "loihi2" and m["ms_per_step"] > 0
+    assert m["profile"] == "loihi2" and math.isfinite(m["ms_per_step"]) and m["ms_per_step"] >= 0
     assert 0 <= m["test_acc_goodness_before"] <= 1 and 0 <= m["test_acc_goodness_after"] <= 1
     assert [c["windows"] for c in m["curve"]] == [0, 12, 24]
     assert m["learning_energy"]["loihi"]["energy_per_sample_j"] > 0
