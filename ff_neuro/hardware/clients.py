@@ -68,12 +68,12 @@ def _collect(per_batch: list[list[torch.Tensor]]) -> list[np.ndarray]:
 
 
 @torch.no_grad()
-def run_norse(graph, inputs, batch: int = 50) -> list[np.ndarray]:
+def run_norse(graph, inputs, batch: int = 50, shim: bool = True) -> list[np.ndarray]:
     from .nir_graph import lif_node_names, norse_from_nir
 
     require("norse.torch", "norse")
     names, out = lif_node_names(graph), []
-    model = norse_from_nir(graph)
+    model = norse_from_nir(graph, shim)
     for x in _batches(inputs, batch):
         state, acc = None, [0] * len(names)
         for t in range(x.shape[1]):
@@ -93,12 +93,12 @@ def _hooked(model, names):
 
 
 @torch.no_grad()
-def run_snntorch(graph, inputs, batch: int = 50) -> list[np.ndarray]:
+def run_snntorch(graph, inputs, batch: int = 50, subtract=None) -> list[np.ndarray]:
     from .nir_graph import lif_node_names, snntorch_from_nir
 
     utils = require("snntorch.utils", "snntorch")
     names, out = lif_node_names(graph), []
-    model = snntorch_from_nir(graph)
+    model = snntorch_from_nir(graph, subtract=subtract)
     seen = _hooked(model, names)
     for x in _batches(inputs, batch):
         utils.reset(model)
@@ -111,7 +111,7 @@ def run_snntorch(graph, inputs, batch: int = 50) -> list[np.ndarray]:
 
 
 @torch.no_grad()
-def run_sinabs(graph, inputs, batch: int = 50, aligned: bool = False) -> list[np.ndarray]:
+def run_sinabs(graph, inputs, batch: int = 50, aligned=False) -> list[np.ndarray]:
     from .nir_graph import lif_node_names, sinabs_from_nir
 
     require("sinabs", "sinabs")

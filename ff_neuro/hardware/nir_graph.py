@@ -31,14 +31,14 @@ clients run:
     init_hidden=False)`` (the next conv then receives a tuple and fails) and LIF with a hard-coded
     dt = 1e-4. :func:`snntorch_from_nir` keeps snnTorch's converter for every other node and maps
     IF/LIF to ``snn.Leaky(beta = 1 − dt/τ (1 for IF), threshold = θ·τ/(r·dt) (θ·r for IF),
-    init_hidden=True)`` at the graph's dt, with the node's reset: ``reset_mechanism="zero",
-    reset_delay=False``, or ``"subtract"`` with snnTorch's default ``reset_delay=True`` (its
-    v[t] = β·v[t−1] + I[t] − θ·s[t−1], ours for β = 1; β < 1 subtractive nodes are refused). Reset
-    the hidden state between samples: ``snntorch.utils.reset(module)``.
+    init_hidden=True, reset_delay=False)`` at the graph's dt, with the node's reset:
+    ``reset_mechanism="zero"``, or ``"subtract"`` with the start-of-step reset off
+    (:func:`subtract_leaky`: snnTorch subtracts θ a second time while the stored v stays above θ).
+    Reset the hidden state between samples: ``snntorch.utils.reset(module)``.
   * sinabs 3.1.3 ``sinabs.from_nir(graph, batch_size=N)``: IF → ``IAFSqueeze``, whose reset is
     subtraction (``MembraneSubtract``) whatever v_reset says, with three other conventions: ⌊v/θ⌋
     spikes per step (``MultiSpike``), v ≥ θ, v floored at −θ. :func:`sinabs_from_nir` with
-    ``aligned=True`` changes exactly these three (``spike_fn`` = :class:`StrictSingleSpike`,
+    ``aligned=True`` changes exactly these three (``spike_fn`` = ``StrictSingleSpike``,
     ``min_v_mem = None``) and sets the reset the node names (``MembraneReset`` for reset to zero).
 
 The label overlay, the input encoding, the linear head and goodness are not NIR nodes: the export
@@ -221,10 +221,11 @@ def spec_from_nir(graph, like):
     return replace(like, layers=layers)
 
 
-def snntorch_from_nir(graph, dt: float | None = None):
+def snntorch_from_nir(graph, dt: float | None = None, subtract=None):
     """snnTorch 1.0 module of a NIR graph: ``snntorch.import_nir``'s converter and nirtorch's executor,
     with IF/LIF mapped onto ``snn.Leaky`` at the graph's dt (metadata, else 1) and the node's reset
-    (:func:`node_reset`): reset to zero, or by subtraction (β = 1 only)."""
+    (:func:`node_reset`): reset to zero, or by subtraction with ``subtract(beta, threshold)`` (default
+    :func:`subtract_leaky`; ``stock_subtract_leaky`` shows what snnTorch does as it comes)."""
     import nir
     import nirtorch
     import snntorch as snn
@@ -235,14 +236,7 @@ def snntorch_from_nir(graph, dt: float | None = None):
     def leaky(node):
         beta, threshold = neuron_of(node, dt)
         if node_reset(node) == "subtract":
-            if beta != 1.0:
-                raise ValueError(
-                    "snn.Leaky subtracts the threshold after the decay (β·v + I − θ·s), ff_neuro "
-                    "before it (β·(v − θ·s) + I): only β = 1 subtractive nodes map exactly"
-                )
-            return snn.Leaky(
-                beta=beta, threshold=threshold, reset_mechanism="subtract", init_hidden=True
-            )
+            return (subtract or subtract_leaky)(beta, threshold)
         return snn.Leaky(
             beta=beta,
             threshold=threshold,
@@ -259,6 +253,47 @@ def snntorch_from_nir(graph, dt: float | None = None):
     return nirtorch.nir_to_torch(graph, node_map)
 
 
+def subtract_leaky(beta: float, threshold: float):
+    """``snn.Leaky(beta, threshold, reset_mechanism="subtract", init_hidden=True, reset_delay=False)``
+    with its start-of-step reset (``mem_reset``) off. snnTorch then computes, per step,
+
+        v ← β·v + I;   s = (v − θ > 0);   v ← v − θ·s
+
+    which is ff_neuro's neuron (v ← β·(v − θ·s[t−1]) + I, s = v > θ), in the same float order. As it
+    comes, snnTorch subtracts θ once more at the start of the next step whenever the stored v is still
+    above θ (a neuron driven above threshold, common with reset by subtraction), and its default
+    ``reset_delay=True`` computes v ← β·v + I − θ·s[t−1]: for β = 1 the same equations as ours, summed
+    in another order ((v + I) − θ instead of (v − θ) + I), which flips a spike where v lies within a
+    rounding error of θ (measured: docs/results-export.md); for β < 1 another neuron."""
+    import snntorch as snn
+    import torch
+
+    class SubtractOnceLeaky(snn.Leaky):
+        def mem_reset(self, mem):
+            return torch.zeros_like(mem)
+
+    return SubtractOnceLeaky(
+        beta=beta,
+        threshold=threshold,
+        reset_mechanism="subtract",
+        init_hidden=True,
+        reset_delay=False,
+    )
+
+
+def stock_subtract_leaky(beta: float, threshold: float, reset_delay: bool = True):
+    """snnTorch's own ``snn.Leaky(reset_mechanism="subtract")`` (not ours: :func:`subtract_leaky`)."""
+    import snntorch as snn
+
+    return snn.Leaky(
+        beta=beta,
+        threshold=threshold,
+        reset_mechanism="subtract",
+        init_hidden=True,
+        reset_delay=reset_delay,
+    )
+
+
 def iaf_subtract_step(input_tensor, state, p, dt: float = 0.001):
     """norse's ``iaf_feed_forward_step`` with norse's ``reset_subtract`` as its reset:
 
@@ -273,15 +308,16 @@ def iaf_subtract_step(input_tensor, state, p, dt: float = 0.001):
     return z, IAFFeedForwardState(v=reset_subtract(z, v, p.v_reset, p.v_th))
 
 
-def norse_from_nir(graph):
-    """norse 1.1.0 module of a NIR graph: ``norse.torch.from_nir(graph)``, then every IF node with
-    reset='subtract' steps with :func:`iaf_subtract_step` (norse's ``reset_method`` reaches CubaLIF
-    nodes only). LIF nodes with reset='subtract' are refused: norse's LIF box ignores r."""
+def norse_from_nir(graph, shim: bool = True):
+    """norse 1.1.0 module of a NIR graph: ``norse.torch.from_nir(graph)``, then (``shim``) every IF
+    node with reset='subtract' steps with :func:`iaf_subtract_step` (norse's ``reset_method`` reaches
+    CubaLIF nodes only). LIF nodes with reset='subtract' are refused: norse's LIF box ignores r.
+    ``shim=False``: norse as it comes (subtractive IF nodes then reset to zero)."""
     import nir
     import norse.torch
 
     model = norse.torch.from_nir(graph)
-    for name in lif_node_names(graph):
+    for name in lif_node_names(graph) if shim else []:
         node = graph.nodes[name]
         if node_reset(node) != "subtract":
             continue
@@ -306,21 +342,35 @@ def strict_single_spike():
     return StrictSingleSpike
 
 
-def sinabs_from_nir(graph, batch_size: int, aligned: bool = False):
-    """sinabs 3.1.3 module of a NIR graph (``sinabs.from_nir``). ``aligned``: on every IF node's
-    ``IAFSqueeze`` change the three conventions that differ from ours, and nothing else: single
-    spike with v > θ (:func:`strict_single_spike`) instead of ⌊v/θ⌋ spikes at v ≥ θ, no v floor
-    (sinabs: −θ); and reset to zero (``MembraneReset``) where the node says so (sinabs always
-    subtracts)."""
-    import sinabs
-    from sinabs.activation import MembraneReset
+SINABS_CONVENTIONS = ("single_spike", "strict", "no_floor", "reset")
 
+
+def sinabs_from_nir(graph, batch_size: int, aligned=False):
+    """sinabs 3.1.3 module of a NIR graph (``sinabs.from_nir``). ``aligned`` changes, on every IF
+    node's ``IAFSqueeze``, the conventions that differ from ours and nothing else (``True``: all of
+    :data:`SINABS_CONVENTIONS`; or a collection of their names):
+
+      * "single_spike": one spike per step (sinabs' ``SingleSpike``, v ≥ θ) instead of ⌊v/θ⌋;
+      * "strict": one spike where v > θ (:func:`strict_single_spike`; implies one spike per step);
+      * "no_floor": ``min_v_mem = None`` (sinabs floors v at −θ);
+      * "reset": the node's reset (``MembraneReset`` for reset to zero; sinabs always subtracts,
+        so this changes nothing on a subtractive node).
+    """
+    import sinabs
+    from sinabs.activation import MembraneReset, SingleSpike
+
+    change = set(SINABS_CONVENTIONS if aligned is True else (aligned or ()))
+    if change - set(SINABS_CONVENTIONS):
+        raise ValueError(f"unknown sinabs conventions {sorted(change - set(SINABS_CONVENTIONS))}")
     model = sinabs.from_nir(graph, batch_size=batch_size)
-    if aligned:
-        spike = strict_single_spike()
-        for name in lif_node_names(graph):
-            layer = getattr(model, name)
-            layer.spike_fn, layer.min_v_mem = spike, None
-            if node_reset(graph.nodes[name]) == "zero":
-                layer.reset_fn = MembraneReset()
+    for name in lif_node_names(graph) if change else []:
+        layer = getattr(model, name)
+        if "strict" in change:
+            layer.spike_fn = strict_single_spike()
+        elif "single_spike" in change:
+            layer.spike_fn = SingleSpike
+        if "no_floor" in change:
+            layer.min_v_mem = None
+        if "reset" in change and node_reset(graph.nodes[name]) == "zero":
+            layer.reset_fn = MembraneReset()
     return model

@@ -99,3 +99,23 @@ def test_netx_runs_in_lava_dl_with_the_emulated_counts(tiny_spec, tiny_inputs, t
         json.loads((tmp_path / "manifest.json").read_text())["input"]["fixed_point"]["input_scale"]
         == net.input_scale
     )
+
+
+@pytest.mark.slow
+def test_verify_a_reset_to_zero_run_every_label(tiny_run, tmp_path):
+    """Reset-to-zero networks export as before (no node metadata) and verify under every label:
+    norse, snnTorch and sinabs with its four conventions aligned (reset to zero included) give our counts."""
+    import nir
+
+    from ff_neuro.hardware.export import export_run
+    from ff_neuro.hardware.verify import verify_export
+
+    path = export_run(tiny_run[0], "ideal", tmp_path, "nir", timesteps=4)[0]
+    graph = nir.read(str(path))
+    assert all(graph.nodes[n].metadata == {} for n in ("lif0", "lif1", "lif2"))
+    res = verify_export(tiny_run[0], tmp_path, "nir", 3, timesteps=4)
+    assert res["rows"]["ff_neuro simulate_spec of the file (reference)"]["resets"] == ["zero"]
+    for client in ("norse", "snntorch", "sinabs-aligned"):
+        row = res["rows"][client]
+        assert row["spike_count_agreement"] == 1.0 and row["goodness_equal"] == 1.0, client
+    assert res["rows"]["sinabs"]["labels_spike_count_agreement"] < 1.0

@@ -113,13 +113,46 @@ def test_plain_norse_from_nir_resets_to_zero_silently(subtract_export):
     assert not np.array_equal(counts.numpy(), ours(spec, x)[1])
 
 
+def test_snntorch_runs_leaky_subtractive_layers_too(rng, tmp_path):
+    """β < 1: snn.Leaky with its start-of-step reset off is v ← β·v + I, s = v > θ, v ← v − θ·s: ours."""
+    import snntorch as snn
+
+    from ff_neuro.hardware.nir_graph import snntorch_from_nir
+
+    spec = with_reset(spec_of(rng, beta=(0.875, 0.75), T=12), "subtract")
+    x = 2.0 * rng.random((3, spec.timesteps, 1, 8, 8)).astype(np.float32)
+    spec, x = exact_float_grid(spec, x)
+    path = export_spec(spec, "ideal", tmp_path, "nir")[0]
+    assert isinstance(snntorch_from_nir(nir.read(str(path))).lif0, snn.Leaky)
+    ref = ours(spec, x)
+    assert count_agreement(ref, run_nir_client("snntorch", path, x)) == 1.0
+    assert sum(int(c.sum()) for c in ref) > 0
+
+
+def test_snntorchs_stock_subtract_leaky_subtracts_twice(subtract_export):
+    """Why the start-of-step reset is off: as it comes, snn.Leaky(reset_mechanism="subtract",
+    reset_delay=False) subtracts θ again while the stored v is above θ (a neuron driven above threshold)."""
+    import snntorch as snn
+    import torch
+
+    spec, x, _ = subtract_export
+    layer = spec.layers[0]
+    w, b = torch.as_tensor(layer.weight), torch.as_tensor(layer.bias)
+    stock = snn.Leaky(beta=1.0, threshold=1.0, reset_mechanism="subtract", reset_delay=False)
+    mem, count = stock.init_leaky(), 0
+    for t in range(spec.timesteps):
+        spk, mem = stock(torch.nn.functional.conv2d(torch.as_tensor(x[:, t]), w, b, 1, 1), mem)
+        count = count + spk
+    ref = ours(spec, x)[0]
+    assert layer.threshold == 1.0 and ref.sum() > 0
+    assert not np.array_equal(count.numpy(), ref) and count.sum() < ref.sum()  # subtracted twice
+
+
 def test_shims_refuse_what_they_cannot_run_exactly(rng, tmp_path):
-    from ff_neuro.hardware.nir_graph import norse_from_nir, snntorch_from_nir
+    from ff_neuro.hardware.nir_graph import norse_from_nir
 
     spec = with_reset(spec_of(rng, beta=(0.875, 0.75)), "subtract")
     graph = nir.read(str(export_spec(spec, "ideal", tmp_path, "nir")[0]))
-    with pytest.raises(ValueError, match="after the decay"):
-        snntorch_from_nir(graph)
     with pytest.raises(ValueError, match="IF nodes only"):
         norse_from_nir(graph)
     graph.nodes["lif0"].metadata["reset"] = "halve"
@@ -128,7 +161,7 @@ def test_shims_refuse_what_they_cannot_run_exactly(rng, tmp_path):
 
 
 @pytest.mark.slow
-def test_verify_on_a_trained_subtractive_network_every_label(native_run_trained, tmp_path):
+def test_verify_on_a_trained_subtractive_network_every_label(native_run_trained, mnist, tmp_path):
     """``ff-neuro export RUN --format nir --verify N`` on a network trained in spike units (real MNIST):
     every client's counts, under the neutral label and every label, and the goodness computed from them
     equal ff_neuro's; sinabs as it comes differs. clients.json records it."""
@@ -147,3 +180,38 @@ def test_verify_on_a_trained_subtractive_network_every_label(native_run_trained,
         assert row["goodness_max_abs_difference"] == 0.0
     assert res["rows"]["sinabs"]["labels_spike_count_agreement"] < 1.0
     assert res["samples"] == 4 and res["client_versions"]["sinabs"] == "3.1.3"
+    # the example classifies from the export files alone, without ff_neuro, as norse did in verify
+    line = run_example_06(out, 4, idx_folder(mnist, tmp_path / "idx", 4))
+    norse = res["rows"]["norse"]
+    assert "reset subtract" in line
+    assert f"linear head {100 * norse['accuracy']:.2f} %" in line
+    assert f"goodness {100 * norse['goodness_accuracy']:.2f} %" in line
+
+
+def idx_folder(mnist, folder, n):
+    """The first n MNIST test images and labels as IDX files (what the example reads)."""
+    folder.mkdir(parents=True)
+    x, y = mnist.test.x[:n].astype(np.uint8), mnist.test.y[:n].astype(np.uint8)
+    head = np.array([0x0803, n, x.shape[1], x.shape[2]], ">u4").tobytes()
+    (folder / "t10k-images-idx3-ubyte").write_bytes(head + x.tobytes())
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(
+        np.array([0x0801, n], ">u4").tobytes() + y.tobytes()
+    )
+    return folder
+
+
+def run_example_06(export_dir, n, folder) -> str:
+    """Run examples/06_export_in_norse.py with ``import ff_neuro`` made impossible; its last line."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "06_export_in_norse.py"
+    code = (
+        "import runpy, sys; sys.modules['ff_neuro'] = None; "
+        f"sys.argv = [{str(script)!r}, {str(export_dir)!r}, '{n}', {str(folder)!r}]; "
+        f"runpy.run_path({str(script)!r}, run_name='__main__')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
