@@ -17,25 +17,20 @@ import json
 from pathlib import Path
 
 import torch
-import yaml
 
 from ff_neuro.config import load_config
 from ff_neuro.data.datasets import load_dataset
 from ff_neuro.io import atomic_write_json
-from ff_neuro.pipeline import open_run, train
+from ff_neuro.pipeline import evaluate_run, open_run, train
 from ff_neuro.runtime import hardware_description
+from ff_neuro.sweep import parse_recipe
 
-TARGETS = (0.95, 0.97, 0.98)
+TARGETS = (0.95, 0.97, 0.98, 0.99)
 
 
 def parse_overrides(text: str) -> dict[str, dict]:
     """'goodness.loss=symba;train.lr=1e-3' → {'goodness': {'loss': 'symba'}, 'train': {'lr': 0.001}}."""
-    out: dict[str, dict] = {}
-    for item in filter(None, (t.strip() for t in text.split(";"))):
-        key, _, value = item.partition("=")
-        section, _, name = key.partition(".")
-        out.setdefault(section, {})[name] = yaml.safe_load(value)
-    return out
+    return parse_recipe(f"x:{text}")[1]
 
 
 def merge(*parts: dict[str, dict]) -> dict[str, dict]:
@@ -46,10 +41,11 @@ def merge(*parts: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
-def minutes_to(history: list[dict], target: float) -> float | None:
-    """Cumulative training minutes at the first epoch whose validation goodness reaches ``target``."""
+def minutes_to(history: list[dict], target: float, key: str = "val_acc_goodness") -> float | None:
+    """Cumulative training minutes at the first epoch whose validation accuracy ``key`` (goodness
+    by default) reaches ``target``."""
     for r in history:
-        if r["val_acc_goodness"] is not None and r["val_acc_goodness"] >= target:
+        if r[key] is not None and r[key] >= target:
             return round(r["train_seconds"] / 60, 2)
     return None
 
@@ -129,10 +125,14 @@ def main(argv=None) -> dict:
                 for r in hist
             ],
             "minutes_to": {f"{int(t * 100)}": minutes_to(hist, t) for t in TARGETS},
+            "minutes_to_linear": {
+                f"{int(t * 100)}": minutes_to(hist, t, "val_acc_linear") for t in TARGETS
+            },
             "test_acc_goodness": m["test_acc_goodness"],
             "test_acc_linear": m["test_acc_linear"],
             "seconds_per_epoch": round(m["train_seconds"] / len(hist), 1),
             "val_goodness_per_layer": per_layer_goodness(run, data),
+            "val_full": evaluate_run(run, "val", "cpu", dataset=data),
             "hardware": hardware_description(torch.device("cpu")),
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         }

@@ -175,10 +175,12 @@ def throughput(a) -> dict:
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg = load_config(a.config)
-    hard_options = [cfg.goodness.hard_layers]
-    first_trained = min(i for i in cfg.model.loss_layers if cfg.model.layers[i].train)
-    if cfg.goodness.negatives == "hard" and cfg.goodness.hard_layers != [first_trained]:
-        hard_options.append([first_trained])
+    hard_options = [cfg.goodness.hard_layers]  # the config's, the classifier's layers, the first
+    if cfg.goodness.negatives == "hard":  # trained layer alone
+        first_trained = min(i for i in cfg.model.loss_layers if cfg.model.layers[i].train)
+        for opt in (None, [first_trained]):
+            if opt not in hard_options:
+                hard_options.append(opt)
     rows = []
     for batch in [int(b) for b in a.batches.split(",")]:
         for mode in a.modes.split(","):

@@ -58,7 +58,9 @@ class DataConfig:
 
 @dataclass
 class LabelConfig:
-    kind: str = "fourier"
+    kind: str = (
+        "fourier"  # fourier (the paper's plane waves) | onehot (a 2×2 patch per class: ablation)
+    )
     set: int = 1
     K: float = 0.35
 
@@ -397,8 +399,7 @@ def validate(cfg: Config) -> Config:
     if cfg.data.root is not None and not cfg.data.root.strip():
         raise ConfigError("config key 'data.root' must be a folder or null, got an empty string")
     # labels
-    if cfg.labels.kind != "fourier":
-        raise ConfigError(f"labels.kind must be 'fourier', got {cfg.labels.kind!r}")
+    _choice(cfg, "labels.kind", ("fourier", "onehot"))
     _choice(cfg, "labels.set", (1, 2))
     _range(cfg, "labels.K", 0.0, 1.0)
     # model
@@ -570,6 +571,31 @@ def load_config(name_or_path: str | Path) -> Config:
         return from_dict(data)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
+
+
+def parse_override(item: str, what: str = "--set") -> tuple[str, str, Any]:
+    """'section.key=VALUE' → (section, key, value), VALUE read as YAML without tags (``!!…``)."""
+    key, sep, value = item.partition("=")
+    section, dot, name = key.partition(".")
+    if not sep or not dot or not name:
+        raise ConfigError(f"{what} {item!r} must look like SECTION.KEY=VALUE, e.g. train.lr=1e-4")
+    try:
+        if any(isinstance(t, yaml.TagToken) for t in yaml.scan(value, Loader=yaml.SafeLoader)):
+            raise ConfigError(f"{what} {item!r}: YAML tags (!...) are not allowed in VALUE")
+        return section, name, yaml.safe_load(value)
+    except yaml.YAMLError as e:
+        raise ConfigError(
+            f"{what} {item!r}: VALUE is not valid YAML ({str(e).splitlines()[0]})"
+        ) from None
+
+
+def parse_overrides(items: list[str], what: str = "--set") -> dict[str, dict]:
+    """['train.lr=1e-4', ...] → {'train': {'lr': 0.0001}} (see :func:`parse_override`)."""
+    out: dict[str, dict] = {}
+    for item in items:
+        section, name, value = parse_override(item, what)
+        out.setdefault(section, {})[name] = value
+    return out
 
 
 def dump_config(cfg: Config) -> str:

@@ -1,6 +1,7 @@
 """The stages depend one way: a module of ``ff_neuro/<stage>`` imports no later stage.
 
-Order (README, "Layout"): data → ff → spiking → hardware → lava → onchip → analysis → pipeline → cli. The
+Order (README, "Layout"): data → ff → spiking → hardware → lava → onchip → analysis → pipeline → sweep
+→ cli. The
 top-level modules (config, checkpoint, io, errors, runtime) sit below every stage. Imports are read
 with ``ast`` (module level and inside functions alike), so a lazy import is no way around it.
 """
@@ -13,7 +14,18 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ff_neuro"
-STAGES = ["data", "ff", "spiking", "hardware", "lava", "onchip", "analysis", "pipeline", "cli"]
+STAGES = [
+    "data",
+    "ff",
+    "spiking",
+    "hardware",
+    "lava",
+    "onchip",
+    "analysis",
+    "pipeline",
+    "sweep",
+    "cli",
+]
 BASE = {"config", "checkpoint", "io", "errors", "runtime"}
 CORE = set(STAGES) - {"onchip"}  # on-chip learning (the lava extra) is optional in a checkout
 

@@ -15,10 +15,10 @@ import warnings
 
 from ..errors import FFNeuroError
 from ..runtime import keep_freed_memory
-from . import demo, lava, learn, report, spike, train
+from . import demo, lava, learn, report, spike, sweep, train
 
 # Modules with a ``register(subparsers)`` function, in the order they appear in --help.
-COMMAND_MODULES = [train, spike, lava, learn, report, demo]
+COMMAND_MODULES = [train, sweep, spike, lava, learn, report, demo]
 
 
 class Parser(argparse.ArgumentParser):

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import yaml
-
-from ..config import available_configs, load_config
-from ..errors import ConfigError
+from ..config import available_configs, load_config, parse_overrides
 from ..io import ensure_writable_dir
 from ..pipeline import evaluate_run, train
 from ..runtime import resolve_device
@@ -58,27 +55,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=run_evaluate)
 
 
-def parse_overrides(items: list[str]) -> dict[str, dict]:
-    """['train.lr=1e-4', ...] → {'train': {'lr': 0.0001}}; values are parsed as YAML."""
-    out: dict[str, dict] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        section, dot, name = key.partition(".")
-        if not sep or not dot or not name:
-            raise ConfigError(
-                f"--set {item!r} must look like SECTION.KEY=VALUE, e.g. train.lr=1e-4"
-            )
-        try:
-            if any(isinstance(t, yaml.TagToken) for t in yaml.scan(value, Loader=yaml.SafeLoader)):
-                raise ConfigError(f"--set {item!r}: YAML tags (!...) are not allowed in VALUE")
-            out.setdefault(section, {})[name] = yaml.safe_load(value)
-        except yaml.YAMLError as e:
-            raise ConfigError(
-                f"--set {item!r}: VALUE is not valid YAML ({str(e).splitlines()[0]})"
-            ) from None
-    return out
-
-
 def config_from_args(args: argparse.Namespace):
     cfg = load_config(args.config)
     if args.set:
@@ -106,6 +82,8 @@ def run_train(args: argparse.Namespace) -> int:
         kind=args.model,
         progress=not args.no_progress,
     )
+    if m.get("rank", 0):  # a torchrun worker other than rank 0: rank 0 reports
+        return 0
     print_table(
         [
             [

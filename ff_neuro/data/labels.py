@@ -13,6 +13,10 @@ The frequencies and phases are not published; we choose (documented in docs/labe
     order, the first 10 of the 12 patterns, phase 0;
   * set 2: k = 5 cycles per image, 10 orientations 0°, 18°, …, 162°, phase 0.
 The neutral input, used by the linear head, mixes in the mean of the class patterns.
+
+``labels.kind: onehot`` replaces the plane waves by a one-hot label patch (the ablation of docs/RESULTS.md):
+L_c = 1 on a 2 × 2 square at rows 0–1 and columns 4 + 2c, 5 + 2c (the top border, which MNIST leaves
+empty), 0 elsewhere; the mix and the neutral input are the same.
 """
 
 from __future__ import annotations
@@ -55,6 +59,20 @@ def fourier_label_params(label_set: int, num_classes: int = 10) -> list[tuple[fl
     return params[:num_classes]
 
 
+def onehot_pattern(shape: tuple[int, int], c: int) -> torch.Tensor:
+    """The one-hot label patch of class ``c``: ones on rows 0–1, columns 4 + 2c and 5 + 2c."""
+    h, w = shape
+    col = 4 + 2 * c
+    if col + 2 > w or h < 2:
+        raise ValueError(f"a {h}×{w} image has no room for the one-hot patch of class {c}")
+    p = torch.zeros(h, w)
+    p[0:2, col : col + 2] = 1.0
+    return p
+
+
+LABEL_KINDS = ("fourier", "onehot")
+
+
 def minmax(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Per-sample rescaling of (N, ...) to [0, 1]."""
     flat = x.flatten(1)
@@ -72,19 +90,40 @@ class FourierLabels:
         label_set: int = 1,
         K: float = 0.35,
         device: torch.device | str = "cpu",
+        kind: str = "fourier",
     ):
         if not 0.0 <= K <= 1.0:
             raise ValueError(f"label share K must lie in [0, 1], got {K}")
-        self.shape, self.num_classes, self.label_set, self.K = (
+        if kind not in LABEL_KINDS:
+            raise ValueError(f"label kind must be one of {list(LABEL_KINDS)}, got {kind!r}")
+        self.shape, self.num_classes, self.label_set, self.K, self.kind = (
             tuple(shape),
             num_classes,
             label_set,
             K,
+            kind,
         )
-        self.params = fourier_label_params(label_set, num_classes)
-        self.patterns = torch.stack(
-            [fourier_pattern(self.shape, k, th) for k, th in self.params]
-        ).to(device)
+        if kind == "fourier":
+            self.params = fourier_label_params(label_set, num_classes)
+            pats = [fourier_pattern(self.shape, k, th) for k, th in self.params]
+        else:
+            self.params = []
+            pats = [onehot_pattern(self.shape, c) for c in range(num_classes)]
+        self.patterns = torch.stack(pats).to(device)
+
+    @classmethod
+    def from_config(cls, lc, shape, num_classes: int = 10, device="cpu") -> FourierLabels:
+        """The encoder of a ``LabelConfig`` (kind, set, K)."""
+        return cls(tuple(shape), num_classes, lc.set, lc.K, device, lc.kind)
+
+    def meta(self) -> dict:
+        """What a saved spiking spec records to rebuild this encoder (``spiking.network.labels_for``)."""
+        return {
+            "kind": self.kind,
+            "set": self.label_set,
+            "K": self.K,
+            "num_classes": self.num_classes,
+        }
 
     def to(self, device: torch.device | str) -> FourierLabels:
         self.patterns = self.patterns.to(device)

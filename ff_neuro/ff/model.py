@@ -19,6 +19,7 @@ from ..config import Config
 from ..data.labels import FourierLabels, sample_negatives
 from ..errors import ConfigError
 from .classify import LinearHead, goodness_scores, label_scores
+from .distributed import SINGLE, GradReducer, all_gather_rows, rows_of_rank
 from .functional import count_noise
 from .network import FFNet
 from .objective import (
@@ -47,9 +48,7 @@ class RateModel:
         self.num_classes = num_classes
         self.net = FFNet(cfg.model, in_shape, cfg.goodness.measure).to(self.device)
         self.head = LinearHead(self.net.readout_dim, num_classes).to(self.device)
-        self.labels = FourierLabels(
-            in_shape[1:], num_classes, cfg.labels.set, cfg.labels.K, self.device
-        )
+        self.labels = FourierLabels.from_config(cfg.labels, in_shape[1:], num_classes, self.device)
         t = cfg.train
         cuda = self.device.type == "cuda"
         # auto is resolved by the trainer, which times a real step (ff.precision); until then fp32
@@ -73,6 +72,8 @@ class RateModel:
                 self.optimizers["net"] = torch.optim.Adam(params, lr=t.lr, **adam)
             self.optimizers["head"] = torch.optim.Adam(self.head.parameters(), lr=t.head_lr, **adam)
         self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.optimizers.items()}
+        self.dist = SINGLE  # data-parallel rank (ff.distributed), set by the trainer under torchrun
+        self._reducer = GradReducer(SINGLE)
 
     # --- training -------------------------------------------------------------------------
     def set_precision(self, precision: Precision) -> None:
@@ -102,10 +103,15 @@ class RateModel:
         """One optimisation step on images ``x`` (B, 1, H, W) in [0, 1]; returns detached losses."""
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
+        self._reducer = GradReducer(self.dist)
         logits = self._head_logits(x, gen)
         out = self._ff_backward(x, y, gen, logits.detach()) if self.method == "ff" else {}
         head_loss = F.cross_entropy(logits, y)
         head_loss.backward()
+        self._reducer.launch(self.head.parameters())
+        if self.method == "bp":
+            self._reducer.launch(self.net.parameters())
+        self._reducer.wait()
         for opt in self.optimizers.values():
             opt.step()
         out["head"] = head_loss.detach()
@@ -184,6 +190,7 @@ class RateModel:
                 if li.requires_grad:
                     li.backward()
                 groups = [h.detach() for h, _ in outs]
+            self._reducer.launch(self.net.layers[i].parameters())
             out[f"layer{i}"] = li.detach()
         return out
 
@@ -226,19 +233,24 @@ class RateModel:
         (distinct per image). Uniform; hard (from the current goodness of every label on
         ``goodness.hard_layers``, α-scaled, in the training precision); or head (from the linear
         head's logits on the neutral input, which this step computes anyway)."""
-        obj, k = self.cfg.goodness, self.cfg.goodness.negatives_per_image
+        obj, k, d = self.cfg.goodness, self.cfg.goodness.negatives_per_image, self.dist
+        y_all = all_gather_rows(
+            y, d
+        )  # data-parallel: draw for the whole global batch, keep our rows
         if obj.negatives == "uniform":
             if k == 1:
-                return sample_negatives(y, self.num_classes, gen)
-            return uniform_negatives(y, self.num_classes, k, gen)
+                return rows_of_rank(sample_negatives(y_all, self.num_classes, gen), d)
+            return rows_of_rank(uniform_negatives(y_all, self.num_classes, k, gen), d)
         if obj.negatives == "head":
-            return hard_negatives(head_logits, y, 1.0, gen, k)
+            logits = all_gather_rows(head_logits, d)
+            return rows_of_rank(hard_negatives(logits, y_all, 1.0, gen, k), d)
         layers = self.cfg.model.score_layers if obj.hard_layers is None else obj.hard_layers
         with torch.no_grad(), self.autocast():
             scores = label_scores(self.net, self.labels, x, layers, self._fmt)
+        scores = all_gather_rows(scores.float(), d)
         if obj.relative:
             scores = scores / scores.mean(1, keepdim=True).clamp_min(1e-12)
-        return hard_negatives(scores, y, obj.scale, gen, k)
+        return rows_of_rank(hard_negatives(scores, y_all, obj.scale, gen, k), d)
 
     # --- inference ------------------------------------------------------------------------
     @torch.no_grad()

@@ -112,8 +112,8 @@ class Run:
         tensors = {k: v.to(self.device) for k, v in self.tensors.items()}
         load_module("net", net, tensors)
         load_module("head", head, tensors)
-        labels = FourierLabels(
-            self.in_shape[1:], self.num_classes, self.cfg.labels.set, self.cfg.labels.K, self.device
+        labels = FourierLabels.from_config(
+            self.cfg.labels, self.in_shape[1:], self.num_classes, self.device
         )
         return net.eval(), head.eval(), labels
 

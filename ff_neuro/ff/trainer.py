@@ -9,6 +9,7 @@ split is evaluated once, at the end, on them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import time
@@ -34,6 +35,7 @@ from ..io import (
     write_jsonl,
 )
 from ..runtime import hardware_description, keep_freed_memory, resolve_device, seed_everything
+from . import distributed
 from .model import build_model
 from .precision import Precision, resolve_precision
 from .run import BEST, CHECKPOINT, ModelFactory, config_dataset, open_run
@@ -173,28 +175,38 @@ def train(
     skips the test split (recipe studies that compare on validation only: test accuracies are null).
     One process at a time writes ``out`` (``out/.lock`` holds its PID; a lock left by a killed process
     is taken over); a resume removes the temporary files of writes a kill interrupted.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) this is one rank of a data-parallel job
+    (``ff.distributed``): rank 0 writes the run and returns the metrics, the other ranks return
+    ``{"rank", "world_size"}``.
     """
     out = Path(out)
-    resolve_device(device)
-    if resume and not (out / CHECKPOINT).is_file():
-        load_checkpoint(
-            out / CHECKPOINT
-        )  # the clear "no checkpoint" error, before anything is created
-    out.mkdir(parents=True, exist_ok=True)
-    with RunLock(out):
-        return _train(
-            cfg,
-            out,
-            device,
-            resume,
-            kind,
-            dataset,
-            progress,
-            verbose,
-            on_epoch,
-            test,
-            factory or build_model,
-        )
+    d = distributed.init(resolve_device(device))  # under torchrun: this rank (ff.distributed)
+    try:
+        distributed.check_batch(d, cfg.train.batch_size)
+        if resume and not (out / CHECKPOINT).is_file():
+            load_checkpoint(
+                out / CHECKPOINT
+            )  # the clear "no checkpoint" error, before anything exists
+        if d.main:
+            out.mkdir(parents=True, exist_ok=True)
+        with RunLock(out) if d.main else contextlib.nullcontext():
+            return _train(
+                cfg,
+                out,
+                device,
+                resume,
+                kind,
+                dataset,
+                progress and d.main,
+                verbose and d.main,
+                on_epoch,
+                test,
+                factory or build_model,
+                d,
+            )
+    finally:
+        distributed.shutdown(d)
 
 
 def _train(
@@ -209,6 +221,7 @@ def _train(
     on_epoch: Callable[[dict[str, Any]], None] | None,
     test: bool,
     factory: ModelFactory,
+    d: distributed.Dist = distributed.SINGLE,
 ) -> dict[str, Any]:
     dev = resolve_device(device)
     keep_freed_memory()
@@ -242,26 +255,31 @@ def _train(
             for sec, k in RESUME_MAY_CHANGE[1:]
             if getattr(getattr(saved, sec), k) != getattr(getattr(cfg, sec), k)
         }
-        remove_stale_tmp(out)
     elif (out / CHECKPOINT).exists():
         raise CheckpointError(
             f"{out} already holds a run; pass --resume to continue it or choose another --out"
         )
-    else:
+    if d.main:
         remove_stale_tmp(out)
     seed_everything(t.seed)
     data = dataset or config_dataset(cfg)
     train_split = data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)
     in_shape, classes = (1, *data.image_shape), data.num_classes
     model = factory(cfg, in_shape, classes, dev, kind)
-    atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
+    if d.main:
+        atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
     xs, ys = torch.from_numpy(train_split.x).to(dev), torch.from_numpy(train_split.y).to(dev)
+    b_rank = t.batch_size // d.world
     if resume and "precision" in meta:  # the arithmetic the run started with, not a new measurement
         precision = Precision.from_record(meta["precision"])
-    else:
-        first = (to_images(xs[: t.batch_size]), ys[: t.batch_size])
+    elif d.main:  # rank 0 measures; every rank trains with its choice
+        first = (to_images(xs[:b_rank]), ys[:b_rank])
         precision = resolve_precision(t.precision, model, first, t.channels_last)
+    else:
+        precision = None
+    precision = distributed.broadcast_object(precision, d)
     model.set_precision(precision)
+    model.dist = d
     if verbose and t.precision != "fp32":
         tqdm.write(f"precision: {precision.mode}, {precision.reason}")
 
@@ -283,7 +301,7 @@ def _train(
                 if isinstance(r.get("epoch"), int) and r["epoch"] < start
             ]
             write_jsonl(out / JSONL, history)  # atomic: a kill here leaves the old or the new log
-    elif (out / JSONL).exists():
+    elif (out / JSONL).exists() and d.main:
         (out / JSONL).unlink()
 
     n, bs = len(ys), t.batch_size
@@ -306,17 +324,21 @@ def _train(
             model.set_lr_factor(
                 scale * lr_factor(t.schedule, epoch, t.epochs, step, steps, t.warmup)
             )
-            idx = perm[step * bs : (step + 1) * bs]
+            idx = distributed.shard(perm[step * bs : (step + 1) * bs], d)
             losses = model.train_step(to_images(xs[idx]), ys[idx], gen)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0) + v
             if (step + 1) % t.nan_check_every == 0:
-                _check_finite(losses, epoch, step + 1, out)
+                _check_finite(distributed.mean_over_ranks(losses, d), epoch, step + 1, out)
+        sums = distributed.mean_over_ranks(sums, d)
         _check_finite(sums, epoch, steps, out)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         epoch_seconds = time.perf_counter() - t0
         seconds += epoch_seconds
+        if not d.main:  # rank 0 alone evaluates and writes; the others wait for it
+            distributed.barrier(d)
+            continue
         val = evaluate(model, data.val, t.eval_batch_size, goodness=False)
         if t.val_goodness:
             val_g = data.val.subset(t.val_goodness_subset, seed=cfg.data.split_seed)
@@ -359,8 +381,14 @@ def _train(
             )
         if on_epoch:
             on_epoch(record)
+        distributed.barrier(d)
 
-    return finish(out, model, data, cfg, kind, dev, seconds, best, history, test)
+    if not d.main:
+        distributed.barrier(d)  # rank 0 evaluates the test split and writes metrics.json
+        return {"rank": d.rank, "world_size": d.world}
+    metrics = finish(out, model, data, cfg, kind, dev, seconds, best, history, test, d)
+    distributed.barrier(d)
+    return metrics
 
 
 def _meta(
@@ -397,6 +425,7 @@ def finish(
     best: dict,
     history: list[dict],
     run_test: bool = True,
+    d: distributed.Dist = distributed.SINGLE,
 ) -> dict[str, Any]:
     """Load the best-validation weights, evaluate the test split once, write metrics.json."""
     tensors, _ = load_checkpoint(out / BEST)
@@ -420,6 +449,7 @@ def finish(
         "hardware": hardware_description(dev),
         "precision": model.precision.record(),
         "lr_batch_scale": batch_lr_scale(cfg),
+        "world_size": d.world,
         "train_size": len(data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)),
         "val_size": len(data.val),
         "test_size": len(data.test),

@@ -209,7 +209,7 @@ def convert(
         "calibration_images": int(calib_x.shape[0]),
         "calibration_seed": seed,
         "goodness_thresholds": thresholds,
-        "labels": {"set": labels.label_set, "K": labels.K, "num_classes": labels.num_classes},
+        "labels": labels.meta(),
         "in_shape": list(net.in_shape),
         "config_name": cfg.name,
     }

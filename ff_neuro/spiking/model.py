@@ -139,7 +139,7 @@ class SpikingModel(RateModel):
             "native": self.native,
             "goodness_measure": self.cfg.goodness.measure,
             "goodness_thresholds": list(self.net.thresholds),
-            "labels": {"set": lab.label_set, "K": lab.K, "num_classes": lab.num_classes},
+            "labels": lab.meta(),
             "in_shape": list(self.net.in_shape),
             "config_name": self.cfg.name,
         }

@@ -49,7 +49,12 @@ def labels_for(spec: SpikingNetSpec, device: torch.device | str = "cpu") -> Four
     lab = spec.meta.get("labels", {})
     shape = tuple(spec.meta.get("in_shape", spec.layers[0].in_shape))[1:]
     return FourierLabels(
-        shape, lab.get("num_classes", 10), lab.get("set", 1), lab.get("K", 0.35), device
+        shape,
+        lab.get("num_classes", 10),
+        lab.get("set", 1),
+        lab.get("K", 0.35),
+        device,
+        lab.get("kind", "fourier"),
     )
 
 

@@ -69,3 +69,20 @@ def test_negative_never_true_and_covers_all_wrong_classes():
     for c in range(10):
         seen = set(neg[y == c].tolist())
         assert seen == set(range(10)) - {c}
+
+
+def test_onehot_patch_by_hand():
+    from ff_neuro.config import LabelConfig
+
+    lab = FourierLabels.from_config(LabelConfig(kind="onehot", K=0.5), (28, 28))
+    assert lab.patterns.shape == (10, 28, 28)
+    for c in range(10):
+        nz = lab.patterns[c].nonzero().tolist()
+        assert nz == [[r, col] for r in (0, 1) for col in (4 + 2 * c, 5 + 2 * c)]
+    # the same mix as the Fourier labels: minmax((1 − K)·x + K·L_c)
+    x = torch.zeros(1, 1, 28, 28)
+    x[0, 0, 10:20, 10:20] = 1.0
+    got = lab.overlay(x, torch.tensor([3]))[0, 0]
+    v = 0.5 * x[0, 0] + 0.5 * lab.patterns[3]
+    assert torch.allclose(got, (v - v.min()) / (v.max() - v.min()))
+    assert lab.meta() == {"kind": "onehot", "set": 1, "K": 0.5, "num_classes": 10}
