@@ -19,14 +19,15 @@ against those from ff_neuro's counts. References:
 from __future__ import annotations
 
 import datetime as dt
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..ff.run import open_run
 from ..io import atomic_write_json
+from ..runtime import hardware_description
 from ..spiking import simulate_spec
 from ..spiking.network import labels_for
 from ..spiking.readout import goodness_matrix
@@ -74,8 +75,6 @@ def identical_samples(a, b) -> float:
 def simulate_counts(spec, inputs, chunk: int = 64) -> list[np.ndarray]:
     """Per-layer counts (N, C, H, W) of ``inputs`` (N, T, C, H, W) in ff_neuro's simulator, ``chunk``
     samples at a time."""
-    import torch
-
     x = torch.as_tensor(inputs).transpose(0, 1)
     parts = [
         [s.sum(0).numpy().astype(np.int64) for s in simulate_spec(spec, x[:, i : i + chunk])]
@@ -266,7 +265,7 @@ def verify_export(
             "run_dir": str(run_dir),
             "samples": int(samples),
             "timesteps": int(spec.timesteps),
-            "hardware": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "hardware": hardware_description(torch.device("cpu")),
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         }
     )

@@ -161,7 +161,9 @@ def test_shims_refuse_what_they_cannot_run_exactly(rng, tmp_path):
 
 
 @pytest.mark.slow
-def test_verify_on_a_trained_subtractive_network_every_label(native_run_trained, mnist, tmp_path):
+def test_verify_on_a_trained_subtractive_network_every_label(
+    native_run_trained, mnist, tmp_path, capsys
+):
     """``ff-neuro export RUN --format nir --verify N`` on a network trained in spike units (real MNIST):
     every client's counts, under the neutral label and every label, and the goodness computed from them
     equal ff_neuro's; sinabs as it comes differs. clients.json records it."""
@@ -180,6 +182,12 @@ def test_verify_on_a_trained_subtractive_network_every_label(native_run_trained,
         assert row["goodness_max_abs_difference"] == 0.0
     assert res["rows"]["sinabs"]["labels_spike_count_agreement"] < 1.0
     assert res["samples"] == 4 and res["client_versions"]["sinabs"] == "3.1.3"
+    # netx refuses the network with one line that says what to do (exit 2)
+    netx = ["export", str(native_run_trained), "--format", "netx", "--out", str(tmp_path / "netx")]
+    capsys.readouterr()
+    assert main(netx) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("ff-neuro: error:")]
+    assert len(err) == 1 and "--netx-reset subtract" in err[0] and "--format nir" in err[0]
     # the example classifies from the export files alone, without ff_neuro, as norse did in verify
     line = run_example_06(out, 4, idx_folder(mnist, tmp_path / "idx", 4))
     norse = res["rows"]["norse"]
