@@ -81,13 +81,26 @@ def test_demo_ends_with_the_report_and_report_runs_with_device_auto(tiny_run, ca
     index = run_dir / "report" / "index.html"
     assert out.strip().splitlines()[-1] == f"report: {index}" and index.is_file()
     assert "no saved spike spec" not in err
-    for name in ("spike_metrics.json", "deploy_metrics.json", "compare.json"):
+    for name in ("spike_metrics.json", "compare.json"):
         assert (run_dir / name).is_file(), name
+    cmp = json.loads((run_dir / "compare.json").read_text())
+    assert [r["model"] for r in cmp["rows"]] == ["rate", "snntorch", "lava-float", "lava-fixed"]
+    assert all(r["samples"] == 2 and r["goodness_samples"] == 2 for r in cmp["rows"])
+    assert set(cmp["lava"]) == {"lava-float", "lava-fixed"}
+    # the printed comparison: every model, the gap to the rate model, the spiking table's reference
+    for text in (
+        "lava-fixed",
+        "Δ rate",
+        "same class as rate",
+        "rate (reference)",
+        "ms per Lava step",
+    ):
+        assert text in out, text
     assert main(["report", str(run_dir), "--samples", "50", "--device", "auto"]) == 0
     out, err = capsys.readouterr()
     assert out.strip() == f"report: {index}" and "no saved spike spec" not in err
     manifest = json.loads((index.parent / "manifest.json").read_text())
-    assert {"spiking", "cost", "cams"} <= set(manifest["sections"]) and manifest[
+    assert {"spiking", "lava", "cost", "cams"} <= set(manifest["sections"]) and manifest[
         "spiking_simulated"
     ]
     assert "cam_spiking.png" in manifest["figures"]["cams"]

@@ -1,8 +1,10 @@
 """``ff-neuro demo``: the whole story on the embedded default config (:func:`ff_neuro.pipeline.demo`).
 
-train mnist-quick → convert to spikes (snnTorch, saves the spec) → deploy a handful of test images on
-Lava → the comparison table → the HTML report, whose path it prints last. Each step reuses what an
-earlier, interrupted demo already finished.
+train mnist-quick → convert to spikes (snnTorch, saves the spec; the rate model on the same images
+beside every T) → Lava float and Loihi 2 fixed point on 100 test images, linear head and goodness
+(progress bars) → the comparison table (rate, snnTorch, Lava float, Lava fixed point on those
+images: accuracy, gap to the rate model in pp, agreement) → the HTML report, whose path it prints
+last. Each step reuses what an earlier, interrupted demo already finished.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 
 from ..pipeline import demo
 from .common import int_at_least, pct, print_table
+from .tables import acc, pp, print_comparison, print_costs, print_lava
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,13 +30,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="test images for the snnTorch evaluation",
     )
     p.add_argument(
-        "--lava-samples", type=int_at_least(1), default=5, help="test images deployed on Lava"
+        "--lava-samples",
+        type=int_at_least(1),
+        default=100,
+        help="test images compared on Lava (float and fixed point, with goodness; default 100)",
     )
     p.add_argument("--profile", default="loihi2")
     p.add_argument(
         "--fresh", action="store_true", help="start again even if RUN_DIR holds a finished run"
     )
     p.set_defaults(func=run_demo)
+
+
+def spiking_rows(sm: dict) -> list[list[str]]:
+    """The rate model on the spiking stage's own images, then every (variant, T) with its gap to it."""
+    rate = sm["rate"]
+
+    def gap(r: dict, key: str) -> str:
+        return "–" if r[key] is None or rate[key] is None else pp(100 * (r[key] - rate[key]))
+
+    rows = [["rate (reference)", "–", acc(rate["acc_linear"]), "–", acc(rate["acc_goodness"])]]
+    rows[0] += ["–", "–"]
+    for r in sm["results"]:
+        rows.append(
+            [f"snnTorch {r['variant']}", str(r["timesteps"]), acc(r["acc_linear"])]
+            + [gap(r, "acc_linear"), acc(r["acc_goodness"]), gap(r, "acc_goodness")]
+            + [f"{r['spikes_total']:.0f}"]
+        )
+    return rows
 
 
 def _show(args: argparse.Namespace):
@@ -62,39 +86,27 @@ def _show(args: argparse.Namespace):
             )
         elif step == "spike":
             print_table(
-                [
-                    [
-                        r_["variant"],
-                        str(r_["timesteps"]),
-                        pct(r_["acc_linear"]),
-                        pct(r_["acc_goodness"]),
-                        f"{r_['spikes_total']:.0f}",
-                    ]
-                    for r_ in r["results"]
-                ],
-                ["model", "T", "linear", "goodness", "spikes/inference"],
+                spiking_rows(r),
+                ["model", "T", "linear", "Δ rate", "goodness", "Δ rate", "spikes/inference"],
             )
             print(
-                f"[3/5] Lava deployment ({args.profile}, float), {args.lava_samples} test images, "
-                f"linear and goodness"
-            )
-        elif step == "deploy":
-            print(
-                f"      accuracy linear {pct(r['accuracy']['linear'])}, goodness "
-                f"{pct(r['accuracy']['goodness'])}; spike-count agreement with snnTorch "
-                f"{100 * r['agreement']['spike_count_agreement']:.4f} %"
+                f"      all rows on the same {r['samples']} test images; Δ rate: accuracy minus the "
+                "rate model's, in percentage points"
             )
             print(
-                "[4/5] rate vs snnTorch vs Lava float vs Lava fixed point, on the same test images"
+                f"[3/5] Lava: float and {args.profile} fixed point, {args.lava_samples} test images, "
+                "linear head and goodness (every label per image)"
+            )
+        elif step == "lava":
+            print_lava(r)
+            print(
+                f"[4/5] rate vs snnTorch vs Lava float vs Lava fixed point, on the same "
+                f"{args.lava_samples} test images"
             )
         elif step == "compare":
-            print_table(
-                [
-                    [x["model"], pct(x["acc_linear"]), pct(x["acc_goodness"]), str(x["samples"])]
-                    for x in r["rows"]
-                ],
-                ["model", "acc linear", "acc goodness", "images"],
-            )
+            print_comparison(r)
+            print()
+            print_costs(r)
             print("[5/5] the report (rate, spiking and Lava sections)")
 
     return show
@@ -111,6 +123,6 @@ def run_demo(args: argparse.Namespace) -> int:
         args.fresh,
         show=_show(args),
     )
-    print(f"results: {args.out}/{{metrics,spike_metrics,deploy_metrics,compare}}.json")
+    print(f"results: {args.out}/{{metrics,spike_metrics,compare}}.json")
     print(f"report: {index}")
     return 0

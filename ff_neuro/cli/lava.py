@@ -9,7 +9,8 @@ from ..hardware.export import NETX_BOUNDS, NETX_RESETS, export_run
 from ..hardware.netx import OBSERVED_MARGIN
 from ..hardware.verify import CLIENTS_JSON, check_verifiable, row_text, verify_export
 from ..pipeline import COMPARE, compare_run
-from .common import float_between, int_at_least, max_timesteps, pct, print_table
+from .common import float_between, int_at_least, max_timesteps, pct
+from .tables import figure, print_comparison, print_costs, print_lava
 
 FORMATS = ("lava", "netx", "nir")
 
@@ -133,19 +134,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "compare", help="rate vs snnTorch vs Lava float vs Lava fixed point on the same images"
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--samples", type=int_at_least(1), default=10)
+    p.add_argument("--samples", type=int_at_least(1), default=100)
     p.add_argument("--profile", default="loihi2", help="profile of the fixed-point Lava row")
     p.add_argument("--timesteps", type=int_at_least(1, max_timesteps()), default=None)
     p.add_argument(
         "--goodness", action="store_true", help="goodness accuracy on Lava too (10x the Lava work)"
     )
     p.set_defaults(func=cmd_compare)
-
-
-def _fmt(v, unit: str = "") -> str:
-    if v is None:
-        return "n/a"
-    return f"{v:.3g}{unit}"
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -221,7 +216,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     )
     print(
         f"spikes/inference {m['spikes_per_inference']:.0f}, synops/inference {m['synops_per_inference']:.0f}, "
-        f"energy {_fmt(m['energy_per_inference_j'], ' J')}, latency {_fmt(m['latency_per_inference_s'], ' s')}, "
+        f"energy {figure(m['energy_per_inference_j'], 'J', m['profile'], 'energy_per_synop_j')}, "
+        f"latency {figure(m['latency_per_inference_s'], 's', m['profile'], 'time_per_step_s')}, "
         f"cores {m['cores_used']}, fits: {m['fits']}"
         + ("" if m["fits"] else f" ({'; '.join(m['cost']['reasons'])})")
     )
@@ -246,27 +242,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         timesteps=args.timesteps,
         fixed_profile=args.profile,
         goodness=args.goodness,
+        progress=True,
     )
-    print_table(
-        [
-            [r["model"], pct(r["acc_linear"]), pct(r["acc_goodness"]), str(r["samples"])]
-            for r in out["rows"]
-        ],
-        ["model", "acc linear", "acc goodness", "images"],
-    )
+    print_lava(out["lava"])
+    print_comparison(out)
     print()
-    print_table(
-        [
-            [
-                p,
-                _fmt(c["energy_per_inference_j"], " J"),
-                _fmt(c["latency_per_inference_s"], " s"),
-                str(c["cores_used"]),
-                "yes" if c["fits"] else "NO: " + "; ".join(c["reasons"]),
-            ]
-            for p, c in out["cost_by_profile"].items()
-        ],
-        ["profile", "energy/inference", "latency/inference", "cores", "fits"],
-    )
+    print_costs(out)
     print(f"wrote {Path(args.run_dir) / COMPARE}")
     return 0

@@ -212,3 +212,18 @@ def load_profile(name_or_path: str | Path | HardwareProfile) -> HardwareProfile:
             f"{path}: invalid YAML ({str(e).splitlines()[0]}); fix the file"
         ) from None
     return parse_profile(data, str(path))
+
+
+def absent_figure(profile: str | HardwareProfile, field: str, full: bool = False) -> str:
+    """Why ``field`` of a profile has no value, from its cited source: "not published: <detail>
+    (<reference>)" for a chip (the reference key, or with ``full`` the whole citation), "not modelled:
+    …" for a float profile, whose figures are absent by definition."""
+    prof = load_profile(profile)
+    source = prof.sources.get(field, "")
+    key, _, detail = (s.strip() for s in source.partition(":"))
+    what = "not published" if prof.fixed_point else "not modelled"
+    if key not in prof.references or not detail:
+        return f"{what} ({source or 'no source given'})"
+    cite = prof.references[key] if full else key
+    said = detail if detail.startswith(what) else f"{what}: {detail}"
+    return f"{said} ({cite})"

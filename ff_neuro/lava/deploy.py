@@ -36,6 +36,7 @@ from ..hardware.evaluate import encoded as spec_inputs
 from ..hardware.profiles import available_profiles, load_profile
 from ..hardware.quantize import LoihiNet, exact_float_grid, float_net, quantize_spec
 from ..io import atomic_write_json
+from ..runtime import hardware_description
 from ..spiking.network import labels_for
 from ..spiking.store import run_spec
 from .tally import Tally
@@ -91,6 +92,7 @@ def deploy_run(
     chunk: int = 500,
     reference_check: int = 0,
     goodness_samples: int | None = None,
+    predictions: bool = False,
 ) -> dict:
     """Deploy ``samples`` test images of a run on Lava; returns (and writes) the deploy metrics.
 
@@ -100,6 +102,8 @@ def deploy_run(
     reference models and compared neuron by neuron. ``goodness`` runs the first ``goodness_samples``
     (default all) images under every label. ``progress(done, total)`` counts Lava steps of the whole call.
     Rate encoding draws its spikes per chunk (seed + index of the chunk's first image).
+    ``predictions=True`` adds ``predictions``: {"linear": [class per image], "goodness": [...]} (the
+    comparison of execution models needs them; they are not written to deploy_metrics.json).
     """
     t_start = time.perf_counter()
     prof = load_profile(profile)
@@ -210,10 +214,13 @@ def deploy_run(
         "config_name": spec0.meta.get("config_name"),
         "spike_spec": source,
         "torch_threads": torch.get_num_threads(),
+        "hardware": hardware_description(torch.device("cpu")),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     if write:
         atomic_write_json(run.run_dir / DEPLOY_METRICS, metrics)
+    if predictions:
+        metrics["predictions"] = {k: list(v) for k, v in t.predicted.items()}
     return metrics
 
 

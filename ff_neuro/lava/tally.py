@@ -1,4 +1,5 @@
-"""Running sums of a chunked Lava deployment: accuracy, spike-count agreement, activity, timing, progress.
+"""Running sums of a chunked Lava deployment: accuracy, spike-count agreement, activity, timing, progress,
+and the class predicted for every image (linear head and goodness).
 
 Agreement is counted over (sample, neuron) pairs of all layers: a pair agrees when both models give
 the neuron the same spike count for that sample. The linear head's predictions on Lava also come
@@ -83,6 +84,7 @@ class Tally:
         self.steps = self.graphs = self.lava_samples = self.ref_samples = 0
         self.run_s = self.build_s = self.ref_s = 0.0
         self.act: dict[str, float] = {}
+        self.predicted: dict[str, list[int]] = {"linear": [], "goodness": []}  # per image, in order
         self.check = {"samples": 0, "same": 0, "pairs": 0, "identical": 0, "steps": 0, "run_s": 0.0}
 
     def lava(self, net, inputs, readout: bool, backend: str):
@@ -118,6 +120,7 @@ class Tally:
 
     def add_linear(self, spec, net, inputs, y, res, ref) -> None:
         pred = predictions(spec, res.counts)
+        self.predicted["linear"] += pred.tolist()
         self.hits += int((pred == y).sum())
         self.ref_hits += int((predictions(spec, ref) == y).sum())
         same, pairs = agreeing_pairs(res.counts, ref)
@@ -139,7 +142,9 @@ class Tally:
         self.u_hits += int((predictions(spec0, ref0) == y).sum())
 
     def add_goodness(self, spec, classes: int, y, counts, ref) -> None:
-        self.g_hits += int((goodness_predictions(spec, counts, classes) == y).sum())
+        pred = goodness_predictions(spec, counts, classes)
+        self.predicted["goodness"] += pred.tolist()
+        self.g_hits += int((pred == y).sum())
         self.g_ref_hits += int((goodness_predictions(spec, ref, classes) == y).sum())
         same, pairs = agreeing_pairs(counts, ref)
         self.g_same += same

@@ -71,7 +71,7 @@ def test_deploy_rejects_bad_profiles(tiny_run, capsys):
 
 
 @pytest.mark.slow
-def test_compare_writes_the_table(tiny_run):
+def test_compare_writes_the_table(tiny_run, capsys):
     from ff_neuro.cli import main
 
     run_dir = tiny_run[0]
@@ -81,6 +81,17 @@ def test_compare_writes_the_table(tiny_run):
     assert all(r["samples"] == 3 for r in out["rows"])
     assert {"loihi", "loihi2", "ideal", "truenorth"} <= set(out["cost_by_profile"])
     assert not out["cost_by_profile"]["truenorth"]["fits"]
+    rate, snn, flt, fix = out["rows"]
+    assert rate["gap_linear_pp"] == 0.0 and rate["agreement_linear"] == 1.0
+    # Lava float runs the very network snnTorch runs: same spikes, same classes
+    assert flt["spike_count_agreement"] == 1.0 and flt["reference"] == "snnTorch"
+    assert flt["acc_linear"] == snn["acc_linear"]
+    assert flt["gap_linear_pp"] == pytest.approx(100 * (flt["acc_linear"] - rate["acc_linear"]))
+    assert fix["reference"] == "integer emulation" and fix["spike_count_agreement"] == 1.0
+    assert fix["acc_goodness"] is None and fix["goodness_samples"] is None  # no --goodness
+    assert out["lava"]["lava-fixed"]["fixed_point"] and not out["lava"]["lava-float"]["fixed_point"]
+    printed = capsys.readouterr().out
+    assert "Δ rate" in printed and "not published" in printed and "n/a" not in printed
 
 
 def test_export_every_format(tiny_run, tiny_spec, tmp_path):
