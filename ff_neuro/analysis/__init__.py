@@ -1,4 +1,5 @@
-"""Stage 5: pictures and the run report (label gallery, CAMs, learning curves, separation, spiking, cost).
+"""Stage 5: pictures and the run report (label gallery, CAMs, learning curves, separation, spiking,
+Lava deployment, hardware cost).
 
 Everything draws with matplotlib's Agg backend on :class:`~matplotlib.figure.Figure` objects: no
 display is needed. ``build_report(run_dir)`` writes ``run_dir/report/index.html``.
@@ -11,6 +12,7 @@ Public API:
   plot_label_patterns, plot_label_overlay, plot_cam_grid, plot_learning_curves,
   plot_goodness_separation, plot_accuracy_vs_timesteps, plot_firing_rates, plot_spike_raster,
   plot_hardware_cost                                          → each writes one PNG and returns its path
+  browser.layout(html) / browser.screenshot(html, png)        → the report in headless Chromium
 """
 
 from .cam import class_activation_maps, plot_cam_grid, rate_model_cams, split_head_weight

@@ -1,7 +1,9 @@
 """Class Activation Maps (CAMs) of the linear head, as in Scodellaro et al.
 
 The head computes logits z = W f + b on f = concat over readout layers l of flatten(a_l), with
-a_l the RMS-normalised activation of layer l (shape K_l × H × W) for the neutral-labelled image.
+a_l = rms_norm(activation of layer l) (shape K_l × H × W) for the neutral-labelled image: the head
+divides each readout layer's activation by its RMS, whatever ``model.norm`` does to the layers'
+inputs (none in the shipped spike-unit configs, whose activations are firing rates × λ_l).
 Splitting W into per-layer blocks W_l of shape (classes, K_l, H, W), the CAM of class c is
 
     CAM_l[c](x, y) = Σ_k a_l[k, x, y] · W_l[c, k, x, y]          per readout layer l

@@ -21,7 +21,10 @@ table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
 th,td{border:1px solid #ddd;padding:.3em .7em;text-align:left} th{background:#f3f5f8}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#f6f8fa;padding:1em;overflow-x:auto;font-size:.85em;border-radius:6px}
-p.note{color:#666;font-size:.9em}
+p.note{color:#666;font-size:.9em} h3{margin:1.4em 0 .3em;font-size:1.1em}
+table.metrics td:last-child{color:#555;font-size:.9em;min-width:22em}
+table.metrics td:first-child{font-weight:600}
+ul.refs{color:#555;font-size:.85em;margin-top:.2em}
 """
 
 
@@ -38,14 +41,15 @@ def figure(png: Path, caption: str) -> str:
     return f"<figure>{img_tag(png, caption)}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
-def table(rows: Iterable[Sequence], header: Sequence[str]) -> str:
+def table(rows: Iterable[Sequence], header: Sequence[str], cls: str | None = None) -> str:
     def cell(v, tag="td"):
         num = isinstance(v, (int, float)) and not isinstance(v, bool)
         return f"<{tag}{' class=num' if num and tag == 'td' else ''}>{esc(v)}</{tag}>"
 
     head = "".join(cell(h, "th") for h in header)
     body = "".join("<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    attr = f' class="{esc(cls)}"' if cls else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def paragraph(text: str, cls: str | None = None) -> str:

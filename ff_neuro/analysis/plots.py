@@ -237,6 +237,17 @@ COST_PANELS = (
 )
 
 
+def no_figure(profile: str) -> str:
+    """The bar label of an estimate a profile cannot give: its figures are not published (a chip) or
+    not modelled (a float profile such as ``ideal``)."""
+    from ..hardware.profiles import ProfileError, load_profile
+
+    try:
+        return "not\npublished" if load_profile(profile).fixed_point else "not\nmodelled"
+    except ProfileError:
+        return "not\npublished"
+
+
 def plot_hardware_cost(compare: dict[str, Any], path: str | Path) -> Path:
     """Bars of energy, latency and cores per inference for each hardware profile in
     ``compare["cost_by_profile"]``; profiles on which the network does not fit are hatched."""
@@ -252,7 +263,9 @@ def plot_hardware_cost(compare: dict[str, Any], path: str | Path) -> Path:
     for j, (key, label) in enumerate(COST_PANELS):
         ax = fig.add_subplot(1, len(COST_PANELS), j + 1)
         vals = [cost[p].get(key) for p in profiles]
-        heights = [0.0 if v is None else float(v) for v in vals]  # n/a: an empty bar, labelled
+        heights = [
+            0.0 if v is None else float(v) for v in vals
+        ]  # no figure: an empty bar, labelled
         bars = ax.bar(
             profiles,
             heights,
@@ -265,7 +278,11 @@ def plot_hardware_cost(compare: dict[str, Any], path: str | Path) -> Path:
             if cost[p].get("fits") is False:
                 b.set_hatch("//")
         ax.bar_label(
-            bars, labels=["n/a" if v is None else f"{float(v):.3g}" for v in vals], fontsize=7
+            bars,
+            labels=[
+                no_figure(p) if v is None else f"{float(v):.3g}" for p, v in zip(profiles, vals)
+            ],
+            fontsize=7,
         )
         finite = [h for h in heights if np.isfinite(h) and h > 0]
         if key != "cores_used" and finite and max(finite) / min(finite) > 100:

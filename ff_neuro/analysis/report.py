@@ -1,7 +1,8 @@
 """``build_report(run_dir)``: one self-contained HTML page with every picture the run has data for.
 
 Reads from RUN_DIR: config.yaml, metrics.json, metrics.jsonl, best.safetensors (rate model), and when
-present spike_metrics.json (spiking stage), deploy_metrics.json and compare.json (Lava stage). Writes
+present spike_metrics.json (spiking stage), deploy_metrics.json and compare.json (Lava stage; their
+tables: :mod:`ff_neuro.analysis.deployment`). Writes
 RUN_DIR/report/{index.html, *.png, manifest.json}; index.html inlines the PNGs (base64), so it can be
 mailed or archived alone. Sections without data are left out (the manifest lists those written).
 """
@@ -24,10 +25,12 @@ from ..hardware.qat import build_model
 from ..io import atomic_write_bytes, atomic_write_json
 from ..io import read_jsonl as read
 from ..spiking import SpikingNetwork
+from ..spiking.convert import is_native
 from ..spiking.store import run_spec
-from . import cam, gallery, html, plots, separation, spiking_views
+from . import cam, deployment, gallery, html, plots, separation, spiking_views
 
 REPORT_DIR = "report"
+GOODNESS = {"sum": "Σy², θ = s·N", "mean": "Σy²/N, the mean over its N units, θ = s"}
 SPIKING_PICK_IMAGES = 100  # test images simulated to pick the spiking CAM examples
 SECTION_TITLES = {
     "overview": "Run summary",
@@ -36,7 +39,8 @@ SECTION_TITLES = {
     "curves": "Learning curves",
     "separation": "Goodness separation",
     "spiking": "Spiking activity",
-    "cost": "Hardware cost and comparison",
+    "lava": "Lava deployment",
+    "cost": "Hardware cost estimate",
     "onchip": "FF learning on the simulated chip",
     "config": "Exact config",
 }
@@ -175,15 +179,28 @@ def labels_section(
     return s
 
 
-def cams_section(out: Path, model, snn, x, y, names, samples_note: str):
+def activation_units(cfg) -> str:
+    """How this run's layer activations are defined (what the CAM caption multiplies)."""
+    if is_native(cfg):
+        return (
+            f"in spike units (firing rate per step × λ_l; model.norm {cfg.model.norm}, "
+            f"activation {cfg.model.activation})"
+        )
+    layer_input = "RMS-normalised" if cfg.model.norm == "rms" else "unnormalised"
+    return f"{cfg.model.activation} of the {layer_input} layer input (model.norm {cfg.model.norm})"
+
+
+def cams_section(out: Path, model, snn, x, y, names, samples_note: str, cfg):
     s = html.Section("cams", SECTION_TITLES["cams"])
     s.parts.append(
         html.paragraph(
-            "CAM of class c = Σ over channels of the RMS-normalised activation a_l(k, x, y) (what the linear head "
-            "sees, for the neutral-labelled image) × the head weight linking that unit to c, per readout layer and "
-            "summed over them; the pixel sum of the combined map plus the bias is the class logit. One correctly "
-            "classified test image per class (if any), CAM of its true class. Layer indices are 0-based: index 1 "
-            "and 2 are the paper's layers 2 and 3."
+            "CAM of class c = Σ over channels of f_l(k, x, y) × the head weight linking that unit to c, "
+            "per readout layer l and summed over them, where f_l is what the linear head sees: the "
+            f"activation of layer l for the neutral-labelled image, {activation_units(cfg)}, divided "
+            "by its RMS over the layer (the head's feature normalisation). The pixel sum of the "
+            "combined map plus the bias is the class logit. One correctly classified test image per "
+            "class (if any), CAM of its true class. Layer indices are 0-based: index 1 and 2 are the "
+            "paper's layers 2 and 3."
         )
     )
     if model is not None:
@@ -217,10 +234,44 @@ def cams_section(out: Path, model, snn, x, y, names, samples_note: str):
                 f"Class Activation Maps: spiking model (T = {snn.T}, {snn.spec.encoding})",
                 pred[idx],
             ),
-            f"Spiking model CAMs from spike counts: a_l = rms_norm(count_l / T), weights of the spiking "
+            f"Spiking model CAMs from spike counts: f_l = rms_norm(count_l / T), weights of the spiking "
             f"network's linear head (T = {snn.T}, {snn.spec.encoding} encoding).",
         )
     return s
+
+
+def spiking_table(sm: dict) -> str:
+    """The rate model on the spiking stage's own images, then every (variant, encoding, T) with its
+    accuracy gap to it in percentage points."""
+    rate = sm.get("rate") or {}
+
+    def acc(v) -> str:
+        return "not run" if v is None else fmt_pct(v)
+
+    def gap(r: dict, key: str) -> str:
+        v, ref = r.get(key), rate.get(key)
+        return "–" if v is None or ref is None else deployment.gap(100 * (v - ref))
+
+    rows = [
+        ["rate model (reference)", "–", "–", acc(rate.get("acc_linear")), "–"]
+        + [acc(rate.get("acc_goodness")), "–", "–", "–"]
+    ]
+    for r in sorted(
+        sm["results"], key=lambda r: (str(r.get("variant")), r["encoding"], r["timesteps"])
+    ):
+        rows.append(
+            [r.get("variant", ""), r["encoding"], r["timesteps"], acc(r["acc_linear"])]
+            + [gap(r, "acc_linear"), acc(r.get("acc_goodness")), gap(r, "acc_goodness")]
+            + [fmt_num(r.get("spikes_total")), fmt_num(r.get("seconds"))]
+        )
+    header = ["variant", "encoding", "T", "linear", "Δ rate", "goodness", "Δ rate"]
+    table = html.table(rows, header + ["spikes / inference", "seconds"])
+    return table + html.paragraph(
+        f"All rows on the same first {sm.get('samples', '?')} {sm.get('split', 'test')} images. "
+        "Δ rate: accuracy minus the rate model's, in percentage points. Spikes per inference: all "
+        "layers, one image, T steps; seconds: the evaluation's wall time.",
+        "note",
+    )
 
 
 def spiking_section(out: Path, sm: dict | None, snn, x, y) -> html.Section | None:
@@ -234,43 +285,7 @@ def spiking_section(out: Path, sm: dict | None, snn, x, y) -> html.Section | Non
                 "Accuracy of the converted spiking network against the number of time steps T, per "
                 "input encoding; grey lines: the rate model on the same images.",
             )
-            rows = [
-                [
-                    r.get("variant", ""),
-                    r["encoding"],
-                    r["timesteps"],
-                    fmt_pct(r["acc_linear"]),
-                    fmt_pct(r.get("acc_goodness")),
-                    fmt_num(r.get("spikes_total")),
-                    fmt_num(r.get("seconds")),
-                ]
-                for r in sorted(
-                    sm["results"],
-                    key=lambda r: (str(r.get("variant")), r["encoding"], r["timesteps"]),
-                )
-            ]
-            s.parts.append(
-                html.table(
-                    rows,
-                    [
-                        "variant",
-                        "encoding",
-                        "T",
-                        "linear",
-                        "goodness",
-                        "spikes / inference",
-                        "seconds",
-                    ],
-                )
-            )
-            s.parts.append(
-                html.paragraph(
-                    f"{sm.get('samples', '?')} {sm.get('split', 'test')} images; rate model: "
-                    f"linear {fmt_pct((sm.get('rate') or {}).get('acc_linear'))}, goodness "
-                    f"{fmt_pct((sm.get('rate') or {}).get('acc_goodness'))}.",
-                    "note",
-                )
-            )
+            s.parts.append(spiking_table(sm))
         if sm.get("firing_rates") and sm.get("results"):
             s.add_figure(
                 plots.plot_firing_rates(sm, out / "spiking_firing_rates.png"),
@@ -291,72 +306,6 @@ def spiking_section(out: Path, sm: dict | None, snn, x, y) -> html.Section | Non
             "for one image.",
         )
     return s if s.figures else None
-
-
-def cost_section(out: Path, compare: dict | None, deploy: dict | None) -> html.Section | None:
-    if compare is None and deploy is None:
-        return None
-    s = html.Section("cost", SECTION_TITLES["cost"])
-    if compare and compare.get("cost_by_profile"):
-        s.add_figure(
-            plots.plot_hardware_cost(compare, out / "hardware_cost.png"),
-            "Estimated cost of one inference on each hardware profile (from the Lava stage's cost "
-            "model); hatched bars: the network does not fit the chip.",
-        )
-    if compare and compare.get("cost_by_profile"):
-        rows = [
-            [
-                p,
-                fmt_num(c.get("energy_per_inference_j")),
-                fmt_num(c.get("latency_per_inference_s")),
-                fmt_num(c.get("cores_used")),
-                {True: "yes", False: "no"}.get(c.get("fits"), "n/a"),
-                "; ".join(c.get("reasons") or []),
-            ]
-            for p, c in compare["cost_by_profile"].items()
-        ]
-        s.parts.append(
-            html.table(
-                rows,
-                [
-                    "profile",
-                    "energy / inference (J)",
-                    "latency / inference (s)",
-                    "cores",
-                    "fits",
-                    "why not",
-                ],
-            )
-        )
-    if compare and compare.get("rows"):
-        agree = any("spike_count_agreement" in r for r in compare["rows"])
-        rows = [
-            [
-                r.get("model"),
-                fmt_pct(r.get("acc_linear")),
-                fmt_pct(r.get("acc_goodness")),
-                fmt_num(r.get("samples")),
-            ]
-            + ([fmt_pct(r.get("spike_count_agreement"))] if agree else [])
-            for r in compare["rows"]
-        ]
-        header = ["model", "linear", "goodness", "images"] + (
-            ["spike-count agreement"] if agree else []
-        )
-        s.parts.append("<h3>Rate / spike / Lava comparison</h3>" + html.table(rows, header))
-        s.parts.append(
-            html.paragraph(
-                "All models classify the same first test images. Lava rows run the "
-                "deployable (static) spiking network in Lava's CPU simulation.",
-                "note",
-            )
-        )
-    if deploy:
-        s.parts.append(
-            "<h3>Lava deployment</h3>"
-            + html.table([[k, fmt_num(v)] for k, v in deploy.items()], ["metric", "value"])
-        )
-    return s if s.parts else None
 
 
 def onchip_section(out: Path, run_dir: Path) -> html.Section | None:
@@ -438,7 +387,7 @@ def build_report(
         ),
     ]
     if rate is not None or snn is not None:
-        sections.append(cams_section(out, rate, snn, x, y, names, note))
+        sections.append(cams_section(out, rate, snn, x, y, names, note, cfg))
     if files.history:
         s = html.Section("curves", SECTION_TITLES["curves"])
         s.add_figure(
@@ -454,14 +403,17 @@ def build_report(
             separation.plot_goodness_separation(
                 g, rate.net.thresholds, out / "goodness_separation.png", cfg.model.loss_layers
             ),
-            f"Goodness Σy² of every layer for positive inputs (true label) and negative inputs (a random "
-            f"wrong label) of {len(y)} test images; dashed: the threshold θ = N. 'sep' is "
-            f"½(P[G⁺ > θ] + P[G⁻ ≤ θ]), 50 % = no separation.",
+            f"Goodness of every layer ({GOODNESS[cfg.goodness.measure]}) for positive inputs (true "
+            f"label) and negative inputs (a random wrong label) of {len(y)} test images; dashed: the "
+            f"layer's threshold θ. 'sep' = ½(P[G⁺ > θ] + P[G⁻ ≤ θ]), what a threshold loss "
+            f"optimises; 'G⁺ > G⁻' = the share of images whose positive input has the higher "
+            f"goodness, what a pairwise loss (SymBa; this run: {cfg.goodness.loss}) optimises. "
+            f"50 % = no separation.",
         )
         sections.append(s)
     for extra in (
         spiking_section(out, files.spike_metrics, snn, x, y),
-        cost_section(out, files.compare, files.deploy_metrics),
+        *deployment.sections(out, files.compare, files.deploy_metrics, SECTION_TITLES),
         onchip_section(out, files.run_dir),
     ):
         if extra is not None:

@@ -1,12 +1,14 @@
 """Goodness separation: does each layer tell positive from negative data?
 
 For images x with true labels y and uniformly drawn wrong labels y⁻ (``sample_negatives``), every
-layer l gives G_l⁺ = Σ a_l(x ⊕ L_y)² and G_l⁻ = Σ a_l(x ⊕ L_y⁻)². The layer separates the two when
-G⁺ > θ_l > G⁻; the share of correctly sided samples,
+layer l gives G_l⁺ = g(a_l(x ⊕ L_y)) and G_l⁻ = g(a_l(x ⊕ L_y⁻)), with the run's goodness measure g
+(Σ a², or Σ a² / N for ``goodness.measure: mean``), in the units of the layer's threshold θ_l. A
+threshold loss separates the two when G⁺ > θ_l > G⁻; the share of correctly sided samples,
 
     sep_l = ½ · (P[G_l⁺ > θ_l] + P[G_l⁻ ≤ θ_l]),
 
-is the layer's own positive/negative accuracy (0.5 = chance).
+is the layer's own positive/negative accuracy (0.5 = chance). A pairwise loss (SymBa) uses no
+threshold, only G⁺ > G⁻ for the same image: ``pair_l`` = P[G_l⁺ > G_l⁻] (0.5 = chance).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 import torch
 
 from ..data.labels import sample_negatives
-from ..ff.functional import goodness
+from ..ff.objective import layer_goodness
 from .figures import NEG_COLOUR, POS_COLOUR, new_figure, save_figure
 
 
@@ -38,13 +40,18 @@ def goodness_samples(
         for kind, labels in (("pos", y[i : i + batch_size]), ("neg", neg[i : i + batch_size])):
             acts = model.net(model.labels.overlay(xb, labels.to(model.device)))
             for l, a in enumerate(acts):
-                out[l][kind].append(goodness(a.float()).cpu())
+                out[l][kind].append(layer_goodness(a, model.net.measure).cpu())
     return {l: {k: torch.cat(v).numpy() for k, v in d.items()} for l, d in out.items()}
 
 
 def separation_score(g_pos: np.ndarray, g_neg: np.ndarray, theta: float) -> float:
     """½ (P[G⁺ > θ] + P[G⁻ ≤ θ])."""
     return 0.5 * (float(np.mean(g_pos > theta)) + float(np.mean(g_neg <= theta)))
+
+
+def pair_score(g_pos: np.ndarray, g_neg: np.ndarray) -> float:
+    """P[G⁺ > G⁻] over images (each image's positive against its own negative)."""
+    return float(np.mean(g_pos > g_neg))
 
 
 def plot_goodness_separation(
@@ -69,9 +76,11 @@ def plot_goodness_separation(
         ax.axvline(lt, color="k", ls="--", lw=1, label=f"θ = {theta:g}")
         trained = " (FF loss)" if l in loss_layers else ""
         ax.set_title(
-            f"layer {l}{trained}: sep {100 * separation_score(pos, neg, theta):.1f} %", fontsize=9
+            f"layer {l}{trained}: sep {100 * separation_score(pos, neg, theta):.1f} %, "
+            f"G⁺ > G⁻ {100 * pair_score(pos, neg):.1f} %",
+            fontsize=9,
         )
-        ax.set_xlabel("log10 goodness Σy²")
+        ax.set_xlabel("log10 goodness")
         if j == 0:
             ax.set_ylabel("images")
         ax.legend(fontsize=7)

@@ -49,11 +49,34 @@ def test_report_of_a_rate_run(tiny_run, mnist_small, tmp_path):
     assert (run_dir / "config.yaml").read_text().splitlines()[0] in html
 
 
+def section_html(html: str, sid: str) -> str:
+    """The HTML of one section of the report."""
+    return re.search(rf'<section id="{sid}">(.*?)</section>', html, re.S).group(1)
+
+
+DEPLOY_ROW_NAMES = [
+    "accuracy, linear head",
+    "accuracy, goodness",
+    "spike-count agreement with the reference",
+    "ms per Lava step",
+    "spikes per inference",
+    "synaptic operations per inference",
+    "cores needed",
+    "fits on the chip",
+    "energy per inference",
+    "latency per inference",
+]
+
+
 def test_report_with_spiking_and_lava_data(tiny_run, mnist_small, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_run[0], run_dir, ignore=shutil.ignore_patterns("report"))
     (run_dir / "spike_metrics.json").write_text(json.dumps(spike_metrics()))
-    (run_dir / "compare.json").write_text(json.dumps(compare()))
+    cmp = compare()
+    cmp["cost_by_profile"]["loihi2"].update(
+        energy_per_inference_j=None, latency_per_inference_s=None
+    )
+    (run_dir / "compare.json").write_text(json.dumps(cmp))
     (run_dir / "deploy_metrics.json").write_text(
         json.dumps(
             {
@@ -62,11 +85,12 @@ def test_report_with_spiking_and_lava_data(tiny_run, mnist_small, tmp_path):
                 "samples": 20,
                 "timesteps": 16,
                 "accuracy": {"linear": 0.9, "goodness": None},
+                "goodness_samples": 0,
                 "agreement": {"spike_count_agreement": 1.0, "samples_compared": 20},
                 "spikes_per_inference": 1234.0,
                 "synops_per_inference": 5.0e5,
-                "energy_per_inference_j": 2e-6,
-                "latency_per_inference_s": 1e-3,
+                "energy_per_inference_j": None,
+                "latency_per_inference_s": None,
                 "cores_used": 12,
                 "fits": True,
                 "wall_seconds": 3.2,
@@ -78,18 +102,35 @@ def test_report_with_spiking_and_lava_data(tiny_run, mnist_small, tmp_path):
     index = build_report(run_dir, dataset=mnist_small, samples=100, spiking=False)
     assert index == run_dir / "report" / "index.html"
     html, manifest = check_report(
-        index, ["overview", "labels", "cams", "curves", "separation", "spiking", "cost", "config"]
+        index,
+        ["overview", "labels", "cams", "curves", "separation", "spiking", "lava", "cost", "config"],
     )
     assert manifest["figures"]["spiking"] == [
         "spiking_accuracy_vs_T.png",
         "spiking_firing_rates.png",
     ]
     assert manifest["figures"]["cost"] == ["hardware_cost.png"]
-    assert (
-        "Rate / spike / Lava comparison" in html
-        and "lava-fixed" in html
-        and "synops_per_inference" in html
-    )
+    lava, cost = section_html(html, "lava"), section_html(html, "cost")
+    # the comparison: every model by name, with the gap to the rate model in pp
+    for name in ("rate model (reference)", "snnTorch", "Lava float", "Lava fixed point"):
+        assert f"<td>{name}" in lava
+    assert "Δ rate" in lava
+    assert "-2.00\u00a0pp" in lava  # snnTorch 93 % vs rate 95 %
+    # the deployment: named rows with units and a sentence each, no dict keys, no "n/a"
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]*)</td>", lava)
+    assert [r[0] for r in rows if r[0] in DEPLOY_ROW_NAMES] == DEPLOY_ROW_NAMES
+    assert ("ms per Lava step", "ms") in rows and ("spikes per inference", "spikes") in rows
+    assert "<td>10.00</td>" in lava and "<td>1,234</td>" in lava and "<td>500,000</td>" in lava
+    assert "synops_per_inference" not in html and "spike_count_agreement" not in html
+    assert "n/a" not in lava and "n/a" not in cost
+    # a figure loihi2 does not publish says so, with the profile's source and its full citation
+    assert "not published: no per-op energy table published (intel2021)" in lava
+    assert "not published: no per-op energy table published (intel2021)" in cost
+    assert "Intel, Taking Neuromorphic Computing to the Next Level with Loihi 2" in cost
+    # the spiking table has the rate model on the same images, and each row's gap to it
+    spiking = section_html(html, "spiking")
+    assert "<td>rate model (reference)</td>" in spiking
+    assert "-1.00\u00a0pp" in spiking  # T = 64: 94 % vs the rate model's 95 %
 
 
 def test_cli_report(tiny_run, tmp_path, capsys):
