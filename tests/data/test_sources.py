@@ -80,3 +80,35 @@ def test_checksum_mismatch_is_an_error(fake_spec, tmp_path):
 def test_unknown_dataset():
     with pytest.raises(DatasetNotFoundError, match="unknown dataset"):
         fetch_raw("cifar-1000")
+
+
+def test_mirrors_are_tried_then_the_offline_package(fake_spec, tmp_path, monkeypatch):
+    """With mirrors allowed, each mirror is asked for every .gz part; a mirror that serves them fills
+    the cache, and an unreachable one falls through to the offline package."""
+    import gzip
+    import io
+
+    served = {p: gzip.compress(b) for p, b in fake_spec.items()}
+    asked = []
+
+    def urlopen(url, timeout):
+        asked.append(url)
+        if url.startswith("http://down/"):
+            raise OSError("unreachable")
+        return io.BytesIO(served[url.rsplit("/", 1)[1].removesuffix(".gz")])
+
+    monkeypatch.setattr(sources.urllib.request, "urlopen", urlopen)
+    monkeypatch.delenv("FF_NEURO_NO_MIRRORS")
+    spec = sources.SPECS["fake"]
+    mirrored = DatasetSpec("fake", spec.md5, ("http://down/", "http://up/"), spec.offline, "h")
+    monkeypatch.setitem(sources.SPECS, "fake", mirrored)
+    assert fetch_raw("fake") == fake_spec
+    assert asked[0] == "http://down/" + PARTS[0] + ".gz" and len(asked) == 1 + len(PARTS)
+    assert (tmp_path / "cache" / "fake" / PARTS[0]).read_bytes() == fake_spec[PARTS[0]]
+
+    src = tmp_path / "pkg"
+    write(src, fake_spec)
+    offline = DatasetSpec("fake", spec.md5, ("http://down/",), lambda tmp: src, "h")
+    monkeypatch.setitem(sources.SPECS, "fake", offline)
+    monkeypatch.setenv("FF_NEURO_CACHE", str(tmp_path / "cache2"))
+    assert fetch_raw("fake") == fake_spec
