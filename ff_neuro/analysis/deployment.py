@@ -148,6 +148,11 @@ def _fits(m: dict) -> str:
     return "yes" if m["fits"] else "no: " + "; ".join(reasons)
 
 
+def _load(m: dict) -> str:
+    load = m.get("load_average")
+    return f"{load[0]:g} → {load[1]:g}" if load else NOT_RECORDED
+
+
 REFERENCES = (
     "its reference simulation (Lava float: snnTorch; Lava fixed point: ff_neuro's integer "
     "emulation of Loihi arithmetic)"
@@ -247,6 +252,15 @@ DEPLOY_ROWS: list[Row] = [
         lambda m: (
             f"Everything: {count(m.get('lava_graphs'))} graph(s) built "
             f"({m.get('lava_build_seconds', '?')} s), run, and the reference simulation beside them."
+        ),
+    ),
+    (
+        "machine load during the deployment",
+        "1-min load average",
+        _load,
+        lambda m: (
+            "At the start and at the end: other jobs take CPU time from Lava when the load exceeds "
+            f"the machine's CPUs ({m.get('hardware') or 'not recorded'}), and the times above grow."
         ),
     ),
     (

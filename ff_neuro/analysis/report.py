@@ -262,7 +262,7 @@ def spiking_table(sm: dict) -> str:
         rows.append(
             [r.get("variant", ""), r["encoding"], r["timesteps"], acc(r["acc_linear"])]
             + [gap(r, "acc_linear"), acc(r.get("acc_goodness")), gap(r, "acc_goodness")]
-            + [fmt_num(r.get("spikes_total")), fmt_num(r.get("seconds"))]
+            + [deployment.count(r.get("spikes_total")), fmt_num(r.get("seconds"))]
         )
     header = ["variant", "encoding", "T", "linear", "Δ rate", "goodness", "Δ rate"]
     table = html.table(rows, header + ["spikes / inference", "seconds"])

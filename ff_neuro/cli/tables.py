@@ -77,11 +77,13 @@ def print_comparison(cmp: dict) -> None:
 def lava_line(name: str, m: dict) -> str:
     """One deployment (deploy_metrics) in one line: accuracy, speed, activity, resources."""
     good = m["accuracy"]["goodness"]
+    load = m.get("load_average")
+    load = f", load average {load[0]:g} → {load[1]:g}" if load else ""
     return (
         f"{name}: {m['samples']} images, T = {m['timesteps']}: linear {pct(m['accuracy']['linear'])}"
         + ("" if good is None else f", goodness {pct(good)} ({m['goodness_samples']} images)")
         + f"; {m['lava_ms_per_step']:.2f} ms per Lava step ({m['lava_steps']} steps, "
-        f"{m['wall_seconds']:.0f} s); {m['spikes_per_inference']:.0f} spikes and "
+        f"{m['wall_seconds']:.0f} s{load}); {m['spikes_per_inference']:.0f} spikes and "
         f"{m['synops_per_inference']:.3g} synops per inference; {m['profile']}: "
         f"{m['cores_used']} cores, fits: {'yes' if m['fits'] else 'no'}"
     )

@@ -22,6 +22,7 @@ it measures what the rounding changes, not a disagreement between the simulators
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -105,7 +106,7 @@ def deploy_run(
     ``predictions=True`` adds ``predictions``: {"linear": [class per image], "goodness": [...]} (the
     comparison of execution models needs them; they are not written to deploy_metrics.json).
     """
-    t_start = time.perf_counter()
+    t_start, load_start = time.perf_counter(), os.getloadavg()[0]
     prof = load_profile(profile)
     check_profile(prof, fixed_point)
     if chunk < 1:
@@ -215,6 +216,7 @@ def deploy_run(
         "spike_spec": source,
         "torch_threads": torch.get_num_threads(),
         "hardware": hardware_description(torch.device("cpu")),
+        "load_average": [round(load_start, 2), round(os.getloadavg()[0], 2)],  # 1-min, start/end
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     if write:

@@ -1,4 +1,7 @@
-"""The spiking FF network in snnTorch semantics (Lava LIF: du = 1, strict threshold, reset to zero).
+"""The spiking FF network in snnTorch semantics (Lava LIF: du = 1, strict threshold). Neurons reset by
+subtraction (the rate models trained in spike units, ``model.norm: none`` with ``activation: relu1``:
+the shipped configs) or to zero (Lava's own LIF: the paper's RMS-normalised ReLU models), per layer
+(``LIFConvSpec.reset``).
 
 Public API:
   encode(x_labelled, T, encoding, generator)      → (T, N, C, H, W) layer-0 input ("current" | "rate")
