@@ -15,12 +15,19 @@ Each run is ``benchmarks/goodness_recipes.py`` with the recipe's overrides, so t
 validation curve (goodness on the config's validation subset, linear on all 10,000 images) per epoch,
 and ``val_full``: both accuracies of the selected checkpoint on the whole validation split.
 
-    python benchmarks/goodness_ablation.py --config mnist-quick --out benchmarks/results/ablation_quick.json
+    python benchmarks/goodness_ablation.py --config mnist-quick --set train.precision=bf16 \
+        --recipe-run runs/quick3 --out benchmarks/results/goodness_ablation.json
+
+``--recipe-run RUN`` takes the unchanged recipe's row from a run already trained with ``--config``
+(its saved config must equal the config with ``--set`` applied, except the precision that ``auto``
+resolved), instead of training it again. ``--set`` applies to every row: fix ``train.precision``
+so that ``auto``'s timing on a busy machine cannot give the rows different arithmetic.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -42,6 +49,8 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="mnist-quick")
     p.add_argument("--only", help="comma-separated subset of " + ",".join(ABLATIONS))
+    p.add_argument("--set", default="", help="overrides for every row, SECTION.KEY=VALUE;...")
+    p.add_argument("--recipe-run", help="an existing run of the unchanged recipe (its row)")
     p.add_argument("--runs", default="runs/ablation")
     p.add_argument("--out", default="benchmarks/results/goodness_ablation.json")
     a = p.parse_args(argv)
@@ -49,10 +58,34 @@ def main(argv=None) -> dict:
     bad = [n for n in names if n not in ABLATIONS]
     if bad:
         p.error(f"unknown ablation(s) {bad}; valid: {list(ABLATIONS)}")
-    args = ["--config", a.config, "--runs", a.runs, "--out", a.out]
+    if a.recipe_run:
+        names = [n for n in names if n != "recipe"]
+        reuse(Path(a.recipe_run), a.config, a.set, Path(a.out))
+    args = ["--config", a.config, "--runs", a.runs, "--out", a.out, "--set", a.set]
     for n in names:
         args += ["--recipe", f"{n}:{ABLATIONS[n]}"]
-    return goodness_recipes.main(args)
+    return goodness_recipes.main(args) if names else json.loads(Path(a.out).read_text())
+
+
+def reuse(run: Path, config: str, shared: str, out: Path) -> None:
+    """The ``recipe`` row from an existing run, after checking that it is that recipe."""
+    from ff_neuro.config import load_config
+    from ff_neuro.data.datasets import load_dataset
+    from ff_neuro.io import atomic_write_json
+
+    m = json.loads((run / "metrics.json").read_text())
+    want = load_config(config).replace(**goodness_recipes.parse_overrides(shared))
+    got = load_config(run / "config.yaml")
+    mine, theirs = want.to_dict(), got.to_dict()
+    for c in (mine, theirs):
+        c["train"].pop("precision", None)
+    if mine != theirs:
+        raise SystemExit(f"{run} was not trained with {config} and {shared!r}; retrain it")
+    d = want.data
+    data = load_dataset(d.dataset, d.root, d.val_size, d.split_seed)
+    results = json.loads(out.read_text()) if out.exists() else {"recipes": {}}
+    results["recipes"]["recipe"] = goodness_recipes.record(run, m, {}, config, data)
+    atomic_write_json(out, results)
 
 
 if __name__ == "__main__":

@@ -116,29 +116,36 @@ def main(argv=None) -> dict:
             shutil.rmtree(run)
         print(f"== {name}: {overrides}", flush=True)
         m = train(cfg, run, device="cpu", dataset=data, progress=False, test=a.test)
-        hist = m["history"]
-        results["recipes"][name] = {
-            "overrides": overrides,
-            "config": a.config,
-            "curve": [
-                {k: r[k] for k in ("epoch", "val_acc_goodness", "val_acc_linear", "train_seconds")}
-                for r in hist
-            ],
-            "minutes_to": {f"{int(t * 100)}": minutes_to(hist, t) for t in TARGETS},
-            "minutes_to_linear": {
-                f"{int(t * 100)}": minutes_to(hist, t, "val_acc_linear") for t in TARGETS
-            },
-            "test_acc_goodness": m["test_acc_goodness"],
-            "test_acc_linear": m["test_acc_linear"],
-            "seconds_per_epoch": round(m["train_seconds"] / len(hist), 1),
-            "val_goodness_per_layer": per_layer_goodness(run, data),
-            "val_full": evaluate_run(run, "val", "cpu", dataset=data),
-            "hardware": hardware_description(torch.device("cpu")),
-            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        }
+        results["recipes"][name] = record(run, m, overrides, a.config, data)
         print("per layer:", results["recipes"][name]["val_goodness_per_layer"], flush=True)
         atomic_write_json(out_path, results)
     return results
+
+
+def record(run: Path, m: dict, overrides: dict, config: str, data) -> dict:
+    """One recipe's JSON entry from its run folder and the metrics ``train`` returned (or wrote)."""
+    hist = m["history"]
+    return {
+        "overrides": overrides,
+        "config": config,
+        "run": str(run),
+        "precision": m.get("precision"),
+        "curve": [
+            {k: r[k] for k in ("epoch", "val_acc_goodness", "val_acc_linear", "train_seconds")}
+            for r in hist
+        ],
+        "minutes_to": {f"{int(t * 100)}": minutes_to(hist, t) for t in TARGETS},
+        "minutes_to_linear": {
+            f"{int(t * 100)}": minutes_to(hist, t, "val_acc_linear") for t in TARGETS
+        },
+        "test_acc_goodness": m["test_acc_goodness"],
+        "test_acc_linear": m["test_acc_linear"],
+        "seconds_per_epoch": round(m["train_seconds"] / len(hist), 1),
+        "val_goodness_per_layer": per_layer_goodness(run, data),
+        "val_full": evaluate_run(run, "val", "cpu", dataset=data),
+        "hardware": hardware_description(torch.device("cpu")),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ and reports
     step), for the config's ``goodness.hard_layers`` and for scoring with the first trained layer only;
   * what the layer-0 shortcut could save at most: the time of building the N·C labelled inputs and
     running layer 0 inside the scoring pass (conv(x + K·L_c) = conv(x) + K·conv(L_c) would replace it);
+  * minor page faults per step (memory the allocator handed back to the OS and faults in again:
+    ``--default-malloc`` shows glibc's default, without ``runtime.keep_freed_memory``);
   * achieved GFLOP/s (conv multiply-adds counted from the shapes, ×2) against the machine's measured
     peak (a large 1×1 convolution in fp32 and bf16 on all threads) and its CPU model and bf16 flags.
 
@@ -138,10 +140,12 @@ def time_mode(cfg, mode: str, batch: int, steps: int, hard_layers) -> dict:
     for _ in range(2):
         model.train_step(x, y, gen)
     neg_time[0] = 0.0
+    faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     t0 = time.perf_counter()
     for _ in range(steps):
         model.train_step(x, y, gen)
     dt = time.perf_counter() - t0
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / steps
     # labelled inputs + layer 0 inside one scoring pass: the most the layer-0 shortcut can save
     with torch.no_grad(), model.autocast():
         t1 = time.perf_counter()
@@ -159,6 +163,7 @@ def time_mode(cfg, mode: str, batch: int, steps: int, hard_layers) -> dict:
         "negatives_ms_per_step": round(1000 * neg_time[0] / steps, 2),
         "negatives_share": round(neg_time[0] / dt, 3),
         "labels_and_layer0_ms_in_scoring": round(1000 * layer0, 2),
+        "minor_page_faults_per_step": round(faults, 1),
         "gflop_per_step": round(flops / 1e9, 3),
         "achieved_gflops": round(flops / (dt / steps) / 1e9, 1),
     }
@@ -190,7 +195,8 @@ def throughput(a) -> dict:
                 print(
                     f"batch {batch:4d} {mode:>19} hard_layers {str(hard):>6}: "
                     f"{r['images_per_s']:7.1f} img/s {r['ms_per_step']:7.1f} ms/step, negatives "
-                    f"{100 * r['negatives_share']:4.1f} %, {r['achieved_gflops']:6.1f} GFLOP/s",
+                    f"{100 * r['negatives_share']:4.1f} %, {r['achieved_gflops']:6.1f} GFLOP/s, "
+                    f"{r['minor_page_faults_per_step']:.0f} faults/step",
                     flush=True,
                 )
     peak = measured_peak(torch.get_num_threads())

@@ -17,6 +17,7 @@ validation curve and the seconds are kept as trial attributes in the study's own
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,16 @@ from .config import Config, parse_overrides
 from .errors import ConfigError
 
 METRICS = {"goodness": "best_val_acc_goodness", "linear": "best_val_acc_linear"}
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # recipe and study names become folder names
+
+
+def _check_name(name: str, what: str) -> str:
+    if not NAME.fullmatch(name):
+        raise ConfigError(
+            f"{what} name {name!r} must be 1-64 letters, digits, '.', '_' or '-', not starting "
+            f"with '.', '_' or '-' (it names a run folder)"
+        )
+    return name
 
 
 def _optuna():
@@ -45,8 +56,9 @@ def parse_recipe(spec: str) -> tuple[str, dict[str, dict]]:
     name, sep, text = spec.partition(":")
     if not sep or not name.strip():
         raise ConfigError(f"--recipe {spec!r} must look like NAME:SECTION.KEY=VALUE;...")
+    name = _check_name(name.strip(), "recipe")
     items = [t.strip() for t in text.split(";") if t.strip()]
-    return name.strip(), parse_overrides(items, f"--recipe {name.strip()}:")
+    return name, parse_overrides(items, f"--recipe {name}:")
 
 
 def parse_param(spec: str) -> tuple[str, str, list]:
@@ -103,6 +115,7 @@ def run_sweep(
     ``recipes`` (a grid: every recipe exactly once over all workers) or ``params`` (a search space,
     ``trials`` trials by this worker) must be given, not both."""
     optuna = _optuna()
+    _check_name(study, "study")
     if bool(recipes) == bool(params):
         raise ConfigError("a sweep takes either --recipe (a grid of recipes) or --param, not both")
     if metric not in METRICS:

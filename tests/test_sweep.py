@@ -39,6 +39,9 @@ def test_parsers():
     for bad in ("train.lr=log:1:0", "lr=cat:1", "train.lr=norm:0:1"):
         with pytest.raises(ConfigError):
             parse_param(bad)
+    for bad in ("../x:", ".hidden:", "a/b:"):
+        with pytest.raises(ConfigError, match="names a run folder"):
+            parse_recipe(bad)
     with pytest.raises(ConfigError, match="tags"):
         parse_recipe("x:train.lr=!!python/object:os.system 1")
 
