@@ -1,4 +1,5 @@
-"""``ff-neuro learn``: FF learning of one layer on the frozen spike features of a run (issue 9)."""
+"""``ff-neuro learn``: FF learning on the simulated chip (docs/onchip.md): one dense layer on the
+frozen spike features of a run, or (``--layers all``) every trained conv layer in one Lava graph."""
 
 from __future__ import annotations
 
@@ -86,6 +87,51 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also train the rate-coded FF layer on the same schedule (float)",
     )
+    p.add_argument(
+        "--layers",
+        default="one",
+        choices=["one", "all"],
+        help="one: a dense FF layer on frozen layer L (default); all: every trained conv layer "
+        "of the run learns (plastic shared kernels), the frozen layers run in the same Lava graph",
+    )
+    p.add_argument(
+        "--objective",
+        default="threshold",
+        choices=["threshold", "symba"],
+        help="--layers all: threshold softplus(-s·α(G-θ)) per window, or SymBa's pairwise "
+        "softplus(-α(G+ - G-)) per positive/negative pair",
+    )
+    p.add_argument(
+        "--negatives",
+        default="uniform",
+        choices=["uniform", "hard"],
+        help="--layers all: uniformly drawn wrong labels, or hard negatives drawn on the chip "
+        "∝ exp(α_h·G) after scoring every label (C extra windows per sample)",
+    )
+    p.add_argument(
+        "--hard-alpha",
+        type=float,
+        default=128.0,
+        help="α_h of the hard-negative draw on the mean goodness in spike units (default 128)",
+    )
+    p.add_argument(
+        "--hard-layer",
+        type=int_at_least(0),
+        default=None,
+        help="the run's layer whose goodness scores hard negatives (default: the first trained)",
+    )
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "val"],
+        help="--layers all: images scored for the curve (val: for choosing hyper-parameters)",
+    )
+    p.add_argument(
+        "--chunk",
+        type=int_at_least(1),
+        default=None,
+        help="windows (one layer) or samples (--layers all) encoded at a time (memory)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--metrics",
@@ -110,6 +156,11 @@ def cmd_learn(args: argparse.Namespace) -> int:
         raise LearnError(
             f"{args.run_dir} is not a directory; pass a trained run (ff-neuro train --out DIR)"
         )
+    if args.layers == "one" and (args.objective != "threshold" or args.negatives != "uniform"):
+        from ..onchip.experiment import LearnError
+
+        raise LearnError("--objective and --negatives apply to --layers all")
+    extra = {"chunk": args.chunk} if args.chunk else ({"chunk": 50} if args.layers == "all" else {})
     cfg = LearnConfig(
         backend=args.backend,
         layer=args.layer,
@@ -127,7 +178,16 @@ def cmd_learn(args: argparse.Namespace) -> int:
         rate=args.rate,
         headroom=args.headroom,
         frac_bits=args.frac_bits,
+        layers=args.layers,
+        objective=args.objective,
+        negatives=args.negatives,
+        hard_alpha=args.hard_alpha,
+        hard_layer=args.hard_layer,
+        split=args.split,
+        **extra,
     )
+    if args.layers == "all":
+        return _learn_all(args, cfg)
     m = learn_run(args.run_dir, cfg, progress=not args.no_progress, metrics_path=args.metrics)
     rows = [
         [
@@ -152,5 +212,31 @@ def cmd_learn(args: argparse.Namespace) -> int:
         f"{m['windows']} windows{extra}"
         + ("" if ident is None else f", weights bit-identical: {ident}")
     )
+    print(f"metrics: {args.metrics or Path(args.run_dir) / 'learn_metrics.json'}")
+    return 0
+
+
+def _learn_all(args: argparse.Namespace, cfg) -> int:
+    from ..onchip.conv_learn import learn_network
+
+    m = learn_network(args.run_dir, cfg, progress=not args.no_progress, metrics_path=args.metrics)
+    rows = []
+    for e in m["layers"] + [None]:
+        src = e if e is not None else m
+        r = src.get("rate_coded") or {}
+        rows.append(
+            [
+                f"layer {e['layer']}" if e is not None else "network",
+                pct(src["test_acc_goodness_before"]),
+                pct(src["test_acc_goodness_after"]),
+                pct(r["test_acc_goodness_after"]) if r else "-",
+                "-"
+                if e is None or e.get("weights_bit_identical") is None
+                else str(e["weights_bit_identical"]),
+            ]
+        )
+    print_table(rows, ["", "goodness before", "after", "rate-coded after", "bit-identical"])
+    extra = f", ms/step {m['ms_per_step']:.2f}" if m.get("ms_per_step") is not None else ""
+    print(f"{m['windows']} windows ({m['backend']}, {m['profile']}){extra}")
     print(f"metrics: {args.metrics or Path(args.run_dir) / 'learn_metrics.json'}")
     return 0

@@ -58,7 +58,13 @@ class LearnConfig(NamedTuple):
     frac_bits: int = 0  # extra low bits of the learned weight (off: the profile's width)
     seed: int = 0
     rate: bool = False  # also train the rate-coded FF layer on the same schedule
-    chunk: int = 500  # windows per raster chunk (memory)
+    chunk: int = 500  # windows per raster chunk (memory); samples per input chunk (--layers all)
+    layers: str = "one"  # "one": a dense layer on frozen layer L; "all": every trained conv layer
+    objective: str = "threshold"  # --layers all: "threshold" | "symba" (pairwise)
+    negatives: str = "uniform"  # --layers all: "uniform" | "hard" (drawn ∝ exp(α_h·G) on the chip)
+    hard_alpha: float = 128.0  # α_h of the hard-negative draw (mean goodness in spike units)
+    hard_layer: int | None = None  # the run's layer whose goodness scores the hard negatives
+    split: str = "test"  # --layers all: the images scored ("val" for choosing hyper-parameters)
 
 
 class Setup(NamedTuple):

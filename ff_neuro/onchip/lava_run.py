@@ -53,8 +53,10 @@ def run_learning(
     snapshot_every: int = 0,
     chunk_windows: int = 50,
     on_chunk: Callable[[int, int], None] | None = None,
+    objective: str = "threshold",
 ) -> LavaLearnResult:
     """Learn W (H, N) on Lava from the windows of a packed raster file; ``signs`` (windows,).
+    ``objective="symba"``: the windows are pairs (positive, negative), one update per pair.
 
     The run is split into chunks of ``chunk_windows`` windows (``on_chunk(done, total)`` after
     each); stop() always runs."""
@@ -87,6 +89,8 @@ def run_learning(
             rule=p._asdict(),
             windows=windows,
             period=P,
+            signs=signs,
+            objective=objective,
             snapshot_path=snap_path,
             snapshot_every=snapshot_every,
         )
@@ -100,7 +104,14 @@ def run_learning(
             reset_interval=P,
             reset_offset=2 % P,
         )
-        good = FFGoodness(size=h, signs=signs, rule=p._asdict(), period=P, record_path=rec_path)
+        good = FFGoodness(
+            size=h,
+            signs=signs,
+            rule=p._asdict(),
+            period=P,
+            objective=objective,
+            record_path=rec_path,
+        )
         src.s_out.connect(syn.s_in)
         syn.a_out.connect(lif.a_in)
         lif.s_out.connect(good.s_in)

@@ -16,7 +16,7 @@ def open_spec(run_dir, dataset=None):
     try:
         from ..ff.run import open_run
         from ..spiking.store import run_spec
-    except ImportError:  # the loader before issue 13's refactor
+    except ImportError:  # an older ff_neuro, before open_run and run_spec existed
         from ..lava.deploy import load_spec, run_dataset
 
         data = dataset or run_dataset(run_dir)

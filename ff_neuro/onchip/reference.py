@@ -99,16 +99,31 @@ def pre_counts(inputs: torch.Tensor, kind: str, timesteps: int) -> np.ndarray:
 
 
 def learn_batch(
-    w: np.ndarray, batch: Batch, kind: str, p: rule.RuleParams, epoch: int
+    w: np.ndarray,
+    batch: Batch,
+    kind: str,
+    p: rule.RuleParams,
+    epoch: int,
+    objective: str = "threshold",
 ) -> np.ndarray:
-    """One update of W (in place) from a batch of windows; returns the post counts."""
+    """One update of W (in place) from a batch of windows; returns the post counts.
+
+    ``objective="symba"``: the batch is pairs (positive, negative, positive, …) and each pair's
+    windows get e = (E, −E), E = σ(−α·(G⁺ − G⁻)) (the LUT in fixed point)."""
     c = counts(w, batch.inputs, kind, p)
     x = pre_counts(batch.inputs, kind, p.timesteps)
-    if kind == "fixed":
+    fixed = kind == "fixed"
+    if objective == "symba":
+        g = rule.goodness_int(c) if fixed else np.einsum("bi,bi->b", c, c)
+        pair = (rule.pair_factor_fixed if fixed else rule.pair_factor_float)(g[0::2], g[1::2], p)
+        e = np.stack([pair, -pair], 1).reshape(-1)
+    elif fixed:
         e = rule.third_factor_fixed(c, batch.signs, p)
-        rule.update_fixed(w, e, rule.post_factor(c, p.timesteps), x, p, epoch)
     else:
         e = rule.third_factor_float(c, batch.signs, p)
+    if fixed:
+        rule.update_fixed(w, e, rule.post_factor(c, p.timesteps), x, p, epoch)
+    else:
         rule.update_float(w, e, rule.post_factor(c, p.timesteps), x, p)
     return c
 
@@ -121,16 +136,22 @@ def train(
     batch: int = 1,
     on_batch: Callable[[int, np.ndarray], None] | None = None,
     epoch0: int = 0,
+    objective: str = "threshold",
 ) -> int:
     """Train W in place over the windows of ``batches`` (chunks of any size), ``batch`` windows per
-    update; ``on_batch(windows_done, W)`` after each update. Returns the number of updates."""
+    update; ``on_batch(windows_done, W)`` after each update. Returns the number of updates.
+
+    SymBa: ``batch`` is an even number of windows (pairs); with one pair per update (batch = 2) the
+    epoch of the update is the index of its negative window, as in the Lava synapse."""
+    if objective == "symba" and batch % 2:
+        raise ValueError("symba updates on whole pairs: batch must be even")
     epoch, done = epoch0, 0
     for chunk in batches:
         n = chunk.inputs.shape[0]
         for i in range(0, n, batch):
-            learn_batch(
-                w, Batch(chunk.inputs[i : i + batch], chunk.signs[i : i + batch]), kind, p, epoch
-            )
+            b = Batch(chunk.inputs[i : i + batch], chunk.signs[i : i + batch])
+            k = epoch0 + done + 1 if objective == "symba" and batch == 2 else epoch
+            learn_batch(w, b, kind, p, k, objective)
             epoch += 1
             done += min(batch, n - i)
             if on_batch:

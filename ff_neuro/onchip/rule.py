@@ -127,16 +127,38 @@ def goodness_int(counts: np.ndarray) -> np.ndarray:
     return np.einsum("...i,...i->...", c, c)
 
 
+def _lut_value(d: np.ndarray, p: RuleParams, lut: np.ndarray) -> np.ndarray:
+    """LUT[clip((d·M + 2^(S−1)) >> S, ±R·Q)] ≈ E·σ(−α·d / (H·T²)) for integer goodness gaps d."""
+    idx = (np.asarray(d, np.int64) * p.logit_mult + (1 << (p.shift_bits - 1))) >> p.shift_bits
+    r = p.lut_range * p.lut_steps
+    return lut[np.clip(idx, -r, r) + r]
+
+
 def third_factor_fixed(
     counts: np.ndarray, signs: np.ndarray, p: RuleParams, lut: np.ndarray | None = None
 ) -> np.ndarray:
     """e_int per window (int64) from post counts (B, H) and signs (B,) through the sigmoid LUT."""
     lut = sigmoid_lut(p) if lut is None else lut
     s = np.asarray(signs).astype(np.int64)
-    d = s * (goodness_int(counts) - p.theta_int)
-    idx = (d * p.logit_mult + (1 << (p.shift_bits - 1))) >> p.shift_bits
-    r = p.lut_range * p.lut_steps
-    return s * lut[np.clip(idx, -r, r) + r]
+    return s * _lut_value(s * (goodness_int(counts) - p.theta_int), p, lut)
+
+
+def pair_factor_fixed(
+    g_pos: np.ndarray, g_neg: np.ndarray, p: RuleParams, lut: np.ndarray | None = None
+) -> np.ndarray:
+    """SymBa's factor per pair, E_int = LUT[α·(G⁺ − G⁻)] ≈ E·σ(−α·(G⁺ − G⁻)) (int64, ≥ 0), from the
+    integer goodness Σ c² of the positive and the negative window. The positive window's update is
+    +E_int · p⁺ ⊗ x⁺, the negative's −E_int · p⁻ ⊗ x⁻ (−∂/∂G± of softplus(−α·(G⁺ − G⁻)))."""
+    lut = sigmoid_lut(p) if lut is None else lut
+    return _lut_value(np.asarray(g_pos, np.int64) - np.asarray(g_neg, np.int64), p, lut)
+
+
+def pair_factor_float(g_pos: np.ndarray, g_neg: np.ndarray, p: RuleParams) -> np.ndarray:
+    """E = σ(−α·(G⁺ − G⁻)) per pair (float64), G = Σ c² / (H·T²) from the integer-valued Σ c²."""
+    d = (np.asarray(g_pos, np.float64) - np.asarray(g_neg, np.float64)) / (
+        p.hidden * p.timesteps**2
+    )
+    return 1.0 / (1.0 + np.exp(p.alpha * d))
 
 
 def third_factor_float(counts: np.ndarray, signs: np.ndarray, p: RuleParams) -> np.ndarray:

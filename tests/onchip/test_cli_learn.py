@@ -45,3 +45,29 @@ def test_learn_on_lava_end_to_end(tiny_run, capsys):
     assert (run_dir / "learn_curve.png").stat().st_size > 1000
     assert main(["learn", str(run_dir), "--layer", "3", "--no-progress"]) == 2
     assert "out of range" in capsys.readouterr().err
+
+
+def test_whole_network_options_need_layers_all(tmp_path, capsys):
+    assert main(["learn", str(tmp_path), "--objective", "symba"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ff-neuro: error:") and "--layers all" in err and "\n" not in err
+
+
+@pytest.mark.slow
+def test_learn_every_conv_layer_on_lava_end_to_end(native_run_trained, tmp_path, capsys):
+    """``--layers all``: the run's trained conv layers learn in one Lava graph (SymBa, hard
+    negatives drawn on the chip), bit-identical to the reference at every snapshot."""
+    pytest.importorskip("lava")
+    out = tmp_path / "learn_metrics.json"
+    args = ["learn", str(native_run_trained), "--layers", "all", "--backend", "lava"]
+    args += ["--profile", "loihi2", "--samples", "6", "--test-samples", "6", "--points", "2"]
+    args += ["--objective", "symba", "--negatives", "hard", "--split", "val", "--no-progress"]
+    assert main(args + ["--metrics", str(out)]) == 0
+    m = json.loads(out.read_text())
+    assert m["mode"] == "network" and m["plastic_layers"] == [1, 2] and m["frozen_layers"] == [0]
+    assert m["windows_per_sample"] == 12 and m["windows"] == 72  # 10 scoring + pair per sample
+    assert m["weights_bit_identical"] is True and m["frozen_layers_stats_identical"] is True
+    for layer in m["layers"]:
+        assert layer["weights_bit_identical"] is True and all(layer["snapshots_identical"])
+        assert layer["weights_max_abs_diff"] == 0.0
+    assert "bit-identical" in capsys.readouterr().out

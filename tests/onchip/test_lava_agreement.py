@@ -1,6 +1,7 @@
 """The learning graph as real Lava processes agrees with the PyTorch reference.
 
-Fixed point: weights bit-identical after every snapshot; float: relative difference ≤ 1e-6."""
+Fixed point: weights bit-identical after every snapshot (threshold rule and SymBa's pairs); float:
+relative difference ≤ 1e-6."""
 
 from __future__ import annotations
 
@@ -14,21 +15,25 @@ from ff_neuro.onchip import rule
 pytest.importorskip("lava")
 
 
-def reference_snapshots(w0, raster, signs, p, kind, marks):
+def reference_snapshots(w0, raster, signs, p, kind, marks, objective="threshold"):
     w, snaps = w0.copy(), []
 
     def keep(done, w):
         if done in marks:
             snaps.append(w.copy())
 
-    ref.train(w, iter([ref.Batch(torch.from_numpy(raster), signs)]), kind, p, 1, keep)
+    batch = 2 if objective == "symba" else 1
+    chunk = iter([ref.Batch(torch.from_numpy(raster), signs)])
+    ref.train(w, chunk, kind, p, batch, keep, objective=objective)
     return snaps
 
 
 @pytest.mark.parametrize(
-    "fixed_point,frac", [(True, 0), (True, 4), (False, 0)], ids=["fixed", "fixed-frac4", "float"]
+    "fixed_point,frac,objective",
+    [(True, 0, "threshold"), (True, 4, "threshold"), (False, 0, "threshold"), (True, 0, "symba")],
+    ids=["fixed", "fixed-frac4", "float", "fixed-symba"],
 )
-def test_lava_learning_matches_reference(tmp_path, fixed_point, frac):
+def test_lava_learning_matches_reference(tmp_path, fixed_point, frac, objective):
     from ff_neuro.onchip.lava_run import run_learning, write_raster
 
     rng = np.random.default_rng(3)
@@ -51,11 +56,18 @@ def test_lava_learning_matches_reference(tmp_path, fixed_point, frac):
         w0 = w0 / p.vth
     write_raster(tmp_path / "r.npy", raster)
     res = run_learning(
-        w0.copy(), tmp_path / "r.npy", signs, p, fixed_point, snapshot_every=12, chunk_windows=10
+        w0.copy(),
+        tmp_path / "r.npy",
+        signs,
+        p,
+        fixed_point,
+        snapshot_every=12,
+        chunk_windows=10,
+        objective=objective,
     )
     assert res.marks == [12, 24, 36] and res.steps == windows * (T + 1)
     snaps = reference_snapshots(
-        w0, raster, signs, p, "fixed" if fixed_point else "float", res.marks
+        w0, raster, signs, p, "fixed" if fixed_point else "float", res.marks, objective
     )
     kind = "fixed" if fixed_point else "float"
     counts = ref.counts(w0, torch.from_numpy(raster[:1]), kind, p)
@@ -66,4 +78,7 @@ def test_lava_learning_matches_reference(tmp_path, fixed_point, frac):
             assert np.array_equal(lava_w, ref_w)
         else:
             assert np.abs(lava_w - ref_w).max() <= 1e-6 * np.abs(ref_w).max()
-    assert np.all(np.sign(res.records[:, 1]) * signs >= 0)  # e has the label's sign
+    if objective == "symba":  # E = σ(−α(G⁺ − G⁻)) ≥ 0, sent at the negative window only
+        assert np.all(res.records[signs > 0, 1] == 0) and np.all(res.records[signs < 0, 1] > 0)
+    else:
+        assert np.all(np.sign(res.records[:, 1]) * signs >= 0)  # e has the label's sign

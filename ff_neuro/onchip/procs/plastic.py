@@ -4,10 +4,11 @@ Ports: ``s_in`` (N) pre spikes, ``s_post`` (H) the post neurons' spikes (Loihi's
 action potential), ``e_in`` (1) the third factor, ``a_out`` (H) synaptic input. Per step
 (t = time_step − 1 = k·P + φ), like Lava's Dense (one step of synaptic delay):
 
-    send a_buf;  a_buf = W · pre(t);  x += pre(t) for φ < T        (pre trace: count, no decay)
-    y += post(t) for 1 ≤ φ ≤ T                                     (post trace: count, no decay)
+    send a_buf;  traces and learning (``ff_neuro.onchip.synapse``, offset 0);  a_buf = W · pre(t)
+    x: count of pre(t) for φ < T;  y: count of post(t) for 1 ≤ φ ≤ T
     φ = T:  W ← rule.update_{fixed,float}(W, e(t), p(y), x, epoch = k)   (t_epoch = one window)
 
+(``objective="symba"``: at the end of each negative window, the pair's update, ``synapse.Learner``.)
 The window's post spikes are those caused by pre(kP … kP+T−1) (one step later); the goodness
 process sends e at φ = T, the step the last of them is counted, so W changes before the next
 window's first input (P = T + 1 leaves one empty step). Snapshots of W are written to a .npy file
@@ -28,6 +29,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from ff_neuro.onchip import rule
+from ff_neuro.onchip.synapse import Learner, WindowTraces
 
 
 class FFDense(AbstractProcess):
@@ -40,6 +42,8 @@ class FFDense(AbstractProcess):
         rule: dict,
         windows: int,
         period: int,
+        signs: np.ndarray | None = None,
+        objective: str = "threshold",
         snapshot_path: str | None = None,
         snapshot_every: int = 0,
         **kwargs,
@@ -48,6 +52,8 @@ class FFDense(AbstractProcess):
             rule=rule,
             windows=windows,
             period=period,
+            signs=np.ones(windows, np.int64) if signs is None else np.asarray(signs, np.int64),
+            objective=objective,
             snapshot_path=snapshot_path,
             snapshot_every=snapshot_every,
             **kwargs,
@@ -66,6 +72,19 @@ def snapshot_windows(windows: int, every: int) -> list[int]:
     return marks if marks and marks[-1] == windows else marks + [windows]
 
 
+class Snapshots:
+    """Writes the learned state into a memory-mapped (marks, …) .npy after the marked windows."""
+
+    def __init__(self, path: str | None, windows: int, every: int):
+        self.marks = snapshot_windows(windows, every)
+        self.file = None if not path else np.load(path, mmap_mode="r+")
+
+    def after(self, k: int, state: np.ndarray) -> None:
+        if self.file is not None and k + 1 in self.marks:
+            self.file[self.marks.index(k + 1)] = state
+            self.file.flush()
+
+
 class _FFDenseModel(PyLoihiProcessModel):
     fixed = False
 
@@ -73,47 +92,39 @@ class _FFDenseModel(PyLoihiProcessModel):
         super().__init__(proc_params)
         p = proc_params
         self.p = rule.RuleParams(**p["rule"])
-        self.windows, self.P, self.T = p["windows"], p["period"], self.p.timesteps
-        self.marks = snapshot_windows(self.windows, p["snapshot_every"])
-        self.snap = None if not p["snapshot_path"] else np.load(p["snapshot_path"], mmap_mode="r+")
-        self.lut = rule.sigmoid_lut(self.p)
-        self.x = self.y = self.a_buf = self.w_syn = None
+        self.P, self.T = p["period"], self.p.timesteps
+        self.snaps = Snapshots(p["snapshot_path"], p["windows"], p["snapshot_every"])
+        self.learner = Learner(p["objective"], p["signs"], self.T, self._update)
+        self.traces = self.a_buf = self.w_syn = None
 
     def run_spk(self) -> None:
         if self.a_buf is None:
             h, n = self.weights.shape
             dt = np.int64 if self.fixed else np.float64
-            self.x, self.y = np.zeros(n, np.int64), np.zeros(h, dt)
+            self.traces = WindowTraces(n, h, self.T, self.P, 0, dt)
             self.a_buf = np.zeros(h, np.int32 if self.fixed else np.float64)
         self.a_out.send(self.a_buf)
         pre = np.asarray(self.s_in.recv()).astype(bool)
-        k, phase = divmod(self.time_step - 1, self.P)
+        post = np.asarray(self.s_post.recv()).astype(bool)
+        e = self.e_in.recv()
+        cast = int if self.fixed else float
+        self.traces.step(
+            self.time_step - 1, pre, post, lambda k, x, y: self._end(k, cast(e[0]), x, y)
+        )
         if self.w_syn is None:
             self.w_syn = rule.synaptic_weights(self.weights, self.p) if self.fixed else self.weights
         self.a_buf = self.w_syn[:, pre].sum(1).astype(self.a_buf.dtype)
-        if phase == 0:
-            self.x[:] = 0
-        if phase < self.T:
-            self.x += pre
-        post = self.s_post.recv()
-        if phase == 1:
-            self.y[:] = 0
-        if 1 <= phase <= self.T:
-            self.y += np.asarray(post).astype(bool)
-        e = self.e_in.recv()
-        if phase == self.T and k < self.windows:
-            self.learn(float(e[0]), k)
 
-    def learn(self, e: float, k: int) -> None:
-        post = rule.post_factor(self.y, self.T)[None]
+    def _end(self, k: int, e, x: np.ndarray, y: np.ndarray) -> None:
+        self.learner.end_window(k, e, x, y)
+        self.snaps.after(k, self.weights)
+
+    def _update(self, e, post, pre, k: int) -> None:
         if self.fixed:
-            rule.update_fixed(self.weights, np.array([int(e)]), post, self.x[None], self.p, k)
+            rule.update_fixed(self.weights, e.astype(np.int64), post, pre, self.p, k)
             self.w_syn = None  # the transmitted weights are recomputed
         else:
-            rule.update_float(self.weights, np.array([e]), post, self.x[None], self.p)
-        if self.snap is not None and k + 1 in self.marks:
-            self.snap[self.marks.index(k + 1)] = self.weights
-            self.snap.flush()
+            rule.update_float(self.weights, e, post, pre, self.p)
 
 
 @implements(proc=FFDense, protocol=LoihiProtocol)
