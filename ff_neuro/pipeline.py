@@ -229,7 +229,7 @@ def demo(
     out: str | Path = "runs/demo",
     config: str = "mnist-quick",
     device: str = "auto",
-    spike_samples: int = 1000,
+    spike_samples: int = 500,
     lava_samples: int = 100,
     profile: str = "loihi2",
     fresh: bool = False,

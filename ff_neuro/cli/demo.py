@@ -26,8 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--spike-samples",
         type=int_at_least(1),
-        default=1000,
-        help="test images for the snnTorch evaluation",
+        default=500,
+        help="test images for the snnTorch evaluation at T = 8, 16, 32 (default 500)",
     )
     p.add_argument(
         "--lava-samples",

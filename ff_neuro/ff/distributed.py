@@ -20,13 +20,17 @@ Every rank holds the whole model and trains on its shard of each global batch:
 
 A rank that dies makes the collectives of the others fail; the survivors stop with one line
 (:class:`DistributedError`) instead of hanging: at once when its connection closes, or after
-``FF_NEURO_DIST_TIMEOUT`` seconds (default 1800) when it hangs; torchrun then ends the job.
+``FF_NEURO_DIST_TIMEOUT`` seconds (default 1800) when it hangs; torchrun then ends the job. torchrun
+may be quicker than the collective: it sends SIGTERM to the survivors as soon as it sees a worker
+die, so every rank turns SIGTERM into the same one-line :class:`DistributedError` (the checkpoint
+files are written atomically, so the last one is intact whatever the moment).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -82,7 +86,22 @@ def init(device: torch.device) -> Dist:
             _joined = True
         except (RuntimeError, ValueError) as e:
             raise DistributedError(f"could not join the torchrun job: {_first_line(e)}") from None
+        _stop_on_sigterm()
     return Dist(tdist.get_rank(), tdist.get_world_size())
+
+
+def _stop_on_sigterm() -> None:
+    """torchrun ends the other workers with SIGTERM when one dies (or the job is stopped): raise the
+    one-line :class:`DistributedError` then, in the main thread, instead of dying without a word."""
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process as usual
+        raise DistributedError(
+            f"rank {os.environ.get('RANK', '?')} was stopped by torchrun (SIGTERM): another rank died "
+            f"or the job was ended; the last checkpoint is intact, resume with --resume"
+        )
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def check_batch(d: Dist, batch_size: int) -> int:

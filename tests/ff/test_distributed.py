@@ -23,9 +23,13 @@ from tests.conftest import tiny_config
 # in another order of additions than one process summing the batch (and oneDNN may block a conv of
 # B/2 images differently from one of B), so gradients agree to ~1e-7 relative; Adam turns a
 # gradient g into ~lr·g/|g|, which keeps that relative size except for elements whose gradient is
-# itself at the rounding level. A few steps at lr 1e-3 therefore leave weights equal to ~1e-6, and
-# the rare rounding-level elements within 2·lr·steps.
+# itself at the rounding level, where the sign of g/|g| can flip. A few steps at lr 1e-3 therefore
+# leave weights equal to ~1e-6 (ATOL, RTOL), but for the rare rounding-level elements (at most
+# RARE of a tensor's elements; one of the head's 250,880 on an Intel Xeon Ice Lake), which stay
+# within 2·lr per step. Both halves are checked.
 ATOL, RTOL = 1e-5, 1e-4
+RARE = 1e-4
+LR, STEPS = 1e-3, 10  # tiny_yaml: lr = head_lr = 1e-3, 200 training images in batches of 20
 
 
 def free_port() -> int:
@@ -78,11 +82,12 @@ def weights(run_dir: Path) -> dict[str, torch.Tensor]:
 def assert_same_weights(a: Path, b: Path) -> None:
     wa, wb = weights(a), weights(b)
     assert wa.keys() == wb.keys()
+    epochs = len((b / "metrics.jsonl").read_text().splitlines())
     for k in wa:
-        assert torch.allclose(wa[k], wb[k], atol=ATOL, rtol=RTOL), (
-            k,
-            (wa[k] - wb[k]).abs().max().item(),
-        )
+        off = ~torch.isclose(wa[k], wb[k], atol=ATOL, rtol=RTOL)
+        worst = (wa[k] - wb[k]).abs().max().item()
+        assert off.sum().item() <= RARE * off.numel(), (k, off.sum().item(), worst)
+        assert worst <= 2 * LR * STEPS * epochs, (k, worst)
 
 
 def test_sharding_and_batch_check():
