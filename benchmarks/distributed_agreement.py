@@ -1,8 +1,11 @@
-"""Data-parallel FF against one process: the same config trained by ``ff-neuro train`` and by
-``torchrun --nproc-per-node W -m ff_neuro train``; writes the weights' agreement and the images/s.
+"""Data-parallel or layer-pipelined FF against one process: the same config trained by ``ff-neuro
+train`` and by ``torchrun --nproc-per-node W -m ff_neuro train [--parallel layers]``; writes the
+weights' agreement and the images/s.
 
     python benchmarks/distributed_agreement.py --config mnist-quick --train-subset 5000 --epochs 1 \\
         --world 2 --out benchmarks/results/distributed_agreement.json
+    python benchmarks/distributed_agreement.py --config mnist-quick --train-subset 5000 --epochs 1 \\
+        --world 2 --parallel layers --stages 0,3 --out benchmarks/results/pipeline_agreement.json
 
 One process uses all ``--threads`` torch threads; each of the W ranks gets threads/W (on 2 cores:
 1 process × 2 threads against 2 ranks × 1 thread). Both runs are validation-only comparisons of the
@@ -38,6 +41,8 @@ def main() -> None:
     ap.add_argument("--train-subset", type=int, default=5000)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--world", type=int, default=2)
+    ap.add_argument("--parallel", choices=["data", "layers"], default="data")
+    ap.add_argument("--stages", help="--parallel layers: first layer of each rank's block")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--set", action="append", default=["train.precision=fp32"])
     ap.add_argument("--runs", default="runs/distributed")
@@ -60,7 +65,8 @@ def main() -> None:
         if world > 1:
             cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={world}"]
             cmd += ["--master-addr=127.0.0.1", f"--master-port={free_port()}", "-m", "ff_neuro"]
-            cmd += [*common, "--out", str(out)]
+            cmd += [*common, "--out", str(out), "--parallel", a.parallel]
+            cmd += ["--stages", a.stages] if a.stages else []
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - t0

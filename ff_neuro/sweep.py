@@ -114,7 +114,6 @@ def run_sweep(
     ``train_fn(cfg, run_dir, test=False, ...)`` is the trainer (``ff_neuro.pipeline.train``).
     ``recipes`` (a grid: every recipe exactly once over all workers) or ``params`` (a search space,
     ``trials`` trials by this worker) must be given, not both."""
-    optuna = _optuna()
     _check_name(study, "study")
     if bool(recipes) == bool(params):
         raise ConfigError("a sweep takes either --recipe (a grid of recipes) or --param, not both")
@@ -127,19 +126,6 @@ def run_sweep(
     space = [parse_param(p) for p in params]
     for _, ov in parsed.items():  # a bad override fails now, not in trial 7
         base.replace(**_merge(shared, ov))
-    if recipes:
-        sampler = optuna.samplers.GridSampler({"recipe": sorted(parsed)}, seed=seed)
-        n = len(parsed)
-    else:
-        sampler = optuna.samplers.TPESampler(seed=seed)
-        n = trials or 10
-    st = optuna.create_study(
-        study_name=study,
-        storage=storage,
-        sampler=sampler,
-        direction="maximize",
-        load_if_exists=True,
-    )
     runs = Path(runs)
 
     def objective(trial) -> float:
@@ -177,14 +163,47 @@ def run_sweep(
             raise ConfigError(f"trial {name}: no validation {metric} accuracy (is method ff?)")
         return float(value)
 
-    if recipes:  # this worker runs at most the recipes no worker has taken yet (the sampler stops
-        # the study when the grid is used up; a finished grid trains nothing more)
+    grid = sorted(parsed) if recipes else None
+    res = run_study(study, storage, objective, grid, trials or 10, seed, "recipe")
+    return {**res, "metric": metric}
+
+
+def run_study(
+    study: str,
+    storage: str,
+    objective: Callable[[Any], float],
+    grid: list | None = None,
+    trials: int = 10,
+    seed: int = 0,
+    grid_param: str = "recipe",
+) -> dict[str, Any]:
+    """Run (this worker's share of) the maximising Optuna study ``study`` in ``storage``: with
+    ``grid``, every entry exactly once over all the workers that share the storage (GridSampler on
+    the categorical parameter ``grid_param``); otherwise ``trials`` TPE trials by this worker.
+    ``objective(trial)`` returns the value (trial attributes go to the study's store); returns the
+    best trial and every completed one."""
+    optuna = _optuna()
+    _check_name(study, "study")
+    if grid is not None:
+        sampler = optuna.samplers.GridSampler({grid_param: list(grid)}, seed=seed)
+    else:
+        sampler = optuna.samplers.TPESampler(seed=seed)
+    st = optuna.create_study(
+        study_name=study,
+        storage=storage,
+        sampler=sampler,
+        direction="maximize",
+        load_if_exists=True,
+    )
+    n = trials
+    if grid is not None:  # this worker runs at most the entries no worker has taken yet (the
+        # sampler stops the study when the grid is used up; a finished grid runs nothing more)
         taken = {
-            t.params.get("recipe")
+            t.params.get(grid_param)
             for t in st.trials
             if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
         }
-        n = len(set(parsed) - taken)
+        n = len(set(grid) - taken)
     if n:
         st.optimize(objective, n_trials=n, catch=())
     done = [t for t in st.trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -194,7 +213,6 @@ def run_sweep(
     return {
         "study": study,
         "storage": storage,
-        "metric": metric,
         "best": {
             "number": best.number,
             "value": best.value,

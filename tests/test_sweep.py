@@ -88,3 +88,25 @@ def test_bad_sweeps_are_refused(tmp_path):
         run_sweep(base, None, "x", st, tmp_path)
     with pytest.raises(ConfigError, match="unknown config key"):
         run_sweep(base, None, "x", st, tmp_path, ["a:train.nope=1"])
+
+
+def test_run_study_scores_each_grid_entry_once_over_workers(tmp_path):
+    """The on-chip screen's path (benchmarks/onchip_sweep.py): a grid of settings in one store, each
+    scored once whichever worker takes it; the attributes land in the store."""
+    from ff_neuro.sweep import run_study
+
+    storage = f"sqlite:///{tmp_path / 'onchip.db'}"
+    scored = []
+
+    def objective(trial):
+        s = trial.suggest_categorical("setting", ["256,19", "64,18", "16,17"])
+        scored.append(s)
+        trial.set_user_attr("alpha", float(s.split(",")[0]))
+        return float(s.split(",")[0]) / 1000
+
+    grid = ["256,19", "64,18", "16,17"]
+    first = run_study("onchip", storage, objective, grid[:2] + grid[2:], grid_param="setting")
+    again = run_study("onchip", storage, objective, grid, grid_param="setting")
+    assert sorted(scored) == sorted(grid)  # the second worker found nothing left to score
+    assert first["best"]["params"] == {"setting": "256,19"} and first["best"]["alpha"] == 256.0
+    assert len(again["trials"]) == 3

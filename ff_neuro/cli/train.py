@@ -45,6 +45,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--profile", help="hardware profile for quantisation-aware training (e.g. loihi2)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--parallel",
+        choices=["data", "layers"],
+        default="data",
+        help="under torchrun: data-parallel (each rank a shard of every batch; default) or "
+        "layer-pipelined (each rank a block of layers, activations passed forward)",
+    )
+    p.add_argument(
+        "--stages",
+        type=stage_starts,
+        metavar="0,L1,...",
+        help="--parallel layers: the first layer of each rank's block (default: an even split)",
+    )
     add_device(p)
     p.set_defaults(func=run_train)
 
@@ -53,6 +66,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--split", default="test", choices=["val", "test"])
     add_device(e)
     e.set_defaults(func=run_evaluate)
+
+
+def stage_starts(text: str) -> list[int]:
+    """'0,2' → [0, 2] (argparse type of --stages)."""
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--stages takes comma-separated layer indices, e.g. 0,2; got {text!r}"
+        ) from None
 
 
 def config_from_args(args: argparse.Namespace):
@@ -81,6 +104,8 @@ def run_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         kind=args.model,
         progress=not args.no_progress,
+        parallel=args.parallel,
+        stages=args.stages,
     )
     if m.get("rank", 0):  # a torchrun worker other than rank 0: rank 0 reports
         return 0

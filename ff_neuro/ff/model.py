@@ -159,7 +159,19 @@ class RateModel:
         (loss ``softmax``). The threshold loss is a sum of per-group terms, so each
         group is back-propagated on its own (half the memory); the pairwise losses need both at once.
         """
-        obj, b = self.cfg.goodness, x.shape[0]
+        groups = self._ff_groups(x, y, gen, head_logits)
+        last = max(self.cfg.model.loss_layers, default=-1)
+        return self._train_layers(groups, y, gen, range(last + 1))[1]
+
+    def _ff_groups(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        gen: torch.Generator,
+        head_logits: torch.Tensor | None = None,
+    ) -> list[torch.Tensor]:
+        """The labelled layer-0 inputs of one step, as the groups :meth:`_ff_backward` describes."""
+        obj = self.cfg.goodness
         if obj.loss == "softmax":
             groups = [self.labels.all_labels(x)]
         else:
@@ -168,10 +180,17 @@ class RateModel:
             groups = [self.labels.overlay(x, y), self.labels.overlay(xk, neg.flatten())]
             if self.cfg.train.ff_posneg == "batched":
                 groups = [torch.cat(groups)]
-        groups = [self._encode(h, gen) for h in groups]
+        return [self._encode(h, gen) for h in groups]
+
+    def _train_layers(
+        self, groups: list[torch.Tensor], y: torch.Tensor, gen: torch.Generator, layers: range
+    ) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+        """Layers ``layers`` (consecutive) of one step: each one's forward, local loss and backward
+        (the gradients wait for the optimiser step); returns the groups as the next layer's input
+        (detached) and the losses by layer. The first ``len(y)`` rows of the groups are positives."""
+        obj, b = self.cfg.goodness, y.shape[0]
         out: dict[str, torch.Tensor] = {}
-        last = max(self.cfg.model.loss_layers, default=-1)
-        for i in range(last + 1):
+        for i in layers:
             learn = i in self.cfg.model.loss_layers
             if not learn:
                 with torch.no_grad():
@@ -192,7 +211,7 @@ class RateModel:
                 groups = [h.detach() for h, _ in outs]
             self._reducer.launch(self.net.layers[i].parameters())
             out[f"layer{i}"] = li.detach()
-        return out
+        return groups, out
 
     def _goodness(self, a: torch.Tensor) -> torch.Tensor:
         """The goodness the loss trains: (n,) per layer, or (n, R²) per region (``goodness.regions``)."""

@@ -109,5 +109,10 @@ class FFNet(nn.Module):
 
     def features(self, acts: list[torch.Tensor], detach: bool = True) -> torch.Tensor:
         """Linear-head input: RMS-normalised, flattened activations of the readout layers (detached)."""
-        f = torch.cat([rms_norm(acts[i].float()).flatten(1) for i in self.cfg.readout_layers], 1)
+        f = torch.cat([self.features_of(acts[i]) for i in self.cfg.readout_layers], 1)
         return f.detach() if detach else f
+
+    @staticmethod
+    def features_of(a: torch.Tensor) -> torch.Tensor:
+        """One readout layer's share of the linear-head input: rms_norm(a), flattened."""
+        return rms_norm(a.float()).flatten(1)

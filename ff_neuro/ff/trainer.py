@@ -35,7 +35,7 @@ from ..io import (
     write_jsonl,
 )
 from ..runtime import hardware_description, keep_freed_memory, resolve_device, seed_everything
-from . import distributed
+from . import distributed, layer_pipeline
 from .model import build_model
 from .precision import Precision, resolve_precision
 from .run import BEST, CHECKPOINT, ModelFactory, config_dataset, open_run
@@ -164,6 +164,8 @@ def train(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     test: bool = True,
     factory: ModelFactory | None = None,
+    parallel: str = "data",
+    stages: list[int] | None = None,
 ) -> dict[str, Any]:
     """Train ``cfg`` into run directory ``out``; returns (and writes) ``metrics.json``.
 
@@ -176,14 +178,19 @@ def train(
     One process at a time writes ``out`` (``out/.lock`` holds its PID; a lock left by a killed process
     is taken over); a resume removes the temporary files of writes a kill interrupted.
 
-    Under ``torchrun`` (``WORLD_SIZE`` > 1) this is one rank of a data-parallel job
-    (``ff.distributed``): rank 0 writes the run and returns the metrics, the other ranks return
-    ``{"rank", "world_size"}``.
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) this is one rank of a job: data-parallel (``parallel``
+    "data", ``ff.distributed``) or layer-pipelined ("layers", ``ff.layer_pipeline``; ``stages``: the
+    first layer of each rank's block). Rank 0 writes the run and returns the metrics, the other ranks
+    return ``{"rank", "world_size"}``.
     """
+    if parallel not in ("data", "layers"):
+        raise ValueError(f"parallel must be 'data' or 'layers', got {parallel!r}")
     out = Path(out)
     d = distributed.init(resolve_device(device))  # under torchrun: this rank (ff.distributed)
     try:
-        distributed.check_batch(d, cfg.train.batch_size)
+        stage = layer_pipeline.plan(cfg, d, stages, kind) if parallel == "layers" else None
+        if stage is None:
+            distributed.check_batch(d, cfg.train.batch_size)
         if resume and not (out / CHECKPOINT).is_file():
             load_checkpoint(
                 out / CHECKPOINT
@@ -204,6 +211,7 @@ def train(
                 test,
                 factory or build_model,
                 d,
+                stage,
             )
     finally:
         distributed.shutdown(d)
@@ -222,8 +230,12 @@ def _train(
     test: bool,
     factory: ModelFactory,
     d: distributed.Dist = distributed.SINGLE,
+    stage: layer_pipeline.Stage | None = None,
 ) -> dict[str, Any]:
     dev = resolve_device(device)
+    # the ranks of a pipelined job each train the whole batch: no sharding, no gradient all-reduce
+    dd = d if stage is None else distributed.SINGLE
+    link = layer_pipeline.Link(stage) if stage is not None and d.active else None
     keep_freed_memory()
     t = cfg.train
     changed: dict[str, list] = {}
@@ -269,7 +281,7 @@ def _train(
     if d.main:
         atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
     xs, ys = torch.from_numpy(train_split.x).to(dev), torch.from_numpy(train_split.y).to(dev)
-    b_rank = t.batch_size // d.world
+    b_rank = t.batch_size // dd.world
     if resume and "precision" in meta:  # the arithmetic the run started with, not a new measurement
         precision = Precision.from_record(meta["precision"])
     elif d.main:  # rank 0 measures; every rank trains with its choice
@@ -279,7 +291,7 @@ def _train(
         precision = None
     precision = distributed.broadcast_object(precision, d)
     model.set_precision(precision)
-    model.dist = d
+    model.dist = dd
     if verbose and t.precision != "fp32":
         tqdm.write(f"precision: {precision.mode}, {precision.reason}")
 
@@ -307,6 +319,17 @@ def _train(
     n, bs = len(ys), t.batch_size
     steps = n // bs if n >= bs else 1
     scale = batch_lr_scale(cfg)
+    if link is None:
+        step_fn, combine = model.train_step, lambda v: distributed.mean_over_ranks(v, d)
+    else:
+        keys = layer_pipeline.loss_keys(cfg)
+
+        def step_fn(x, y, gen):
+            return layer_pipeline.step(model, x, y, gen, stage, link)
+
+        def combine(v):
+            return layer_pipeline.sum_over_stages(v, keys, d)
+
     for epoch in range(start, t.epochs + 1):
         factor = lr_factor(t.schedule, epoch, t.epochs, 0, steps, t.warmup)
         gen = epoch_generator(t.seed, epoch)
@@ -324,13 +347,16 @@ def _train(
             model.set_lr_factor(
                 scale * lr_factor(t.schedule, epoch, t.epochs, step, steps, t.warmup)
             )
-            idx = distributed.shard(perm[step * bs : (step + 1) * bs], d)
-            losses = model.train_step(to_images(xs[idx]), ys[idx], gen)
+            idx = distributed.shard(perm[step * bs : (step + 1) * bs], dd)
+            losses = step_fn(to_images(xs[idx]), ys[idx], gen)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0) + v
             if (step + 1) % t.nan_check_every == 0:
-                _check_finite(distributed.mean_over_ranks(losses, d), epoch, step + 1, out)
-        sums = distributed.mean_over_ranks(sums, d)
+                _check_finite(combine(losses), epoch, step + 1, out)
+        if link is not None:  # the last sends, then every rank gets the whole model
+            link.flush()
+            layer_pipeline.sync(model, stage, d)
+        sums = combine(sums)
         _check_finite(sums, epoch, steps, out)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
@@ -386,7 +412,7 @@ def _train(
     if not d.main:
         distributed.barrier(d)  # rank 0 evaluates the test split and writes metrics.json
         return {"rank": d.rank, "world_size": d.world}
-    metrics = finish(out, model, data, cfg, kind, dev, seconds, best, history, test, d)
+    metrics = finish(out, model, data, cfg, kind, dev, seconds, best, history, test, d, stage)
     distributed.barrier(d)
     return metrics
 
@@ -426,6 +452,7 @@ def finish(
     history: list[dict],
     run_test: bool = True,
     d: distributed.Dist = distributed.SINGLE,
+    stage: layer_pipeline.Stage | None = None,
 ) -> dict[str, Any]:
     """Load the best-validation weights, evaluate the test split once, write metrics.json."""
     tensors, _ = load_checkpoint(out / BEST)
@@ -450,6 +477,11 @@ def finish(
         "precision": model.precision.record(),
         "lr_batch_scale": batch_lr_scale(cfg),
         "world_size": d.world,
+        "parallel": (
+            {"mode": "layers", "stages": list(stage.starts)}
+            if stage is not None and d.active
+            else {"mode": "data" if d.active else "none"}
+        ),
         "train_size": len(data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)),
         "val_size": len(data.val),
         "test_size": len(data.test),
