@@ -81,7 +81,7 @@ def layout(html: str | Path, width: int = 1200, browser: str | None = None) -> d
     browser = browser or find_browser()
     if browser is None:
         raise BrowserError("no chromium found: apt-get install -y chromium chromium-driver")
-    html = Path(html)
+    html = Path(html).resolve()  # a file URI needs an absolute path
     probe = html.parent / f".layout_probe_{html.stem}.html"
     probe.write_text(html.read_text().replace("</body>", PROBE + "</body>"))
     try:
