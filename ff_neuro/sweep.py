@@ -114,7 +114,6 @@ def run_sweep(
     ``train_fn(cfg, run_dir, test=False, ...)`` is the trainer (``ff_neuro.pipeline.train``).
     ``recipes`` (a grid: every recipe exactly once over all workers) or ``params`` (a search space,
     ``trials`` trials by this worker) must be given, not both."""
-    _check_name(study, "study")
     if bool(recipes) == bool(params):
         raise ConfigError("a sweep takes either --recipe (a grid of recipes) or --param, not both")
     if metric not in METRICS:

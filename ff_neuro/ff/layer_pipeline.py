@@ -237,14 +237,9 @@ def _adam_state(opt: torch.optim.Optimizer, p: torch.nn.Parameter) -> list[torch
 
 
 def _broadcast(t: torch.Tensor, src: int) -> None:
-    if tdist.get_backend() == "nccl" and t.device.type != "cuda":
-        tmp = t.cuda()
-        tdist.broadcast(tmp, src)
-        t.copy_(tmp.cpu())
-        return
-    if not t.is_contiguous():
-        tmp = t.contiguous()
-        tdist.broadcast(tmp, src)
+    """``t`` from rank ``src``, in place, through a contiguous (and, for NCCL, CUDA) copy if needed."""
+    nccl_from_cpu = tdist.get_backend() == "nccl" and t.device.type != "cuda"
+    tmp = t.cuda() if nccl_from_cpu else t.contiguous()  # t itself when already contiguous
+    tdist.broadcast(tmp, src)
+    if tmp is not t:
         t.copy_(tmp)
-        return
-    tdist.broadcast(t, src)

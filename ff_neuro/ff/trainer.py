@@ -188,7 +188,9 @@ def train(
     out = Path(out)
     d = distributed.init(resolve_device(device))  # under torchrun: this rank (ff.distributed)
     try:
-        stage = layer_pipeline.plan(cfg, d, stages, kind) if parallel == "layers" else None
+        # a pipeline needs ranks to split over: one process trains as always
+        pipelined = parallel == "layers" and d.active
+        stage = layer_pipeline.plan(cfg, d, stages, kind) if pipelined else None
         if stage is None:
             distributed.check_batch(d, cfg.train.batch_size)
         if resume and not (out / CHECKPOINT).is_file():
@@ -235,7 +237,7 @@ def _train(
     dev = resolve_device(device)
     # the ranks of a pipelined job each train the whole batch: no sharding, no gradient all-reduce
     dd = d if stage is None else distributed.SINGLE
-    link = layer_pipeline.Link(stage) if stage is not None and d.active else None
+    link = layer_pipeline.Link(stage) if stage is not None else None
     keep_freed_memory()
     t = cfg.train
     changed: dict[str, list] = {}
@@ -479,7 +481,7 @@ def finish(
         "world_size": d.world,
         "parallel": (
             {"mode": "layers", "stages": list(stage.starts)}
-            if stage is not None and d.active
+            if stage is not None
             else {"mode": "data" if d.active else "none"}
         ),
         "train_size": len(data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)),
