@@ -137,6 +137,8 @@ class GoodnessConfig:
 class TrainConfig:
     method: str = "ff"  # ff | bp | random
     epochs: int = 200
+    budget_minutes: float | None = None  # train as many of `epochs` as fit in this wall clock,
+    # decided once from measured steps before the first one; the schedule runs over them (ff.budget)
     batch_size: int = 50
     lr: float = 5e-5
     head_lr: float = 1e-3
@@ -474,6 +476,7 @@ def validate(cfg: Config) -> Config:
     if cfg.train.method not in ("ff", "bp", "random"):
         raise ConfigError(f"train.method must be ff, bp or random, got {cfg.train.method!r}")
     _range(cfg, "train.epochs", 1, MAX_EPOCHS)
+    _range(cfg, "train.budget_minutes", 0.0, 7 * 24 * 60.0, open_lo=True, optional=True)
     _range(cfg, "train.batch_size", 1, MAX_BATCH)
     _range(cfg, "train.lr", 0.0, 10.0, open_lo=True)
     _choice(cfg, "train.schedule", SCHEDULES)

@@ -37,6 +37,9 @@ from .spiking.evaluate import spike_run
 from .spiking.store import run_spec
 
 COMPARE = "compare.json"
+# the demo's training wall clock on any CPU: with the install and the spiking, Lava and report steps
+# (about 7 minutes on a 2-core CPU, docs/RESULTS.md) the demo stays near 15 minutes
+DEMO_TRAIN_MINUTES = 6.0
 __all__ = ["COMPARE", "compare_run", "demo", "evaluate_run", "model_factory", "open_run", "train"]
 
 
@@ -237,12 +240,16 @@ def demo(
     dataset: Dataset | None = None,
     show: Callable[[str, Any], None] | None = None,
     progress: bool = True,
+    train_minutes: float | None = DEMO_TRAIN_MINUTES,
 ) -> Path:
     """train → spike (saves the specs) → Lava float and fixed point, compared with the rate model and
     snnTorch on the same ``lava_samples`` test images (:func:`compare_run`, goodness included) →
     report; returns the report's path.
 
-    Each step reuses what an earlier, interrupted demo already finished (a finished training run).
+    Training gets ``train_minutes`` of wall clock (``train.budget_minutes``: as many of the config's
+    epochs as fit, measured on this machine, with the schedule over them; None: all of them), so that
+    the demo stays near a quarter of an hour on any 2-core CPU. Each step reuses what an earlier,
+    interrupted demo already finished (a finished training run).
     ``show(step, result)`` receives each step's result as it finishes (the CLI prints tables): "train"
     or "train-reused", "spike", "lava" (both deployments' metrics), "compare", "report"."""
     show = show or (lambda step, result: None)
@@ -250,6 +257,8 @@ def demo(
     if fresh and out.exists():
         shutil.rmtree(out)
     cfg = load_config(config)
+    if train_minutes:
+        cfg = cfg.replace(train={"budget_minutes": float(train_minutes)})
     if (out / trainer.METRICS).exists():
         m = json.loads((out / trainer.METRICS).read_text())
         show("train-reused", m)

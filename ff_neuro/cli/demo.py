@@ -1,6 +1,6 @@
 """``ff-neuro demo``: the whole story on the embedded default config (:func:`ff_neuro.pipeline.demo`).
 
-train mnist-quick → convert to spikes (snnTorch, saves the spec; the rate model on the same images
+train mnist-quick (within ``--train-minutes`` of wall clock: as many of its epochs as fit) → convert to spikes (snnTorch, saves the spec; the rate model on the same images
 beside every T) → Lava float and Loihi 2 fixed point on 100 test images, linear head and goodness
 (progress bars) → the comparison table (rate, snnTorch, Lava float, Lava fixed point on those
 images: accuracy, gap to the rate model in pp, agreement) → the HTML report, whose path it prints
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..pipeline import demo
-from .common import int_at_least, pct, print_table
+from ..pipeline import DEMO_TRAIN_MINUTES, demo
+from .common import float_between, int_at_least, pct, print_table
 from .tables import acc, pp, print_comparison, print_costs, print_lava
 
 
@@ -34,6 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int_at_least(1),
         default=100,
         help="test images compared on Lava (float and fixed point, with goodness; default 100)",
+    )
+    p.add_argument(
+        "--train-minutes",
+        type=float_between(0, 7 * 24 * 60),
+        default=DEMO_TRAIN_MINUTES,
+        metavar="MIN",
+        help="training wall clock: as many of the config's epochs as fit in MIN minutes on this "
+        f"machine (default {DEMO_TRAIN_MINUTES:g}; 0: all of them)",
     )
     p.add_argument("--profile", default="loihi2")
     p.add_argument(
@@ -81,6 +89,13 @@ def _show(args: argparse.Namespace):
                 ],
                 ["model", "best val (linear)", "test linear", "test goodness", "train s"],
             )
+            b = r.get("budget")
+            if b and b["epochs"] < b["requested_epochs"]:
+                print(
+                    f"      {b['epochs']} of {args.config}'s {b['requested_epochs']} epochs fit the "
+                    f"demo's {b['minutes']:g}-minute training budget on this machine; "
+                    f"`ff-neuro train --config {args.config}` trains them all"
+                )
             print(
                 f"[2/5] spiking conversion (snnTorch), {args.spike_samples} test images; spec saved"
             )
@@ -122,6 +137,7 @@ def run_demo(args: argparse.Namespace) -> int:
         args.profile,
         args.fresh,
         show=_show(args),
+        train_minutes=args.train_minutes or None,
     )
     print(f"results: {args.out}/{{metrics,spike_metrics,compare}}.json")
     print(f"report: {index}")

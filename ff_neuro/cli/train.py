@@ -8,7 +8,7 @@ from ..config import available_configs, load_config, parse_overrides
 from ..io import ensure_writable_dir
 from ..pipeline import evaluate_run, train
 from ..runtime import resolve_device
-from .common import add_device, int_at_least, pct, print_table
+from .common import add_device, float_between, int_at_least, pct, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
     p.add_argument("--epochs", type=int_at_least(1), help="override train.epochs")
+    p.add_argument(
+        "--budget-minutes",
+        type=float_between(0.1, 7 * 24 * 60),
+        metavar="MIN",
+        help="train as many of the epochs as fit in MIN minutes of wall clock (decided from measured "
+        "steps before the first one; the lr schedule runs over them): train.budget_minutes",
+    )
     p.add_argument("--seed", type=int, help="override train.seed")
     p.add_argument("--method", choices=["ff", "bp", "random"], help="override train.method")
     p.add_argument(
@@ -84,7 +91,12 @@ def config_from_args(args: argparse.Namespace):
         cfg = cfg.replace(**parse_overrides(args.set))
     train = {
         k: v
-        for k, v in (("epochs", args.epochs), ("seed", args.seed), ("method", args.method))
+        for k, v in (
+            ("epochs", args.epochs),
+            ("budget_minutes", getattr(args, "budget_minutes", None)),
+            ("seed", args.seed),
+            ("method", args.method),
+        )
         if v is not None
     }
     data = {"train_subset": args.train_subset} if args.train_subset is not None else {}

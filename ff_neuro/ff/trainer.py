@@ -36,6 +36,7 @@ from ..io import (
 )
 from ..runtime import hardware_description, keep_freed_memory, resolve_device, seed_everything
 from . import distributed, layer_pipeline
+from .budget import Budget, decide
 from .model import build_model
 from .precision import Precision, resolve_precision
 from .run import BEST, CHECKPOINT, ModelFactory, config_dataset, open_run
@@ -185,6 +186,7 @@ def train(
     """
     if parallel not in ("data", "layers"):
         raise ValueError(f"parallel must be 'data' or 'layers', got {parallel!r}")
+    started = time.perf_counter()  # train.budget_minutes counts from here
     out = Path(out)
     d = distributed.init(resolve_device(device))  # under torchrun: this rank (ff.distributed)
     try:
@@ -214,6 +216,7 @@ def train(
                 factory or build_model,
                 d,
                 stage,
+                started,
             )
     finally:
         distributed.shutdown(d)
@@ -233,7 +236,9 @@ def _train(
     factory: ModelFactory,
     d: distributed.Dist = distributed.SINGLE,
     stage: layer_pipeline.Stage | None = None,
+    started: float | None = None,
 ) -> dict[str, Any]:
+    started = time.perf_counter() if started is None else started
     dev = resolve_device(device)
     # the ranks of a pipelined job each train the whole batch: no sharding, no gradient all-reduce
     dd = d if stage is None else distributed.SINGLE
@@ -280,8 +285,6 @@ def _train(
     train_split = data.train.subset(cfg.data.train_subset, seed=cfg.data.split_seed)
     in_shape, classes = (1, *data.image_shape), data.num_classes
     model = factory(cfg, in_shape, classes, dev, kind)
-    if d.main:
-        atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
     xs, ys = torch.from_numpy(train_split.x).to(dev), torch.from_numpy(train_split.y).to(dev)
     b_rank = t.batch_size // dd.world
     if resume and "precision" in meta:  # the arithmetic the run started with, not a new measurement
@@ -296,6 +299,33 @@ def _train(
     model.dist = dd
     if verbose and t.precision != "fp32":
         tqdm.write(f"precision: {precision.mode}, {precision.reason}")
+    n, bs = len(ys), t.batch_size
+    steps = n // bs if n >= bs else 1
+
+    budget = None
+    if t.budget_minutes is not None:
+        if resume and "budget" in meta:  # the epochs the run started with, not a new measurement
+            budget = Budget.from_record(meta["budget"])
+        elif d.main:
+            val_g = data.val.subset(t.val_goodness_subset, seed=cfg.data.split_seed)
+            budget = decide(
+                t.budget_minutes,
+                t.epochs,
+                model,
+                (to_images(xs[:b_rank]), ys[:b_rank]),
+                steps,
+                [(data.val, False, True)] + ([(val_g, True, False)] if t.val_goodness else []),
+                data.test if test else None,
+                t.eval_batch_size,
+                started,
+            )
+        budget = distributed.broadcast_object(budget, d)
+        cfg = cfg.replace(train={"epochs": budget.epochs})
+        t = cfg.train
+        if verbose:
+            tqdm.write(budget.summary())
+    if d.main:
+        atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
 
     start, best, history, seconds = (
         1,
@@ -318,8 +348,6 @@ def _train(
     elif (out / JSONL).exists() and d.main:
         (out / JSONL).unlink()
 
-    n, bs = len(ys), t.batch_size
-    steps = n // bs if n >= bs else 1
     scale = batch_lr_scale(cfg)
     if link is None:
         step_fn, combine = model.train_step, lambda v: distributed.mean_over_ranks(v, d)
@@ -393,12 +421,12 @@ def _train(
             save_checkpoint(
                 out / BEST,
                 model.weights(),
-                _meta(cfg, kind, epoch, best, seconds, in_shape, classes, precision),
+                _meta(cfg, kind, epoch, best, seconds, in_shape, classes, precision, budget),
             )
         history.append(record)
         append_jsonl(out / JSONL, record)
         tensors, opt_meta = model.training_state()
-        meta = _meta(cfg, kind, epoch, best, seconds, in_shape, classes, precision)
+        meta = _meta(cfg, kind, epoch, best, seconds, in_shape, classes, precision, budget)
         save_checkpoint(out / CHECKPOINT, tensors, {**meta, "optimizers": opt_meta})
         if verbose:
             g = record["val_acc_goodness"]
@@ -414,7 +442,9 @@ def _train(
     if not d.main:
         distributed.barrier(d)  # rank 0 evaluates the test split and writes metrics.json
         return {"rank": d.rank, "world_size": d.world}
-    metrics = finish(out, model, data, cfg, kind, dev, seconds, best, history, test, d, stage)
+    metrics = finish(
+        out, model, data, cfg, kind, dev, seconds, best, history, test, d, stage, budget, started
+    )
     distributed.barrier(d)
     return metrics
 
@@ -428,8 +458,11 @@ def _meta(
     in_shape: tuple,
     classes: int,
     precision: Precision,
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
+    extra = {"budget": budget.record()} if budget is not None else {}
     return {
+        **extra,
         "config": cfg.to_dict(),
         "kind": kind,
         "epoch": epoch,
@@ -455,8 +488,11 @@ def finish(
     run_test: bool = True,
     d: distributed.Dist = distributed.SINGLE,
     stage: layer_pipeline.Stage | None = None,
+    budget: Budget | None = None,
+    started: float | None = None,
 ) -> dict[str, Any]:
-    """Load the best-validation weights, evaluate the test split once, write metrics.json."""
+    """Load the best-validation weights, evaluate the test split once, write metrics.json (with
+    ``budget``: its decision and this process's wall clock from ``started`` to the end)."""
     tensors, _ = load_checkpoint(out / BEST)
     model.load_weights({k: v.to(dev) for k, v in tensors.items()})
     test = (
@@ -471,6 +507,7 @@ def finish(
         "best_val_acc_goodness": best["acc_goodness"],
         "best_epoch": best["epoch"],
         "epochs": cfg.train.epochs,
+        "budget": None,
         "method": cfg.train.method,
         "kind": kind,
         "train_seconds": round(seconds, 2),
@@ -493,6 +530,9 @@ def finish(
         "config": cfg.to_dict(),
         "history": history,
     }
+    if budget is not None:
+        wall = time.perf_counter() - started if started is not None else None
+        metrics["budget"] = {**budget.record(), "wall_s": None if wall is None else round(wall, 1)}
     if run_test and not math.isfinite(test["acc_linear"]):
         raise TrainingDivergedError("test accuracy is not finite; the checkpoint is broken")
     atomic_write_json(out / METRICS, metrics)
