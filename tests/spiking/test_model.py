@@ -132,3 +132,20 @@ def test_train_step_updates_only_trainable_layers():
     assert torch.equal(before[0], after[0])  # layer 0 is not trained (train: false)
     assert not torch.equal(before[1], after[1]) and not torch.equal(before[2], after[2])
     assert model.net.thresholds[1] == 0.05 * 16 * 28 * 28  # readout_scale · N (measure "sum")
+
+
+def test_hard_negatives_come_from_the_rate_limit_of_the_same_weights():
+    """Hard negatives of the spiking model are drawn from the goodness of every label in its T → ∞
+    rate limit (one rate pass, no T-step simulation): the same labels, for the same weights and
+    generator, as the rate model draws."""
+    from ff_neuro.ff.model import RateModel
+
+    torch.manual_seed(0)
+    cfg = tiny_config().replace(spiking={"timesteps": 8, "gradient": "rate"}, **NATIVE)
+    cfg = cfg.replace(goodness={"negatives": "hard", "negatives_per_image": 2, "hard_layers": [1]})
+    spiking, rate = SpikingModel(cfg), RateModel(cfg)
+    rate.load_weights(spiking.weights())
+    x, y = torch.rand(6, 1, 28, 28), torch.arange(6)
+    got = spiking.negatives(x, y, torch.Generator().manual_seed(3))
+    want = rate.negatives(x, y, torch.Generator().manual_seed(3))
+    assert got.shape == (6, 2) and torch.equal(got, want) and (got != y[:, None]).all()
