@@ -104,7 +104,15 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
         ["export", str(tmp_path), "--out", str(tmp_path / "e"), "--netx-bound", "loose"],
         ["train", "--config", "mnist-quick", "--out", str(tmp_path / "r"), "--epochs", "x"],
         ["train", "--config", "mnist-quick", "--out", str(tmp_path / "r"), "--budget-minutes", "0"],
-        ["train", "--config", "mnist-quick", "--out", str(tmp_path / "r"), "--budget-minutes", "nan"],
+        [
+            "train",
+            "--config",
+            "mnist-quick",
+            "--out",
+            str(tmp_path / "r"),
+            "--budget-minutes",
+            "nan",
+        ],
         ["demo", "--out", str(tmp_path / "d"), "--train-minutes", "-1"],
     ):
         with pytest.raises(SystemExit) as e:
