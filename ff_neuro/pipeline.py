@@ -247,7 +247,7 @@ def demo(
     report; returns the report's path.
 
     Training gets ``train_minutes`` of wall clock (``train.budget_minutes``: as many of the config's
-    epochs as fit, measured on this machine, with the schedule over them; None: all of them), so that
+    epochs as fit, measured on this machine, with the schedule over them; None or 0: all of them), so that
     the demo stays near a quarter of an hour on any 2-core CPU. Each step reuses what an earlier,
     interrupted demo already finished (a finished training run).
     ``show(step, result)`` receives each step's result as it finishes (the CLI prints tables): "train"

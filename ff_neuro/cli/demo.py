@@ -137,7 +137,7 @@ def run_demo(args: argparse.Namespace) -> int:
         args.profile,
         args.fresh,
         show=_show(args),
-        train_minutes=args.train_minutes or None,
+        train_minutes=args.train_minutes,  # 0: every epoch (pipeline.demo)
     )
     print(f"results: {args.out}/{{metrics,spike_metrics,compare}}.json")
     print(f"report: {index}")

@@ -93,7 +93,7 @@ def config_from_args(args: argparse.Namespace):
         k: v
         for k, v in (
             ("epochs", args.epochs),
-            ("budget_minutes", getattr(args, "budget_minutes", None)),
+            ("budget_minutes", args.budget_minutes),
             ("seed", args.seed),
             ("method", args.method),
         )

@@ -49,6 +49,11 @@ class Budget(NamedTuple):
         """The estimated seconds of one epoch (training steps and validation)."""
         return self.steps_per_epoch * self.step_s + self.val_s
 
+    @property
+    def total_s(self) -> float:
+        """The estimated seconds of the whole run: before the first step, the epochs, the test."""
+        return self.spent_s + self.epochs * self.epoch_s + self.test_s
+
     def record(self) -> dict:
         return {
             "minutes": self.minutes,
@@ -60,7 +65,7 @@ class Budget(NamedTuple):
             "test_s": round(self.test_s, 3),
             "spent_s": round(self.spent_s, 3),
             "estimated_epoch_s": round(self.epoch_s, 3),
-            "estimated_total_s": round(self.spent_s + self.epochs * self.epoch_s + self.test_s, 3),
+            "estimated_total_s": round(self.total_s, 3),
         }
 
     @classmethod
@@ -81,7 +86,7 @@ class Budget(NamedTuple):
         fits = "all" if self.epochs == self.requested else f"{self.epochs} of"
         tail = (
             ""
-            if self.epochs * self.epoch_s + self.spent_s + self.test_s <= 60 * self.minutes
+            if self.total_s <= 60 * self.minutes
             else " (one epoch is more than the budget: trained anyway)"
         )
         return (
@@ -142,6 +147,5 @@ def decide(
     val_s = sum(eval_seconds(model, s, eval_batch, g, lin) for s, g, lin in val_splits)
     test_s = eval_seconds(model, test_split, eval_batch, True) if test_split is not None else 0.0
     spent = time.perf_counter() - started
-    epoch_s = steps_per_epoch * step_s + val_s
-    epochs = epochs_within(60.0 * minutes, spent, epoch_s, test_s, requested)
-    return Budget(minutes, epochs, requested, step_s, steps_per_epoch, val_s, test_s, spent)
+    b = Budget(minutes, requested, requested, step_s, steps_per_epoch, val_s, test_s, spent)
+    return b._replace(epochs=epochs_within(60.0 * minutes, spent, b.epoch_s, test_s, requested))

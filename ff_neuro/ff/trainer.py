@@ -214,9 +214,9 @@ def train(
                 on_epoch,
                 test,
                 factory or build_model,
+                started,
                 d,
                 stage,
-                started,
             )
     finally:
         distributed.shutdown(d)
@@ -234,11 +234,10 @@ def _train(
     on_epoch: Callable[[dict[str, Any]], None] | None,
     test: bool,
     factory: ModelFactory,
+    started: float,
     d: distributed.Dist = distributed.SINGLE,
     stage: layer_pipeline.Stage | None = None,
-    started: float | None = None,
 ) -> dict[str, Any]:
-    started = time.perf_counter() if started is None else started
     dev = resolve_device(device)
     # the ranks of a pipelined job each train the whole batch: no sharding, no gradient all-reduce
     dd = d if stage is None else distributed.SINGLE
@@ -301,13 +300,13 @@ def _train(
         tqdm.write(f"precision: {precision.mode}, {precision.reason}")
     n, bs = len(ys), t.batch_size
     steps = n // bs if n >= bs else 1
+    val_g = data.val.subset(t.val_goodness_subset, seed=cfg.data.split_seed)  # goodness each epoch
 
     budget = None
     if t.budget_minutes is not None:
         if resume and "budget" in meta:  # the epochs the run started with, not a new measurement
             budget = Budget.from_record(meta["budget"])
         elif d.main:
-            val_g = data.val.subset(t.val_goodness_subset, seed=cfg.data.split_seed)
             budget = decide(
                 t.budget_minutes,
                 t.epochs,
@@ -397,7 +396,6 @@ def _train(
             continue
         val = evaluate(model, data.val, t.eval_batch_size, goodness=False)
         if t.val_goodness:
-            val_g = data.val.subset(t.val_goodness_subset, seed=cfg.data.split_seed)
             val["acc_goodness"] = evaluate(model, val_g, t.eval_batch_size, linear=False)[
                 "acc_goodness"
             ]
@@ -492,7 +490,8 @@ def finish(
     started: float | None = None,
 ) -> dict[str, Any]:
     """Load the best-validation weights, evaluate the test split once, write metrics.json (with
-    ``budget``: its decision and this process's wall clock from ``started`` to the end)."""
+    ``budget``: its decision and this process's wall clock from ``started``, the run's
+    ``time.perf_counter()`` at its beginning, to the end)."""
     tensors, _ = load_checkpoint(out / BEST)
     model.load_weights({k: v.to(dev) for k, v in tensors.items()})
     test = (
@@ -531,8 +530,7 @@ def finish(
         "history": history,
     }
     if budget is not None:
-        wall = time.perf_counter() - started if started is not None else None
-        metrics["budget"] = {**budget.record(), "wall_s": None if wall is None else round(wall, 1)}
+        metrics["budget"] = {**budget.record(), "wall_s": round(time.perf_counter() - started, 1)}
     if run_test and not math.isfinite(test["acc_linear"]):
         raise TrainingDivergedError("test accuracy is not finite; the checkpoint is broken")
     atomic_write_json(out / METRICS, metrics)
