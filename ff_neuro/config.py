@@ -156,7 +156,7 @@ class TrainConfig:
     select: str = "linear"  # best.safetensors = best validation accuracy of: linear | goodness
     precision: str = "fp32"  # training arithmetic: fp32 | bf16 (autocast) | auto: bf16 where the
     # device has bf16 hardware and a measured gain (ff.precision); evaluation is always fp32
-    channels_last: bool | None = None  # None: on CUDA, and on the CPU as measured by precision auto
+    channels_last: bool | None = None  # None: on CUDA; on the CPU where auto measures it faster
     compile: bool = False  # torch.compile every layer (CUDA only)
     compile_mode: str = "default"  # torch.compile mode, e.g. "reduce-overhead" (CUDA graphs)
     ff_posneg: str = (

@@ -3,10 +3,13 @@
 ``train.precision`` is ``fp32``, ``bf16`` or ``auto``. ``auto`` chooses at run time and records why:
 
   * CUDA: bf16 (and channels_last) when ``torch.cuda.is_bf16_supported()``, else fp32;
-  * CPU: fp32 unless /proc/cpuinfo lists bf16 instructions (``amx_bf16``, ``avx512_bf16``); with
-    them, one real training step of the run's own model and batch is timed in fp32, bf16 (NCHW)
-    and bf16 channels_last, and bf16 is used only when it is at least :data:`MIN_GAIN` × faster.
-    CPUs without bf16 hardware emulate it and lose; CPUs without AMX gain less (docs/RESULTS.md).
+  * CPU: real training steps of the run's own model and batch are timed in fp32 NCHW and fp32
+    channels_last (the same arithmetic in another memory layout), and channels_last is kept when it
+    is at least :data:`MIN_LAYOUT_GAIN` × faster (``train.channels_last`` true or false skips the
+    choice). Where /proc/cpuinfo lists bf16 instructions (``amx_bf16``, ``avx512_bf16``), bf16 (NCHW
+    and channels_last) is timed too and used only when it is at least :data:`MIN_GAIN` × faster than
+    the chosen fp32. CPUs without bf16 hardware emulate it and lose, so it is not even timed there;
+    CPUs without AMX gain less (docs/RESULTS.md).
 
 Only training passes run under autocast: the conv layers of the FF step, the scoring of hard
 negatives and the head's neutral-label features. Goodness reductions and losses are computed in
@@ -25,7 +28,8 @@ import torch
 
 from ..runtime import cpu_bf16_flags
 
-MIN_GAIN = 1.15  # bf16 must make the measured step this much faster to be chosen
+MIN_GAIN = 1.15  # bf16 must make the measured step this much faster than fp32 to be chosen
+MIN_LAYOUT_GAIN = 1.05  # channels_last must make the fp32 step this much faster to be chosen
 
 
 class Precision(NamedTuple):
@@ -87,7 +91,7 @@ def resolve_precision(
 ) -> Precision:
     """The :class:`Precision` a run trains with, for ``train.precision`` = ``requested``.
 
-    ``batch`` (images, labels) is what ``auto`` times on a CPU with bf16 instructions; ``flags``
+    ``batch`` (images, labels) is what ``auto`` times on a CPU (without it: fp32 NCHW); ``flags``
     overrides the CPU's reported instruction sets (tests)."""
     dev = model.device
     if dev.type == "cuda":
@@ -107,35 +111,42 @@ def resolve_precision(
             f" ({', '.join(flags)})" if flags else " (this CPU has no bf16 instructions: emulated)"
         )
         return Precision("bf16", cl, why)
-    if not flags:
-        return Precision(
-            "fp32", cl, "auto: this CPU has no bf16 instructions (amx_bf16, avx512_bf16)"
-        )
-    if batch is None:
-        return Precision("fp32", cl, "auto: no batch to time bf16 on")
-    candidates = [Precision("fp32", False, ""), Precision("bf16", False, "")]
-    if channels_last is not False:
-        candidates.append(Precision("bf16", True, ""))
-    if channels_last:
-        candidates = [c._replace(channels_last=True) for c in candidates]
-    timings = {
-        f"{c.mode}{'-channels_last' if c.channels_last else ''}": time_step(model, *batch, c)
-        for c in candidates
-    }
-    names = list(timings)
-    best = min(range(len(names)), key=lambda i: timings[names[i]])
-    gain = timings[names[0]] / timings[names[best]]
-    where = "AMX" if "amx_bf16" in flags else "AVX512-BF16, no AMX"
+    no_bf16 = "this CPU has no bf16 instructions (amx_bf16, avx512_bf16)"
+    if batch is None or (not flags and channels_last is not None):
+        why = no_bf16 if not flags else "no batch to time bf16 on"
+        return Precision("fp32", cl, f"auto: {why}")
+    layouts = [False, True] if channels_last is None else [cl]
+    candidates = [Precision("fp32", c, "") for c in layouts]
+    if flags:
+        candidates += [Precision("bf16", c, "") for c in layouts]
+    timings = {_name(c): time_step(model, *batch, c) for c in candidates}
     rounded = {k: round(v, 2) for k, v in timings.items()}
-    if best == 0 or gain < MIN_GAIN:
-        return Precision(
-            "fp32",
-            candidates[0].channels_last,
-            f"auto: bf16 ({where}) measured only {gain:.2f}x faster than fp32 (needs {MIN_GAIN}x)",
-            rounded,
+    fp32 = candidates[0]
+    layout = ""
+    if len(layouts) == 2:
+        lgain = timings["fp32"] / timings["fp32-channels_last"]
+        if lgain >= MIN_LAYOUT_GAIN:
+            fp32 = candidates[1]
+            layout = f"; fp32 channels_last measured {lgain:.2f}x faster than NCHW"
+        else:
+            layout = f"; channels_last measured {lgain:.2f}x (needs {MIN_LAYOUT_GAIN}x): NCHW"
+    if not flags:
+        return fp32._replace(reason=f"auto: {no_bf16}{layout}", timings_ms=rounded)
+    where = "AMX" if "amx_bf16" in flags else "AVX512-BF16, no AMX"
+    bf16 = min((c for c in candidates if c.mode == "bf16"), key=lambda c: timings[_name(c)])
+    gain = timings[_name(fp32)] / timings[_name(bf16)]
+    if gain < MIN_GAIN:
+        return fp32._replace(
+            reason=f"auto: bf16 ({where}) measured only {gain:.2f}x faster than {_name(fp32)} "
+            f"(needs {MIN_GAIN}x){layout}",
+            timings_ms=rounded,
         )
-    chosen = candidates[best]
-    return chosen._replace(
-        reason=f"auto: {names[best]} measured {gain:.2f}x faster than fp32 per step ({where})",
+    return bf16._replace(
+        reason=f"auto: {_name(bf16)} measured {gain:.2f}x faster than {_name(fp32)} per step "
+        f"({where}){layout}",
         timings_ms=rounded,
     )
+
+
+def _name(p: Precision) -> str:
+    return p.mode + ("-channels_last" if p.channels_last else "")

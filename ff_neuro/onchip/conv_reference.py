@@ -60,14 +60,23 @@ def plastic_layer(pl: PlasticConv, k: np.ndarray, fixed: bool) -> LoihiLayer:
     )
 
 
-def _layers(net: LearningNet, kmats, fixed: bool) -> list[LoihiLayer]:
-    return list(net.frozen) + [plastic_layer(pl, k, fixed) for pl, k in zip(net.plastic, kmats)]
+def _layers(net: LearningNet, kmats, fixed: bool, depth: int | None = None) -> list[LoihiLayer]:
+    """The network's first ``depth`` layers (all by default) as LoihiLayers."""
+    depth = len(net.frozen) + len(net.plastic) if depth is None else depth
+    plastic = [
+        plastic_layer(pl, k, fixed)
+        for pl, k in zip(net.plastic[: max(0, depth - len(net.frozen))], kmats)
+    ]
+    return (list(net.frozen) + plastic)[:depth]
 
 
 @torch.no_grad()
-def counts_fixed(net: LearningNet, kmats, x: torch.Tensor) -> list[torch.Tensor]:
-    """Per-layer spike counts (B, C, H, W) int64 for integer inputs x (B, C, H, W)."""
-    layers = _layers(net, kmats, True)
+def counts_fixed(
+    net: LearningNet, kmats, x: torch.Tensor, depth: int | None = None
+) -> list[torch.Tensor]:
+    """Per-layer spike counts (B, C, H, W) int64 for integer inputs x (B, C, H, W), of the first
+    ``depth`` layers (all by default: a layer's counts depend only on the layers below it)."""
+    layers = _layers(net, kmats, True, depth)
     ws = [torch.as_tensor(np.asarray(la.weight), dtype=torch.long) for la in layers]
     xmax = float(x.abs().max()) if x.numel() else 1.0
     f32 = [
@@ -94,9 +103,12 @@ def counts_fixed(net: LearningNet, kmats, x: torch.Tensor) -> list[torch.Tensor]
 
 
 @torch.no_grad()
-def counts_float(net: LearningNet, kmats, x: torch.Tensor) -> list[torch.Tensor]:
-    """Per-layer spike counts (B, C, H, W) float64 of the float network for inputs x (B, C, H, W)."""
-    layers = _layers(net, kmats, False)
+def counts_float(
+    net: LearningNet, kmats, x: torch.Tensor, depth: int | None = None
+) -> list[torch.Tensor]:
+    """Per-layer spike counts (B, C, H, W) float64 of the float network for inputs x (B, C, H, W),
+    of the first ``depth`` layers (all by default)."""
+    layers = _layers(net, kmats, False, depth)
     ws = [torch.as_tensor(np.asarray(la.weight), dtype=torch.float64) for la in layers]
     bs = [
         torch.as_tensor(np.asarray(la.bias_mant), dtype=torch.float64).view(1, -1, 1, 1)
@@ -118,9 +130,12 @@ def counts_float(net: LearningNet, kmats, x: torch.Tensor) -> list[torch.Tensor]
 
 
 @torch.no_grad()
-def counts_rate(net: LearningNet, kmats, x: torch.Tensor) -> list[torch.Tensor]:
-    """T · rates (B, C, H, W) float64 per layer of the rate model (``net``: a float LearningNet)."""
-    layers = _layers(net, kmats, False)
+def counts_rate(
+    net: LearningNet, kmats, x: torch.Tensor, depth: int | None = None
+) -> list[torch.Tensor]:
+    """T · rates (B, C, H, W) float64 per layer of the rate model (``net``: a float LearningNet), of
+    the first ``depth`` layers (all by default)."""
+    layers = _layers(net, kmats, False, depth)
     r, out = x.double(), []
     for la in layers:
         w = torch.as_tensor(np.asarray(la.weight), dtype=torch.float64)
@@ -130,8 +145,11 @@ def counts_rate(net: LearningNet, kmats, x: torch.Tensor) -> list[torch.Tensor]:
     return out
 
 
-def counts(net: LearningNet, kmats, x: torch.Tensor, kind: str) -> list[torch.Tensor]:
-    return {"fixed": counts_fixed, "float": counts_float, "rate": counts_rate}[kind](net, kmats, x)
+def counts(
+    net: LearningNet, kmats, x: torch.Tensor, kind: str, depth: int | None = None
+) -> list[torch.Tensor]:
+    fn = {"fixed": counts_fixed, "float": counts_float, "rate": counts_rate}[kind]
+    return fn(net, kmats, x, depth)
 
 
 def to_whc(c: torch.Tensor) -> np.ndarray:
@@ -227,7 +245,10 @@ def _train(net, kmats, chunks, sched, kind, batch, on_sample, trace, epoch0) -> 
             n = len(lab)
             if sched.hard:
                 flat = inp.flatten(0, 1)  # (n·C, …) the scoring windows
-                cs = counts(net, kmats, flat, kind)
+                # only the layers up to the scoring layer, unless the trace records every layer
+                # (Lava runs the whole network in every window)
+                depth = None if trace is not None else nf + net.hard_layer + 1
+                cs = counts(net, kmats, flat, kind, depth)
                 g = goodness(cs[nf + net.hard_layer], kind).reshape(n, sched.classes)
                 keys = sched.draws[m0 : m0 + n, 3]
                 neg = negatives.draw(

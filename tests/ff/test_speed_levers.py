@@ -21,6 +21,7 @@ from ff_neuro.ff.objective import (
     symba_loss,
     uniform_negatives,
 )
+from ff_neuro.ff.precision import MIN_GAIN, MIN_LAYOUT_GAIN
 from ff_neuro.ff.trainer import batch_lr_scale
 from ff_neuro.runtime import cpu_bf16_flags, keep_freed_memory
 from tests.conftest import tiny_config
@@ -67,6 +68,25 @@ def test_auto_is_fp32_without_bf16_hardware_and_says_why():
     model = RateModel(tiny_config())
     p = resolve_precision("auto", model, None, flags=[])
     assert p.mode == "fp32" and "no bf16 instructions" in p.reason and p.timings_ms is None
+    # a fixed layout is not timed
+    x, y = torch.rand(8, 1, 28, 28), torch.arange(8) % 10
+    p = resolve_precision("auto", model, (x, y), channels_last=True, flags=[])
+    assert (p.mode, p.channels_last, p.timings_ms) == ("fp32", True, None)
+
+
+def test_auto_without_bf16_times_the_fp32_layouts_and_keeps_the_rule():
+    model = RateModel(quick_like())
+    x, y = torch.rand(8, 1, 28, 28), torch.arange(8) % 10
+    p = resolve_precision("auto", model, (x, y), flags=[])
+    assert p.mode == "fp32" and "no bf16 instructions" in p.reason
+    assert set(p.timings_ms) == {"fp32", "fp32-channels_last"}
+    gain = p.timings_ms["fp32"] / p.timings_ms["fp32-channels_last"]
+    # the recorded timings are rounded to 0.01 ms: allow that at the threshold
+    if abs(gain - MIN_LAYOUT_GAIN) > 0.01:
+        assert p.channels_last == (gain >= MIN_LAYOUT_GAIN)
+    assert ("channels_last measured" in p.reason) and ("faster than NCHW" in p.reason) == (
+        p.channels_last
+    )
 
 
 def test_auto_times_a_real_step_where_bf16_exists():
@@ -74,11 +94,15 @@ def test_auto_times_a_real_step_where_bf16_exists():
     before = {k: v.clone() for k, v in model.weights().items()}
     x, y = torch.rand(8, 1, 28, 28), torch.arange(8) % 10
     p = resolve_precision("auto", model, (x, y), flags=["avx512_bf16"])
-    assert set(p.timings_ms) == {"fp32", "bf16", "bf16-channels_last"}
+    assert set(p.timings_ms) == {"fp32", "fp32-channels_last", "bf16", "bf16-channels_last"}
     assert all(v > 0 for v in p.timings_ms.values())
     assert p.mode in ("fp32", "bf16") and p.reason.startswith("auto: ")
     if p.mode == "bf16":
-        assert "faster than fp32" in p.reason
+        fp32 = "fp32-channels_last" if "faster than NCHW" in p.reason else "fp32"
+        assert f"faster than {fp32} per step" in p.reason
+        assert p.timings_ms[fp32] / min(
+            p.timings_ms["bf16"], p.timings_ms["bf16-channels_last"]
+        ) >= (MIN_GAIN - 0.01)
     # the probe trains a copy: the run's own weights did not move
     assert all(torch.equal(before[k], v) for k, v in model.weights().items())
 

@@ -105,3 +105,23 @@ def test_float_network_agrees(tmp_path):
             assert not np.array_equal(ref[i], k0[i])
             assert np.abs(lava_k - ref[i]).max() <= 1e-9 * np.abs(ref[i]).max()
     assert np.array_equal(res.stats, trace.stats)
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_scoring_through_the_scoring_layer_only_learns_the_same_kernels(batch):
+    """Without a trace the reference scores the hard negatives' windows through the layers up to the
+    scoring layer only (a layer's counts depend only on the layers below it): the same draws and
+    kernels as the full network that the trace (and Lava) runs."""
+    net, k0, enc, labels, sched = tiny(True, "symba", True, 40)
+    x = torch.as_tensor(enc)[:6].flatten(0, 1)
+    full, part = cref.counts(net, k0, x, "fixed"), cref.counts(net, k0, x, "fixed", depth=2)
+    assert len(part) == 2 and len(full) == 3
+    assert all(torch.equal(a, b) for a, b in zip(part, full))
+    kernels = []
+    for trace in (cref.Trace(np.zeros((sched.windows, net.depth, 2))), None):
+        ks = [k.copy() for k in k0]
+        chunks = iter([cref.Chunk(0, torch.as_tensor(enc), labels)])
+        cref.train(net, ks, chunks, sched, "fixed", batch, None, trace)
+        kernels.append(ks)
+    for a, b, k in zip(*kernels, k0):
+        assert not np.array_equal(a, k) and np.array_equal(a, b)
