@@ -69,6 +69,91 @@ def lif_fixed_step(u, v, a, layer):
     return u, v.masked_fill_(s, 0), s
 
 
+# |a| below this: a·2⁶ < 2²³ (no wrap) and every sum of the step exact in float32
+F32_A_LIMIT = 2**17
+
+
+def _bias(layer) -> np.ndarray:
+    return np.asarray(layer.bias_mant, np.int64).reshape(-1) << int(layer.bias_exp)
+
+
+def f32_exact_layer(layer) -> bool:
+    """Whether :func:`if_step_f32` applies: an integrate-and-fire layer (du = 4095: u = a·2⁶, no
+    current memory; dv = 0: no leak) whose bias magnitudes stay below 2²³."""
+    return (
+        int(layer.du) + 1 == DECAY_UNITY
+        and int(layer.dv) == 0
+        and bool(np.all(np.abs(_bias(layer)) < MAX_UV))
+    )
+
+
+def if_step_f32(v: torch.Tensor, a: torch.Tensor, layer) -> torch.Tensor:
+    """:func:`lif_fixed_step` of a :func:`f32_exact_layer` in float32, in place on ``v``; returns the
+    spikes (bool). Bit-identical to the int64 step when every |a| < :data:`F32_A_LIMIT` (the caller
+    checks): a·2⁶ < 2²³ needs no wrap; |v| ≤ 2²³ − 1, so v + a·2⁶ is an integer below 2²⁴ (exact);
+    adding the bias rounds only beyond ±2²⁴, where the clip to ±(2²³ − 1) gives the same value either
+    way (rounding is monotonic); the reset subtracts vth·2⁶ from a value above it."""
+    v.add_(a, alpha=float(1 << ACT_SHIFT))
+    bias = _bias(layer)
+    if bias.any():
+        v.add_(torch.as_tensor(bias.astype(np.float32), device=v.device).view(1, -1, 1, 1))
+    v.clamp_(-MAX_UV + 1, MAX_UV - 1)
+    vth = float(int(layer.vth) << ACT_SHIFT)
+    s = v > vth
+    if layer.reset == "subtract":
+        v.sub_(s.to(v.dtype), alpha=vth)
+    else:
+        v.masked_fill_(s, 0.0)
+    return s
+
+
+class FixedLayer:
+    """One fixed-point conv + neuron layer stepped in time, with its state: ``current(s_in)`` is the
+    clamped conv input a, ``step(a)`` the neuron update, returning the spikes (bool).
+
+    Integrate-and-fire layers (:func:`f32_exact_layer`) whose conv sums stay below 2²⁴ (``x_max``:
+    the largest input magnitude) run in float32 (:func:`if_step_f32`), 2–3× fewer bytes than int64;
+    a step with some |a| ≥ :data:`F32_A_LIMIT` takes the int64 step instead. Either way the spikes
+    and states are those of :func:`lif_fixed_step` bit for bit (tests/hardware/test_quantize_emulate.py).
+    ``fast=False`` forces the int64 path."""
+
+    def __init__(self, layer, x_max: float, fast: bool = True, device=None):
+        w = np.asarray(layer.weight)
+        self.layer = layer
+        self.f32_conv = max_input_current(np.abs(w), x_max) < 2**24
+        self.fast = fast and self.f32_conv and f32_exact_layer(layer)
+        dtype = torch.float32 if self.fast else torch.long
+        self.w = torch.as_tensor(w, dtype=dtype, device=device)
+        self.state: tuple[torch.Tensor, torch.Tensor] | torch.Tensor | None = None
+
+    def reset(self) -> None:
+        """Back to rest (v = 0), for the next batch of windows."""
+        self.state = None
+
+    def current(self, s_in: torch.Tensor) -> torch.Tensor:
+        la = self.layer
+        if self.fast:  # exact integers in float32 (the wrap at 24 bits is left to step)
+            return torch.round(F.conv2d(s_in.float(), self.w, None, la.stride, la.padding))
+        return signed_clamp(int_conv(s_in.long(), self.w, la.stride, la.padding, self.f32_conv), 24)
+
+    def step(self, a: torch.Tensor) -> torch.Tensor:
+        if not self.fast:
+            if self.state is None:
+                self.state = (torch.zeros_like(a), torch.zeros_like(a))
+            u, v, s = lif_fixed_step(*self.state, a, self.layer)
+            self.state = (u, v)
+            return s
+        if self.state is None:
+            self.state = torch.zeros_like(a)
+        lo, hi = torch.aminmax(a) if a.numel() else (a.new_zeros(()), a.new_zeros(()))
+        if -F32_A_LIMIT < float(lo) and float(hi) < F32_A_LIMIT:
+            return if_step_f32(self.state, a, self.layer)
+        v = self.state.long()  # rare: the exact int64 step (u is not carried: du = 4095)
+        _, v, s = lif_fixed_step(v, v, signed_clamp(a.long(), 24), self.layer)
+        self.state = v.float()
+        return s
+
+
 @torch.no_grad()
 def emulate_fixed(
     net: LoihiNet,
@@ -84,39 +169,30 @@ def emulate_fixed(
             "emulate_fixed needs a fixed-point net (quantize_spec with a fixed-point profile)"
         )
     x_all = torch.as_tensor(net.encode(np.asarray(inputs)), dtype=torch.long)
-    weights = [
-        torch.as_tensor(np.asarray(layer.weight), dtype=torch.long, device=device)
-        for layer in net.layers
-    ]
     xmax = float(x_all.abs().max()) if x_all.numel() else 1.0
-    f32 = [
-        max_input_current(np.abs(np.asarray(layer.weight)), xmax if l == 0 else 1.0) < 2**24
-        for l, layer in enumerate(net.layers)
-    ]
     out: list[list[torch.Tensor]] = [[] for _ in net.layers]
     peak = [0] * len(net.layers)
+    layers = [
+        FixedLayer(layer, xmax if l == 0 else 1.0, device=device)
+        for l, layer in enumerate(net.layers)
+    ]
     for i in range(0, x_all.shape[0], batch):
         x = x_all[i : i + batch].to(device)
         n = x.shape[0]
-        state = [None] * len(net.layers)
+        for layer in layers:
+            layer.reset()
         counts = [
             torch.zeros((n, *layer.out_shape), dtype=torch.long, device=device)
             for layer in net.layers
         ]
         for t in range(net.timesteps):
             s_in = x[:, t]
-            for l, layer in enumerate(net.layers):
-                a = signed_clamp(
-                    int_conv(s_in, weights[l], layer.stride, layer.padding, f32[l]), 24
-                )
+            for l, layer in enumerate(layers):
+                a = layer.current(s_in)
                 if max_current is not None:
-                    peak[l] = max(peak[l], int(a.abs().max()))
-                if state[l] is None:
-                    state[l] = (torch.zeros_like(a), torch.zeros_like(a))
-                u, v, s = lif_fixed_step(*state[l], a, layer)
-                state[l] = (u, v)
-                counts[l] += s
-                s_in = s.long()
+                    peak[l] = max(peak[l], int(signed_clamp(a.long(), 24).abs().max()))
+                s_in = layer.step(a)
+                counts[l] += s_in
         for l in range(len(net.layers)):
             out[l].append(counts[l].cpu())
     if max_current is not None:

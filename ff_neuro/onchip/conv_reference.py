@@ -33,8 +33,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..hardware.emulate import int_conv, lif_fixed_step, signed_clamp
-from ..hardware.quantize import LoihiLayer, max_input_current
+from ..hardware.emulate import FixedLayer
+from ..hardware.quantize import LoihiLayer
 from . import conv_rule, negatives, rule
 from .conv_net import LearningNet, PlasticConv, Schedule
 
@@ -77,28 +77,15 @@ def counts_fixed(
     """Per-layer spike counts (B, C, H, W) int64 for integer inputs x (B, C, H, W), of the first
     ``depth`` layers (all by default: a layer's counts depend only on the layers below it)."""
     layers = _layers(net, kmats, True, depth)
-    ws = [torch.as_tensor(np.asarray(la.weight), dtype=torch.long) for la in layers]
     xmax = float(x.abs().max()) if x.numel() else 1.0
-    f32 = [
-        max_input_current(np.abs(np.asarray(la.weight)), xmax if i == 0 else 1.0) < 2**24
-        for i, la in enumerate(layers)
-    ]
-    a0 = signed_clamp(int_conv(x.long(), ws[0], layers[0].stride, layers[0].padding, f32[0]), 24)
-    state, counts, s = [None] * len(layers), [None] * len(layers), None
+    sims = [FixedLayer(la, xmax if i == 0 else 1.0) for i, la in enumerate(layers)]
+    a0 = sims[0].current(x)  # constant input current
+    counts: list[torch.Tensor] = [None] * len(layers)
     for _ in range(net.timesteps):
-        for i, la in enumerate(layers):
-            a = (
-                a0
-                if i == 0
-                else signed_clamp(int_conv(s, ws[i], la.stride, la.padding, f32[i]), 24)
-            )
-            if state[i] is None:
-                state[i] = (torch.zeros_like(a), torch.zeros_like(a))
-                counts[i] = torch.zeros_like(a)
-            u, v, spk = lif_fixed_step(*state[i], a, la)
-            state[i] = (u, v)
-            counts[i] += spk
-            s = spk.long()
+        spk = a0
+        for i, sim in enumerate(sims):
+            spk = sim.step(a0 if i == 0 else sim.current(spk))  # spk: the layer below's spikes
+            counts[i] = spk.long() if counts[i] is None else counts[i].add_(spk)
     return counts
 
 

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..hardware.emulate import int_conv, lif_fixed_step, signed_clamp
-from ..hardware.quantize import LoihiNet, max_input_current
+from ..hardware.emulate import FixedLayer, signed_clamp
+from ..hardware.quantize import LoihiNet
 
 
 class Frozen(NamedTuple):
@@ -86,27 +86,16 @@ def _fixed_rasters(
     net, L, T = frozen.net, frozen.layer, frozen.timesteps
     x = torch.as_tensor(net.encode(x_labelled.numpy()), dtype=torch.long)
     layers = net.layers[: L + 1]
-    w = [torch.as_tensor(np.asarray(lay.weight), dtype=torch.long) for lay in layers]
-    f32 = [
-        max_input_current(np.abs(np.asarray(lay.weight)), float(x.abs().max()) if i == 0 else 1.0)
-        < 2**24
-        for i, lay in enumerate(layers)
-    ]
-    a0 = signed_clamp(int_conv(x, w[0], layers[0].stride, layers[0].padding, f32[0]), 24)
+    xmax = float(x.abs().max()) if x.numel() else 1.0
+    sims = [FixedLayer(lay, xmax if i == 0 else 1.0) for i, lay in enumerate(layers)]
+    a0 = sims[0].current(x)
     if closed_form and L == 0 and _constant_if(layers[0]):
-        return _if_raster(a0, layers[0], T)
-    state = [(torch.zeros_like(a0), torch.zeros_like(a0))] + [None] * L
+        return _if_raster(signed_clamp(a0.long(), 24), layers[0], T)
     out = torch.empty((x.shape[0], T, frozen.pre_size), dtype=torch.uint8)
-    s = torch.zeros(0)  # the previous layer's spikes
     for t in range(T):
-        a = a0
-        for i, lay in enumerate(layers):
-            if i > 0:
-                a = signed_clamp(int_conv(s.long(), w[i], lay.stride, lay.padding, f32[i]), 24)
-                if state[i] is None:
-                    state[i] = (torch.zeros_like(a), torch.zeros_like(a))
-            u, v, s = lif_fixed_step(*state[i], a, lay)
-            state[i] = (u, v)
+        s = a0
+        for i, sim in enumerate(sims):
+            s = sim.step(a0 if i == 0 else sim.current(s))  # s: the layer below's spikes
         out[:, t] = s.flatten(1).to(torch.uint8)
     return out
 

@@ -176,3 +176,39 @@ def test_exact_float_grid_makes_float32_and_float64_agree(rng):
     a32 = torch.nn.functional.conv2d(torch.as_tensor(xg[:, 0]), w32, padding=1)
     a64 = torch.nn.functional.conv2d(torch.as_tensor(xg[:, 0]).double(), w32.double(), padding=1)
     assert torch.equal(a32.double(), a64)
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+@pytest.mark.parametrize("scale", [1, 300, 0], ids=["small", "fallback", "wrap"])
+def test_float32_path_is_the_int64_step_bit_for_bit(reset, scale):
+    """FixedLayer's float32 path for IF layers equals lif_fixed_step: small currents (float32
+    throughout), currents beyond 2¹⁷ (the int64 step on those steps), beyond 2²³ (the 24-bit wrap),
+    per-channel biases and the clip at ±(2²³ − 1), on spike inputs and on integer inputs."""
+    from ff_neuro.hardware.emulate import F32_A_LIMIT, FixedLayer, signed_clamp
+
+    rng = np.random.default_rng(scale)
+    w = rng.integers(-127, 128, (6, 4, 3, 3)) * max(scale, 1)
+    if (
+        scale == 0
+    ):  # channel 0 sums to 16.2 M < 2²⁴ (the conv stays exact in float32), > 2²³ (wraps)
+        w[0] = 450_000
+    bias = rng.integers(-2000, 2000, 6)
+    layer = LoihiLayer(w, bias, 3, 500, 0, 4095, 1, 1, (4, 7, 7), (6, 7, 7), reset=reset)
+    x = torch.as_tensor(rng.random((5, 16, 4, 7, 7)) < 0.7)
+    fast, exact = FixedLayer(layer, 1.0), FixedLayer(layer, 1.0, fast=False)
+    assert fast.fast and not exact.fast
+    big, wrapped = False, False
+    for t in range(16):
+        a_fast, a_exact = fast.current(x[:, t]), exact.current(x[:, t])
+        assert torch.equal(signed_clamp(a_fast.long(), 24), a_exact)
+        big |= bool(a_fast.abs().max() >= F32_A_LIMIT)
+        wrapped |= bool(a_fast.abs().max() >= 2**23)
+        assert torch.equal(fast.step(a_fast), exact.step(a_exact))
+        assert torch.equal(fast.state.long(), exact.state[1])
+    assert big == (scale != 1) and wrapped == (scale == 0)
+    # integer inputs (layer 0 of a network, the constant current of a window)
+    xi = torch.as_tensor(rng.integers(-3, 4, (3, 4, 7, 7)))
+    fast, exact = FixedLayer(layer, 3.0), FixedLayer(layer, 3.0, fast=False)
+    a_fast, a_exact = fast.current(xi), exact.current(xi)
+    for _ in range(8):
+        assert torch.equal(fast.step(a_fast), exact.step(a_exact))
