@@ -1,0 +1,108 @@
+"""Screen the on-chip rule's α and learning rate for the whole conv network on its rate-coded twin.
+
+``ff-neuro learn RUN --layers all`` trains every trained conv layer by the on-chip rule; its
+rate-coded twin (``--rate``: the same layers, init, θ, α, learning rate and schedule, counts replaced
+by T × rates) costs under 1 ms per window, so it is where α and k are screened. Each grid point
+trains the twin on ``--samples`` training images and scores goodness (the run's goodness layers) on
+``--test`` images of the **validation** split at ``--points`` points; the test split is not touched.
+Writes JSON. Not a timed test.
+
+    .venv/bin/python benchmarks/onchip_net_rate_screen.py --run runs/quick10cl --samples 20000 \
+        --grid 256,19 256,20 256,21 --out benchmarks/results/onchip_net_rate_screen.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def screen_point(run: Path, alpha: float, k: int, a) -> dict:
+    from ff_neuro.onchip.conv_experiment import setup_network
+    from ff_neuro.onchip.conv_learn import _initial, train_reference
+    from ff_neuro.onchip.conv_scoring import NetTestSet
+    from ff_neuro.onchip.experiment import LearnConfig
+
+    cfg = LearnConfig(
+        backend="reference",
+        samples=a.samples,
+        batch=a.batch,
+        test_samples=a.test,
+        points=a.points,
+        alpha=alpha,
+        lr_shift=k,
+        layers="all",
+        objective=a.objective,
+        negatives=a.negatives,
+        split="val",
+        chunk=50,
+        seed=a.seed,
+    )
+    t0 = time.perf_counter()
+    s = setup_network(run, cfg)
+    test = NetTestSet(s, cfg.test_samples, "rate", split="val")
+    before = test.accuracy(_initial(s, "rate"))
+    _, curve, secs = train_reference(s, cfg, "rate", test, None)
+    return {
+        "alpha": alpha,
+        "lr_shift": k,
+        "val_goodness_before": before["network"],
+        "curve": [
+            {"samples": c["samples"], "val_goodness": c["network"], "layers": c["layers"]}
+            for c in curve
+        ],
+        "train_seconds": round(secs, 2),
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def main() -> None:
+    from ff_neuro.runtime import hardware_description
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--samples", type=int, default=20000)
+    ap.add_argument("--batch", type=int, default=20)
+    ap.add_argument("--test", type=int, default=1000, help="validation images scored")
+    ap.add_argument("--points", type=int, default=4)
+    ap.add_argument("--objective", default="symba", choices=["threshold", "symba"])
+    ap.add_argument("--negatives", default="hard", choices=["uniform", "hard"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--grid", nargs="+", default=["256,19", "256,20", "256,21"], help="α,k pairs")
+    ap.add_argument("--out", default="benchmarks/results/onchip_net_rate_screen.json")
+    a = ap.parse_args()
+    rows = []
+    for item in a.grid:
+        alpha, k = item.split(",")
+        rows.append(screen_point(Path(a.run), float(alpha), int(k), a))
+        last = rows[-1]["curve"][-1]
+        print(
+            f"α {alpha}, k {k}: validation goodness {100 * last['val_goodness']:.1f} % "
+            f"after {last['samples']} images",
+            flush=True,
+        )
+    report = {
+        "run": a.run,
+        "settings": {k: v for k, v in vars(a).items() if k not in ("grid", "out")},
+        "hardware": hardware_description(torch.device("cpu")),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "results": rows,
+    }
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
