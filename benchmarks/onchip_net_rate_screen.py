@@ -14,13 +14,9 @@ Writes JSON. Not a timed test.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import sys
 import time
 from pathlib import Path
-
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -65,7 +61,8 @@ def screen_point(run: Path, alpha: float, k: int, a) -> dict:
 
 
 def main() -> None:
-    from ff_neuro.runtime import hardware_description
+    from ff_neuro.io import atomic_write_json
+    from ff_neuro.runtime import measurement_stamp
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", required=True)
@@ -89,19 +86,9 @@ def main() -> None:
             f"after {last['samples']} images",
             flush=True,
         )
-    report = {
-        "run": a.run,
-        "settings": {k: v for k, v in vars(a).items() if k not in ("grid", "out")},
-        "hardware": hardware_description(torch.device("cpu")),
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "results": rows,
-    }
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    tmp.replace(out)
-    print(f"wrote {out}")
+    settings = {k: v for k, v in vars(a).items() if k not in ("grid", "out")}
+    atomic_write_json(a.out, {"settings": settings, **measurement_stamp(), "results": rows})
+    print(f"wrote {a.out}")
 
 
 if __name__ == "__main__":

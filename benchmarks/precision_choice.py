@@ -14,8 +14,6 @@ timings and reason, the CPU model and its bf16 flags. Not a timed test: run it a
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import sys
 from pathlib import Path
 
@@ -47,7 +45,8 @@ def choose(name: str, kind: str, repeats: int) -> dict:
 
 
 def main() -> None:
-    from ff_neuro.runtime import hardware_description, keep_freed_memory
+    from ff_neuro.io import atomic_write_json
+    from ff_neuro.runtime import keep_freed_memory, measurement_stamp
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--configs", default="mnist-quick:rate,mnist-spiking:spiking")
@@ -65,19 +64,8 @@ def main() -> None:
                 f"{c['timings_ms']}",
                 flush=True,
             )
-    report = {
-        "hardware": hardware_description(torch.device("cpu")),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "results": rows,
-    }
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    tmp.replace(out)
-    print(f"wrote {out}")
+    atomic_write_json(a.out, {**measurement_stamp(), "results": rows})
+    print(f"wrote {a.out}")
 
 
 if __name__ == "__main__":

@@ -90,3 +90,16 @@ def hardware_description(device: torch.device) -> str:
         pass
     bf16 = ", ".join(cpu_bf16_flags()) or "no bf16 instructions"
     return f"{cpu}, {torch.get_num_threads()} threads ({os.cpu_count()} CPUs visible), {bf16}"
+
+
+def measurement_stamp(device: torch.device | None = None) -> dict:
+    """Where and when a measurement ran: hardware (CPU model and bf16 flags, or the GPU), torch,
+    threads and the UTC date; benchmarks put it beside their results."""
+    import datetime as dt
+
+    return {
+        "hardware": hardware_description(device or torch.device("cpu")),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
