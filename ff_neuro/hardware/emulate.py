@@ -87,16 +87,18 @@ def f32_exact_layer(layer) -> bool:
     )
 
 
-def if_step_f32(v: torch.Tensor, a: torch.Tensor, layer) -> torch.Tensor:
+def if_step_f32(
+    v: torch.Tensor, a: torch.Tensor, layer, bias: torch.Tensor | None = None
+) -> torch.Tensor:
     """:func:`lif_fixed_step` of a :func:`f32_exact_layer` in float32, in place on ``v``; returns the
     spikes (bool). Bit-identical to the int64 step when every |a| < :data:`F32_A_LIMIT` (the caller
     checks): a·2⁶ < 2²³ needs no wrap; |v| ≤ 2²³ − 1, so v + a·2⁶ is an integer below 2²⁴ (exact);
     adding the bias rounds only beyond ±2²⁴, where the clip to ±(2²³ − 1) gives the same value either
-    way (rounding is monotonic); the reset subtracts vth·2⁶ from a value above it."""
+    way (rounding is monotonic); the reset subtracts vth·2⁶ from a value above it. ``bias``: the
+    layer's bias_mant·2^bias_exp as a (1, C, 1, 1) float32 tensor, or None where it is all zero."""
     v.add_(a, alpha=float(1 << ACT_SHIFT))
-    bias = _bias(layer)
-    if bias.any():
-        v.add_(torch.as_tensor(bias.astype(np.float32), device=v.device).view(1, -1, 1, 1))
+    if bias is not None:
+        v.add_(bias)
     v.clamp_(-MAX_UV + 1, MAX_UV - 1)
     vth = float(int(layer.vth) << ACT_SHIFT)
     s = v > vth
@@ -124,6 +126,12 @@ class FixedLayer:
         self.fast = fast and self.f32_conv and f32_exact_layer(layer)
         dtype = torch.float32 if self.fast else torch.long
         self.w = torch.as_tensor(w, dtype=dtype, device=device)
+        b = _bias(layer)  # the float32 step's bias, built once
+        self.bias = (
+            torch.as_tensor(b.astype(np.float32), device=device).view(1, -1, 1, 1)
+            if self.fast and b.any()
+            else None
+        )
         self.state: tuple[torch.Tensor, torch.Tensor] | torch.Tensor | None = None
 
     def reset(self) -> None:
@@ -147,7 +155,7 @@ class FixedLayer:
             self.state = torch.zeros_like(a)
         lo, hi = torch.aminmax(a) if a.numel() else (a.new_zeros(()), a.new_zeros(()))
         if -F32_A_LIMIT < float(lo) and float(hi) < F32_A_LIMIT:
-            return if_step_f32(self.state, a, self.layer)
+            return if_step_f32(self.state, a, self.layer, self.bias)
         v = self.state.long()  # rare: the exact int64 step (u is not carried: du = 4095)
         _, v, s = lif_fixed_step(v, v, signed_clamp(a.long(), 24), self.layer)
         self.state = v.float()
