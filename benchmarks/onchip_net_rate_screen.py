@@ -9,6 +9,9 @@ Writes JSON. Not a timed test.
 
     .venv/bin/python benchmarks/onchip_net_rate_screen.py --run runs/quick10cl --samples 20000 \
         --grid 256,19 256,20 256,21 --out benchmarks/results/onchip_net_rate_screen.json
+
+A grid item is ``α,k`` or ``α,k,post,d``: post ``gated`` (p = c·[c < T]) or ``count`` (p = c,
+``--post-factor``), d the ``--decay-shift`` (0: off).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def screen_point(run: Path, alpha: float, k: int, a) -> dict:
+def screen_point(run: Path, alpha: float, k: int, a, post: str = "gated", decay: int = 0) -> dict:
     from ff_neuro.onchip.conv_experiment import setup_network
     from ff_neuro.onchip.conv_learn import _initial, train_reference
     from ff_neuro.onchip.conv_scoring import NetTestSet
@@ -35,6 +38,8 @@ def screen_point(run: Path, alpha: float, k: int, a) -> dict:
         points=a.points,
         alpha=alpha,
         lr_shift=k,
+        decay_shift=decay,
+        saturation_gate=post == "gated",
         layers="all",
         objective=a.objective,
         negatives=a.negatives,
@@ -50,9 +55,17 @@ def screen_point(run: Path, alpha: float, k: int, a) -> dict:
     return {
         "alpha": alpha,
         "lr_shift": k,
+        "post_factor": post,
+        "decay_shift": decay,
         "val_goodness_before": before["network"],
         "curve": [
-            {"samples": c["samples"], "val_goodness": c["network"], "layers": c["layers"]}
+            {
+                "samples": c["samples"],
+                "val_goodness": c["network"],
+                "layers": c["layers"],
+                "activity": c["activity"],
+                "weights": c["weights"],
+            }
             for c in curve
         ],
         "train_seconds": round(secs, 2),
@@ -78,11 +91,13 @@ def main() -> None:
     a = ap.parse_args()
     rows = []
     for item in a.grid:
-        alpha, k = item.split(",")
-        rows.append(screen_point(Path(a.run), float(alpha), int(k), a))
+        alpha, k, post, decay = (item.split(",") + ["gated", "0"])[:4]
+        if post not in ("gated", "count"):
+            ap.error(f"grid item {item!r}: the post factor is gated or count")
+        rows.append(screen_point(Path(a.run), float(alpha), int(k), a, post, int(decay)))
         last = rows[-1]["curve"][-1]
         print(
-            f"α {alpha}, k {k}: validation goodness {100 * last['val_goodness']:.1f} % "
+            f"α {alpha}, k {k}, {post}, d {decay}: validation goodness {100 * last['val_goodness']:.1f} % "
             f"after {last['samples']} images",
             flush=True,
         )

@@ -81,6 +81,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="fixed point: extra low bits of each learned weight that the synapse does not "
         "transmit (a Loihi-style tag; default 0 = the profile's weight width only)",
     )
+    p.add_argument(
+        "--decay-shift",
+        type=int_at_least(0, 40),
+        default=0,
+        help="weight decay: every update also shrinks each weight by 2^-d (one rounding with the "
+        "update; Loihi: the learning engine's term -2^-d·w); default 0 = off",
+    )
+    p.add_argument(
+        "--post-factor",
+        default="gated",
+        choices=["gated", "count"],
+        help="gated: p = c·[c < T], relu1's derivative (default); count: p = c, so a saturated "
+        "neuron still learns (straight-through; on Loihi the bare post trace)",
+    )
+    p.add_argument(
+        "--saturation-margin",
+        type=int_at_least(0, 1000),
+        default=0,
+        help="gated post factor of the spiking neurons: a count of at least T - m counts as "
+        "saturated, p = c·[c < T - m] (default 0; the rate-coded twin keeps the exact gate). An "
+        "IF neuron driven at threshold mostly fires T-1 or T-2 times (docs/onchip.md)",
+    )
     p.add_argument("--rounding", default="stochastic", choices=["stochastic", "nearest"])
     p.add_argument(
         "--rate",
@@ -178,6 +200,9 @@ def cmd_learn(args: argparse.Namespace) -> int:
         rate=args.rate,
         headroom=args.headroom,
         frac_bits=args.frac_bits,
+        decay_shift=args.decay_shift,
+        saturation_gate=args.post_factor == "gated",
+        saturation_margin=args.saturation_margin,
         layers=args.layers,
         objective=args.objective,
         negatives=args.negatives,

@@ -162,6 +162,24 @@ class FixedLayer:
         return s
 
 
+class ConstantDrive:
+    """A stack of :class:`FixedLayer` s under a constant input (current encoding: the same integer
+    image x at every step): the layer-0 current a₀ = W₀ ∗ x is computed once (``a0``), and each
+    :meth:`step` advances every layer by one time step, returning their spikes (bool), bottom up."""
+
+    def __init__(self, layers, x: torch.Tensor):
+        xmax = float(x.abs().max()) if x.numel() else 1.0
+        self.sims = [FixedLayer(la, xmax if i == 0 else 1.0) for i, la in enumerate(layers)]
+        self.a0 = self.sims[0].current(x)
+
+    def step(self) -> list[torch.Tensor]:
+        out, s = [], None
+        for i, sim in enumerate(self.sims):
+            s = sim.step(self.a0 if i == 0 else sim.current(s))  # s: the layer below's spikes
+            out.append(s)
+        return out
+
+
 @torch.no_grad()
 def emulate_fixed(
     net: LoihiNet,

@@ -150,6 +150,9 @@ def setup_network(run_dir, cfg: LearnConfig, dataset=None) -> NetSetup:
             rounding=cfg.rounding,
             seed=cfg.seed + 7919 * (i + 1),
             frac_bits=cfg.frac_bits if fixed else 0,
+            decay_shift=cfg.decay_shift,
+            saturation_gate=cfg.saturation_gate,
+            saturation_margin=cfg.saturation_margin,
         )
         try:
             rule.check_params(p)
@@ -169,7 +172,10 @@ def setup_network(run_dir, cfg: LearnConfig, dataset=None) -> NetSetup:
     net = LearningNet(net_q.layers[:n_frozen], plastic, T, fixed, **kw)
     rate_net = LearningNet(
         net_f.layers[:n_frozen],
-        [pl._replace(params=pl.params._replace(frac_bits=0)) for pl in plastic],
+        [
+            pl._replace(params=pl.params._replace(frac_bits=0, saturation_margin=0))
+            for pl in plastic
+        ],  # the rate twin: exact rates, so relu1's exact gate (no margin) and no low bits
         T,
         False,
         **kw,

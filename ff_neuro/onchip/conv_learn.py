@@ -34,8 +34,27 @@ def _initial(s: NetSetup, kind: str) -> list[np.ndarray]:
     ]
 
 
-def _point(samples: int, s: NetSetup, acc: dict) -> dict:
-    return {"samples": samples, "windows": samples * s.sched.per_sample, **acc}
+def weight_stats(s: NetSetup, kmats, kind: str) -> list[dict]:
+    """Per plastic kernel, in threshold units (the integer weight / (vth·2^f) in fixed point): mean,
+    mean |w| and standard deviation; in fixed point also the fraction of weights at the clip."""
+    out = []
+    for k, pl in zip(kmats, s.net.plastic):
+        p, fixed = pl.params, kind == "fixed"
+        w = np.asarray(k, np.float64) / (p.vth * 2**p.frac_bits if fixed else 1.0)
+        out.append(
+            {
+                "mean": float(w.mean()),
+                "abs_mean": float(np.abs(w).mean()),
+                "std": float(w.std()),
+                "at_clip": float((np.abs(k) >= p.state_max).mean()) if fixed else None,
+            }
+        )
+    return out
+
+
+def _point(samples: int, s: NetSetup, acc: dict, kmats=None, kind: str = "") -> dict:
+    stats = {} if kmats is None else {"weights": weight_stats(s, kmats, kind)}
+    return {"samples": samples, "windows": samples * s.sched.per_sample, **acc, **stats}
 
 
 def train_reference(s: NetSetup, cfg: LearnConfig, kind: str, test: NetTestSet, bar=None):
@@ -49,7 +68,7 @@ def train_reference(s: NetSetup, cfg: LearnConfig, kind: str, test: NetTestSet, 
             bar.update(done - bar.n)
         if todo and done >= todo[0]:
             t0 = time.perf_counter()
-            curve.append(_point(done, s, test.accuracy(km)))
+            curve.append(_point(done, s, test.accuracy(km), km, kind))
             todo.pop(0)
             scoring[0] += time.perf_counter() - t0
 
@@ -118,10 +137,8 @@ def train_lava(s: NetSetup, cfg: LearnConfig, test: NetTestSet, bar=None):
                 "third_factor_sign_ok": bool(np.all(res.records[i][:, 1] * s.sched.signs >= 0)),
             }
         )
-    curve = [
-        _point(m // per, s, test.accuracy([sn[j].astype(s.k0[0].dtype) for sn in res.snapshots]))
-        for j, m in enumerate(res.marks)
-    ]
+    snap = [[sn[j].astype(s.k0[0].dtype) for sn in res.snapshots] for j in range(len(res.marks))]
+    curve = [_point(m // per, s, test.accuracy(km), km, s.kind) for m, km in zip(res.marks, snap)]
     info = {
         "snapshot_windows": res.marks,
         "frozen_layers_stats_identical": bool(
@@ -160,7 +177,7 @@ def window_cost(s: NetSetup, kmats, profile: str, samples: int = 50) -> dict:
     )
     nf, macs = len(s.net.frozen), []
     for i, pl in enumerate(s.net.plastic):
-        post = rule.post_factor(cref.to_whc(cs[nf + i]), T).reshape(
+        post = rule.post_of(cref.to_whc(cs[nf + i]), pl.params).reshape(
             len(x), pl.geometry.positions, -1
         )
         pre = conv_rule.patches(cref.to_whc(cs[nf + i - 1]), pl.geometry)
@@ -232,7 +249,8 @@ def learn_network(
     if cfg.rate:
         rtest = NetTestSet(s, cfg.test_samples, "rate", split=cfg.split)
         rcfg = cfg._replace(batch=cfg.batch if cfg.backend == "reference" else 1)
-        r_before = rtest.accuracy(_initial(s, "rate"))
+        r0 = _initial(s, "rate")
+        r_before = {**rtest.accuracy(r0), "weights": weight_stats(s, r0, "rate")}
         _, rcurve, rsecs = train_reference(s, rcfg, "rate", rtest, _bar(n, "rate-coded", progress))
         rate = {
             "before": r_before,
@@ -240,7 +258,7 @@ def learn_network(
             "seconds": round(rsecs, 2),
             "batch": rcfg.batch,
         }
-    full_curve = [_point(0, s, before)] + curve
+    full_curve = [_point(0, s, before, s.k0, s.kind)] + curve
     layers = []
     for i, (pl, li) in enumerate(zip(s.net.plastic, s.plastic_layers)):
         g = pl.geometry
@@ -256,17 +274,14 @@ def learn_network(
             **checks[i],
             "test_acc_goodness_before": before["layers"][i],
             "test_acc_goodness_after": curve[-1]["layers"][i],
-            "curve": [
-                {"windows": c["windows"], "test_acc_goodness": c["layers"][i]} for c in full_curve
-            ],
+            "curve": [_layer_point(c, i) for c in full_curve],
         }
         if rate:
             entry["rate_coded"] = {
                 "test_acc_goodness_before": rate["before"]["layers"][i],
                 "test_acc_goodness_after": rate["curve"][-1]["layers"][i],
                 "curve": [
-                    {"windows": c["windows"], "test_acc_goodness": c["layers"][i]}
-                    for c in [_point(0, s, rate["before"])] + rate["curve"]
+                    _layer_point(c, i) for c in [_point(0, s, rate["before"])] + rate["curve"]
                 ],
             }
         layers.append(entry)
@@ -333,6 +348,16 @@ def learn_network(
             metrics, path.with_suffix(".png") if metrics_path else run_dir / CURVE_FILE
         )
     return metrics
+
+
+def _layer_point(c: dict, i: int) -> dict:
+    """Layer i's entry of a curve point: accuracy, and its activity and weight statistics."""
+    out = {"windows": c["windows"], "test_acc_goodness": c["layers"][i]}
+    if c.get("activity"):
+        out["activity"] = c["activity"][i]
+    if c.get("weights"):
+        out["weights"] = c["weights"][i]
+    return out
 
 
 def _torch_model(run_dir: Path) -> dict | None:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..hardware.emulate import FixedLayer
+from ..hardware.emulate import ConstantDrive
 from ..hardware.quantize import LoihiLayer
 from . import conv_rule, negatives, rule
 from .conv_net import LearningNet, PlasticConv, Schedule
@@ -76,16 +76,11 @@ def counts_fixed(
 ) -> list[torch.Tensor]:
     """Per-layer spike counts (B, C, H, W) int64 for integer inputs x (B, C, H, W), of the first
     ``depth`` layers (all by default: a layer's counts depend only on the layers below it)."""
-    layers = _layers(net, kmats, True, depth)
-    xmax = float(x.abs().max()) if x.numel() else 1.0
-    sims = [FixedLayer(la, xmax if i == 0 else 1.0) for i, la in enumerate(layers)]
-    a0 = sims[0].current(x)  # constant input current
-    counts: list[torch.Tensor] = [None] * len(layers)
-    for _ in range(net.timesteps):
-        spk = a0
-        for i, sim in enumerate(sims):
-            spk = sim.step(a0 if i == 0 else sim.current(spk))  # spk: the layer below's spikes
-            counts[i] = spk.long() if counts[i] is None else counts[i].add_(spk)
+    drive = ConstantDrive(_layers(net, kmats, True, depth), x)
+    counts = [s.long() for s in drive.step()]
+    for _ in range(net.timesteps - 1):
+        for c, s in zip(counts, drive.step()):
+            c.add_(s)
     return counts
 
 
@@ -169,7 +164,8 @@ def learn(
             e = rule.third_factor_fixed(c.flatten(1).numpy(), signs, p)
         else:
             e = rule.third_factor_float(c.flatten(1).numpy(), signs, p)
-        post, pre = rule.post_factor(to_whc(c), p.timesteps), to_whc(cs[nf + i - 1])
+        post = rule.post_of(to_whc(c), p)
+        pre = to_whc(cs[nf + i - 1])
         if fixed:
             conv_rule.update_fixed(k, e, post, pre, pl.geometry, p, epoch)
         else:

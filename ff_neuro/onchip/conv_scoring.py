@@ -43,20 +43,29 @@ class NetTestSet:
         )
         return xl.to(torch.int16) if self.kind == "fixed" else xl.float()
 
-    def scores(self, kmats) -> np.ndarray:
-        """(n, plastic layers, C) goodness Σ c² of every test image under every label."""
-        out = []
+    def scores(self, kmats, activity: list | None = None) -> np.ndarray:
+        """(n, plastic layers, C) goodness Σ c² of every test image under every label. With a list
+        ``activity``, appends per plastic layer the fractions of its neurons that are silent
+        (c = 0) and saturated (c = T), over every image and label."""
+        out, T = [], self.net.timesteps
+        tally = np.zeros((len(self.net.plastic), 3))  # silent, saturated, neurons
         for i, start in enumerate(self.starts):
             part = self._encode(start) if self.parts is None else self.parts[i]
             inp = part.long() if self.kind == "fixed" else part.double()
             cs = cref.counts(self.net, kmats, inp, self.kind)[len(self.net.frozen) :]
             g = np.stack([cref.goodness(c, self.kind).astype(np.float64) for c in cs], 1)
             out.append(g.reshape(-1, self.C, len(cs)).transpose(0, 2, 1))
+            for l, c in enumerate(cs):
+                tally[l] += [float((c <= 0).sum()), float((c >= T).sum()), c.numel()]
+        if activity is not None:
+            activity.extend({"silent": t[0] / t[2], "saturated": t[1] / t[2]} for t in tally)
         return np.concatenate(out)
 
     def accuracy(self, kmats) -> dict:
-        """{"layers": [accuracy per plastic layer], "network": accuracy of the goodness layers}."""
-        g = self.scores(kmats)
+        """{"layers": [accuracy per plastic layer], "network": accuracy of the goodness layers,
+        "activity": [silent and saturated fractions per plastic layer] (:meth:`scores`)}."""
+        activity: list = []
+        g = self.scores(kmats, activity)
         hits = g.argmax(2) == self.y[:, None]
         norm = np.array(
             [pl.params.hidden * pl.params.timesteps**2 for pl in self.net.plastic], float
@@ -65,4 +74,5 @@ class NetTestSet:
         return {
             "layers": [float(h) for h in hits.mean(0)],
             "network": float((net.argmax(1) == self.y).mean()),
+            "activity": activity,
         }

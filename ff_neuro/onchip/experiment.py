@@ -56,6 +56,9 @@ class LearnConfig(NamedTuple):
     headroom: float = 8.0
     rounding: str = "stochastic"
     frac_bits: int = 0  # extra low bits of the learned weight (off: the profile's width)
+    decay_shift: int = 0  # weight decay 2^−d per update (0: off)
+    saturation_gate: bool = True  # post factor c·[c < T − m]; False: c (straight-through)
+    saturation_margin: int = 0  # m of the gate, spiking kinds only (the rate twin's gate is exact)
     seed: int = 0
     rate: bool = False  # also train the rate-coded FF layer on the same schedule
     chunk: int = 500  # windows per raster chunk (memory); samples per input chunk (--layers all)
@@ -147,6 +150,9 @@ def setup(run_dir, cfg: LearnConfig, dataset=None) -> Setup:
         rounding=cfg.rounding,
         seed=cfg.seed,
         frac_bits=cfg.frac_bits if prof.fixed_point else 0,
+        decay_shift=cfg.decay_shift,
+        saturation_gate=cfg.saturation_gate,
+        saturation_margin=cfg.saturation_margin,
     )
     try:
         rule.check_params(p)
@@ -249,8 +255,10 @@ class Activity(NamedTuple):
     post_spikes: float = 0.0
     weight_updates: float = 0.0
 
-    def add(self, x: np.ndarray, c: np.ndarray, e_nonzero: np.ndarray, timesteps: int) -> Activity:
-        post = rule.post_factor(c, timesteps) != 0
+    def add(
+        self, x: np.ndarray, c: np.ndarray, e_nonzero: np.ndarray, p: rule.RuleParams
+    ) -> Activity:
+        post = rule.post_of(c, p) != 0
         upd = ((post.sum(1) * e_nonzero) * (x != 0).sum(1)).sum()
         return Activity(
             self.windows + len(x),
@@ -287,7 +295,7 @@ def train_reference(s: Setup, cfg: LearnConfig, kind: str, test: TestSet, bar=No
                     ref.pre_counts(b.inputs, kind, p.timesteps),
                     c,
                     np.ones(len(c), bool),
-                    p.timesteps,
+                    p,
                 )
             if bar is not None:
                 bar.update(len(b.signs))
@@ -340,9 +348,7 @@ def train_lava(s: Setup, cfg: LearnConfig, test: TestSet, bars):
                 np.unpackbits(packed[k : k + 1], axis=-1, count=s.frozen.pre_size)
             )
             c = ref.learn_batch(w, ref.Batch(inp, s.windows.sign[k : k + 1]), s.kind, p, k)
-            act = act.add(
-                ref.pre_counts(inp, s.kind, p.timesteps), c, np.ones(1, bool), p.timesteps
-            )
+            act = act.add(ref.pre_counts(inp, s.kind, p.timesteps), c, np.ones(1, bool), p)
             if k + 1 in res.marks:
                 snaps.append(w.copy())
         ref_s = time.perf_counter() - t0

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..hardware.emulate import FixedLayer, signed_clamp
+from ..hardware.emulate import ConstantDrive, signed_clamp
 from ..hardware.quantize import LoihiNet
 
 
@@ -86,17 +86,12 @@ def _fixed_rasters(
     net, L, T = frozen.net, frozen.layer, frozen.timesteps
     x = torch.as_tensor(net.encode(x_labelled.numpy()), dtype=torch.long)
     layers = net.layers[: L + 1]
-    xmax = float(x.abs().max()) if x.numel() else 1.0
-    sims = [FixedLayer(lay, xmax if i == 0 else 1.0) for i, lay in enumerate(layers)]
-    a0 = sims[0].current(x)
+    drive = ConstantDrive(layers, x)
     if closed_form and L == 0 and _constant_if(layers[0]):
-        return _if_raster(signed_clamp(a0.long(), 24), layers[0], T)
+        return _if_raster(signed_clamp(drive.a0.long(), 24), layers[0], T)
     out = torch.empty((x.shape[0], T, frozen.pre_size), dtype=torch.uint8)
     for t in range(T):
-        s = a0
-        for i, sim in enumerate(sims):
-            s = sim.step(a0 if i == 0 else sim.current(s))  # s: the layer below's spikes
-        out[:, t] = s.flatten(1).to(torch.uint8)
+        out[:, t] = drive.step()[-1].flatten(1).to(torch.uint8)
     return out
 
 

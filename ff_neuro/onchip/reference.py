@@ -113,6 +113,7 @@ def learn_batch(
     c = counts(w, batch.inputs, kind, p)
     x = pre_counts(batch.inputs, kind, p.timesteps)
     fixed = kind == "fixed"
+    post = rule.post_of(c, p if kind != "rate" else p._replace(saturation_margin=0))
     if objective == "symba":
         g = rule.goodness_int(c) if fixed else np.einsum("bi,bi->b", c, c)
         pair = (rule.pair_factor_fixed if fixed else rule.pair_factor_float)(g[0::2], g[1::2], p)
@@ -122,9 +123,9 @@ def learn_batch(
     else:
         e = rule.third_factor_float(c, batch.signs, p)
     if fixed:
-        rule.update_fixed(w, e, rule.post_factor(c, p.timesteps), x, p, epoch)
+        rule.update_fixed(w, e, post, x, p, epoch)
     else:
-        rule.update_float(w, e, rule.post_factor(c, p.timesteps), x, p)
+        rule.update_float(w, e, post, x, p)
     return c
 
 

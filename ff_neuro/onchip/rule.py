@@ -8,7 +8,9 @@ negative):
     c_i = Σ_t post_i(t)             post count (0 … T)         Loihi: post trace y1, no decay
     G   = (1/H) Σ_i (c_i / T)²      mean goodness in rate units (integer form: G_int = Σ_i c_i²)
     e   = s · σ(−s · α · (G − θ))   third factor: −∂/∂G of the loss softplus(−s·α·(G − θ))
-    p_i = c_i · [c_i < T]           post factor: the rate c/T times the relu1 gate (saturated → 0)
+    p_i = c_i · [c_i < T − m]       post factor: the rate c/T times the relu1 gate (saturated → 0),
+                                    m = ``saturation_margin`` (0 by default; p_i = c_i with
+                                    ``saturation_gate=False``, straight-through)
     ΔW_ij ∝ e · p_i · x_j           (docs/onchip.md derives it from the loss)
 
 Fixed point (profile weight_bits b, e_bits, learning-rate shift k), all integer:
@@ -20,6 +22,11 @@ Fixed point (profile weight_bits b, e_bits, learning-rate shift k), all integer:
             r_ij = hash(seed, epoch, i·N + j) mod 2^k, or r = 2^(k−1) (rounding to nearest)
     W     = clip(W + ΔW, −(2^(b−1) − 1), 2^(b−1) − 1)
 
+Optional weight decay (``decay_shift`` d > 0, off by default): every update also adds −2^(k−d)·W to
+the product sum before the one rounding, so each weight shrinks by 2^−d per update in expectation
+(Loihi: the learning engine's product term −2^−d·w, evaluated for every synapse at each epoch). It
+bounds the random walk that stochastic rounding adds to the weights.
+
 Optional extra precision (``frac_bits`` f > 0, off by default): the learned state is
 W_f = W·2^f with the update shift k − f and the clip ±(2^(b−1) − 1)·2^f, and the synapse
 transmits W = ⌊(W_f + 2^(f−1)) / 2^f⌋ (a b-bit weight plus f low bits, like a weight with a
@@ -27,7 +34,7 @@ Loihi tag).
 
 Floating point, the same hyper-parameters: W in threshold units (the integer weight / vth),
 
-    ΔW = lr · Σ_windows e · p ⊗ x,   lr = E / (2^k · vth)       (so ΔW·vth = the expected ΔW_int)
+    ΔW = lr · Σ_windows e · p ⊗ x − 2^−d·W,   lr = E / (2^k · vth)   (so ΔW·vth = the expected ΔW_int)
 
 Both sides (the Lava ProcessModels and the PyTorch reference) call these functions, so the rule's
 integers are identical by construction; the tests check it end to end.
@@ -63,6 +70,9 @@ class RuleParams(NamedTuple):
     shift_bits: int = 24  # S: precision of the integer logit multiplier M
     frac_bits: int = 0  # f: extra low bits of the learned weight (a Loihi-style tag), unused
     #    by the synapse: it transmits round(W_f / 2^f)
+    decay_shift: int = 0  # d: weight decay W ← W − 2^−d·W at every update (0: off)
+    saturation_gate: bool = True  # p = c·[c < T − m] (relu1's derivative); False: p = c
+    saturation_margin: int = 0  # m: a count ≥ T − m counts as saturated (spiking neurons)
 
     @property
     def e_max(self) -> int:
@@ -108,6 +118,15 @@ def check_params(p: RuleParams) -> None:
     if not 0 <= p.frac_bits < p.lr_shift:
         raise ValueError(
             f"frac_bits must be in [0, lr_shift), got {p.frac_bits} (lr_shift {p.lr_shift})"
+        )
+    if p.decay_shift and not 1 <= p.decay_shift <= p.update_shift:
+        raise ValueError(
+            f"decay_shift must be 0 (off) or in [1, lr_shift − frac_bits] = [1, {p.update_shift}],"
+            f" got {p.decay_shift}"
+        )
+    if not 0 <= p.saturation_margin < p.timesteps:
+        raise ValueError(
+            f"saturation_margin must be in [0, T) = [0, {p.timesteps}), got {p.saturation_margin}"
         )
     if p.logit_mult < 1:
         raise ValueError(
@@ -169,10 +188,26 @@ def third_factor_float(counts: np.ndarray, signs: np.ndarray, p: RuleParams) -> 
     return s / (1.0 + np.exp(s * p.alpha * (g - p.theta)))
 
 
-def post_factor(counts: np.ndarray, timesteps: int) -> np.ndarray:
-    """p_i = c_i · [c_i < T]: the post rate times the gate of relu1's derivative (same dtype)."""
+def post_factor(
+    counts: np.ndarray, timesteps: int, gate: bool = True, margin: int = 0
+) -> np.ndarray:
+    """p_i = c_i · [c_i < T − m]: the post rate times the gate of relu1's derivative (same dtype).
+
+    m = ``margin`` (0: the exact gate of the rate model, c = T·relu1(z) < T ⇔ z < 1). An
+    integrate-and-fire neuron driven at or above threshold (z ≥ 1) mostly fires T − 1 or T − 2
+    times, not T, because the spikes of the layers below start a step or two into the window: with
+    m = 0 the gate misses most saturated spiking neurons, which then keep learning like unsaturated
+    ones (docs/onchip.md). ``gate=False``: p_i = c_i, no gate at all (a straight-through estimate at
+    the top of relu1; on Loihi the bare post trace)."""
     c = np.asarray(counts)
-    return np.where(c < timesteps, c, 0).astype(c.dtype)
+    if not gate:
+        return c.copy()
+    return np.where(c < timesteps - margin, c, 0).astype(c.dtype)
+
+
+def post_of(counts: np.ndarray, p: RuleParams) -> np.ndarray:
+    """The post factor of the rule ``p``: :func:`post_factor` with its gate and margin."""
+    return post_factor(counts, p.timesteps, p.saturation_gate, p.saturation_margin)
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -204,23 +239,30 @@ def rounding_offsets(
 def update_fixed(
     w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray, p: RuleParams, epoch: int
 ) -> None:
-    """W ← clip(W + ⌊(Σ_b e_b · p_b ⊗ x_b + r) / 2^k⌋) in place, W (H, N) integer.
+    """W ← clip(W + ⌊(Σ_b e_b · p_b ⊗ x_b − 2^(k−d)·W + r) / 2^k⌋) in place, W (H, N) integer.
 
-    ``e`` (B,) e_int, ``post`` (B, H) post factors p, ``pre`` (B, N) pre counts x. Only weights
-    with a non-zero product change: elsewhere ⌊r / 2^k⌋ = 0 (r < 2^k), and the clip is a no-op
-    because W is always in range. B = 1 is one window (the Lava synapse and the sequential
-    reference); B > 1 the reference's batched mode (one rounding for the sum)."""
+    ``e`` (B,) e_int, ``post`` (B, H) post factors p, ``pre`` (B, N) pre counts x. The decay term
+    −2^(k−d)·W (``decay_shift`` d > 0; on the W_f scale with k − f for k) shrinks every weight by
+    2^−d per update in expectation, rounded with the product in one stochastic rounding. Without
+    decay only weights with a non-zero product change: elsewhere ⌊r / 2^k⌋ = 0 (r < 2^k), and the
+    clip is a no-op because W is always in range. B = 1 is one window (the Lava synapse and the
+    sequential reference); B > 1 the reference's batched mode (one rounding for the sum)."""
     e = np.asarray(e, dtype=np.int64)
     pe = np.asarray(post, dtype=np.int64) * e[:, None]  # (B, H)
     x = np.asarray(pre, dtype=np.int64)
-    rows = np.flatnonzero(np.any(pe != 0, axis=0))
-    cols = np.flatnonzero(np.any(x != 0, axis=0))
-    if rows.size == 0 or cols.size == 0:
-        return
+    if p.decay_shift:
+        rows, cols = np.arange(w.shape[0]), np.arange(w.shape[1])
+    else:
+        rows = np.flatnonzero(np.any(pe != 0, axis=0))
+        cols = np.flatnonzero(np.any(x != 0, axis=0))
+        if rows.size == 0 or cols.size == 0:
+            return
     prod = _exact_matmul(pe[:, rows].T, x[:, cols])
+    block = w[np.ix_(rows, cols)].astype(np.int64)
+    if p.decay_shift:
+        prod -= block << (p.update_shift - p.decay_shift)
     dw = (prod + rounding_offsets(p, epoch, rows, cols, w.shape[1])) >> p.update_shift
-    block = w[np.ix_(rows, cols)].astype(np.int64) + dw
-    w[np.ix_(rows, cols)] = np.clip(block, -p.state_max, p.state_max)
+    w[np.ix_(rows, cols)] = np.clip(block + dw, -p.state_max, p.state_max)
 
 
 def synaptic_weights(w: np.ndarray, p: RuleParams) -> np.ndarray:
@@ -241,11 +283,15 @@ def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def update_float(
     w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray, p: RuleParams
 ) -> None:
-    """W ← W + lr · Σ_b e_b · p_b ⊗ x_b in place (float64), lr = E / (2^k · vth)."""
+    """W ← W + lr · Σ_b e_b · p_b ⊗ x_b − 2^−d · W in place (float64), lr = E / (2^k · vth), the
+    decay only with ``decay_shift`` d > 0."""
     pe = (
         np.asarray(post, dtype=np.float64) * (p.lr_float * np.asarray(e, dtype=np.float64))[:, None]
     )
-    w += pe.T @ np.asarray(pre, dtype=np.float64)
+    dw = pe.T @ np.asarray(pre, dtype=np.float64)
+    if p.decay_shift:
+        dw -= w * 2.0**-p.decay_shift
+    w += dw
 
 
 def default_vth(init_std: float, weight_bits: int, headroom: float = 8.0) -> int:

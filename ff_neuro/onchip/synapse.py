@@ -21,7 +21,7 @@ Objectives (``signs[k]``: +1 positive, −1 negative, 0 a scoring window that ne
                 are kept, and at the negative window's end, with E = σ(−α·(G⁺ − G⁻)) from the
                 goodness process, ΔW ∝ E · (p⁺ ⊗ x⁺ − p⁻ ⊗ x⁻): one update, one rounding per pair
 
-p = c·[c < T] (``rule.post_factor``); the update function is the dense or the conv rule.
+p = c·[c < T], or c without the saturation gate (``rule.post_factor``); the update function is the dense or the conv rule.
 """
 
 from __future__ import annotations
@@ -39,16 +39,25 @@ class Learner:
     """Applies the objective at the end of each window; ``update(e, post, pre, epoch)`` takes
     batched rows (e (B,), post factors (B, …), pre counts (B, …)) and changes the weights."""
 
-    def __init__(self, objective: str, signs: np.ndarray, timesteps: int, update: Callable):
+    def __init__(
+        self,
+        objective: str,
+        signs: np.ndarray,
+        timesteps: int,
+        update: Callable,
+        gate: bool = True,
+        margin: int = 0,
+    ):
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
         self.objective, self.signs, self.T, self.update = objective, signs, timesteps, update
+        self.gate, self.margin = gate, margin  # p = c·[c < T − m], or c (``rule.post_factor``)
         self.kept = None  # symba: (x⁺, p⁺) of the pair's positive window
 
     def end_window(self, k: int, e, x: np.ndarray, y: np.ndarray) -> None:
         if k >= len(self.signs) or self.signs[k] == 0:
             return
-        p_post = rule.post_factor(y, self.T)
+        p_post = rule.post_factor(y, self.T, self.gate, self.margin)
         if self.objective == "threshold":
             self.update(np.array([e]), p_post[None], x[None], k)
         elif self.signs[k] > 0:

@@ -22,7 +22,10 @@ pytest.importorskip("lava")
 T, CLASSES = 4, 4
 
 
-def tiny(fixed: bool, objective: str, hard: bool, samples: int, seed: int = 0):
+def tiny(
+    fixed: bool, objective: str, hard: bool, samples: int, seed: int = 0, decay: int = 0,
+    gate: bool = True,
+):  # fmt: skip
     from ff_neuro.hardware.quantize import float_net, quantize_spec
     from ff_neuro.spiking.spec import LIFConvSpec, SpikingNetSpec
 
@@ -39,7 +42,10 @@ def tiny(fixed: bool, objective: str, hard: bool, samples: int, seed: int = 0):
         (conv_rule.geometry_of((4, 5, 5), 6, 3, 1, 1), 32),
         (conv_rule.geometry_of((6, 5, 5), 5, 3, 2, 1), 16),
     ):  # vth powers of 2: float sums of the init's multiples of 1/vth are exact in any order
-        p = rule.RuleParams(T, g.neurons, 0.15, 8.0, 9, vth, seed=len(plastic) + 1)
+        p = rule.RuleParams(
+            T, g.neurons, 0.15, 8.0, 9, vth, seed=len(plastic) + 1, decay_shift=decay,
+            saturation_gate=gate,
+        )  # fmt: skip
         plastic.append(PlasticConv(g, p))
         k = rng.integers(-10, 22, (g.out_channels, g.fan_in)).astype(np.int64)
         kmats.append(k if fixed else k / vth)
@@ -50,10 +56,10 @@ def tiny(fixed: bool, objective: str, hard: bool, samples: int, seed: int = 0):
     return net, kmats, base.encode(images), labels, sched
 
 
-def run_both(tmp_path, fixed, objective, hard, samples, snapshots):
+def run_both(tmp_path, fixed, objective, hard, samples, snapshots, decay=0, gate=True):
     from ff_neuro.onchip.conv_lava import run_network_learning
 
-    net, k0, enc, labels, sched = tiny(fixed, objective, hard, samples)
+    net, k0, enc, labels, sched = tiny(fixed, objective, hard, samples, decay=decay, gate=gate)
     path = tmp_path / "inputs.npy"
     np.save(path, np.ascontiguousarray(np.swapaxes(enc, -1, -3)))  # (S, slots, X, Y, C)
     every = sched.per_sample * (samples // snapshots)  # snapshots between samples
@@ -72,12 +78,29 @@ def run_both(tmp_path, fixed, objective, hard, samples, snapshots):
 
 
 @pytest.mark.parametrize(
-    "objective,hard,samples",
-    [("threshold", False, 500), ("symba", True, 80)],
-    ids=["threshold", "symba-hard"],
+    "objective,hard,samples,decay,gate",
+    [
+        ("threshold", False, 500, 0, True),
+        ("symba", True, 80, 0, True),
+        ("symba", True, 40, 4, False),
+    ],
+    ids=["threshold", "symba-hard", "symba-hard-decay-ungated"],
 )
-def test_fixed_point_network_is_bit_identical(tmp_path, objective, hard, samples):
-    net, k0, sched, res, snaps, trace = run_both(tmp_path, True, objective, hard, samples, 4)
+def test_fixed_point_network_is_bit_identical(tmp_path, objective, hard, samples, decay, gate):
+    net, k0, sched, res, snaps, trace = run_both(
+        tmp_path, True, objective, hard, samples, 4, decay, gate
+    )
+    if decay:  # the decay changes what is learned: the same run without it ends elsewhere
+        ks = [k.copy() for k in k0]
+        _, _, enc, labels, _ = tiny(True, objective, hard, samples)
+        undecayed = net._replace(
+            plastic=[pl._replace(params=pl.params._replace(decay_shift=0)) for pl in net.plastic]
+        )
+        chunks = iter([cref.Chunk(0, torch.as_tensor(enc), labels)])
+        cref.train(undecayed, ks, chunks, sched, "fixed", 1)
+        for i, k in enumerate(ks):
+            assert not np.array_equal(k, snaps[-1][i])
+            assert np.abs(snaps[-1][i]).sum() < np.abs(k).sum()
     assert len(res.marks) == 4 and len(snaps) == 4
     assert res.steps == (sched.windows - 1) * T + 3 + T  # depth 3: (n − 1)·P + L + T + 1
     for i in range(len(net.plastic)):

@@ -147,3 +147,39 @@ def test_frac_bits_keep_low_bits_out_of_the_synapse():
     assert w.max() == 112
     with pytest.raises(ValueError):
         rule.check_params(params(lr_shift=4, frac_bits=4))
+
+
+def test_weight_decay_hand_computed_and_unbiased():
+    """d = 2, k = 4: ΔW = ⌊(e·p·x − 2^(k−d)·W + r) / 2^k⌋, one rounding for both terms."""
+    p = params(lr_shift=4, decay_shift=2)  # rounding to nearest: r = 8
+    w = np.array([[64, -64, 3]], np.int64)
+    rule.update_fixed(w, np.array([0]), np.array([[0]]), np.array([[0, 0, 0]]), p, 0)
+    assert w.tolist() == [[48, -48, 2]]  # ⌊(−256 + 8)/16⌋, ⌊(256 + 8)/16⌋, ⌊(−12 + 8)/16⌋
+    w = np.array([[10, 0]], np.int64)
+    rule.update_fixed(w, np.array([3]), np.array([[2]]), np.array([[1, 5]]), p, 0)
+    assert w.tolist() == [[8, 2]]  # ⌊(6 − 40 + 8)/16⌋ = −2, ⌊(30 + 8)/16⌋ = 2
+    wf = np.array([[1.0, -2.0]])
+    rule.update_float(wf, np.array([0.0]), np.array([[0.0]]), np.array([[0.0, 0.0]]), p)
+    assert wf.tolist() == [[0.75, -1.5]]
+    ps = params(lr_shift=8, decay_shift=5, rounding="stochastic", seed=3)
+    w = np.full((1, 20000), 100, np.int64)
+    rule.update_fixed(w, np.array([0]), np.array([[0]]), np.zeros((1, 20000), np.int64), ps, 7)
+    assert abs((100 - w).mean() - 100 / 32) < 0.03 and set(np.unique(w)) == {96, 97}
+    with pytest.raises(ValueError):
+        rule.check_params(params(lr_shift=4, decay_shift=5))
+    with pytest.raises(ValueError):
+        rule.check_params(params(lr_shift=6, frac_bits=3, decay_shift=4))
+
+
+def test_post_factor_without_the_saturation_gate():
+    """p = c, saturated neurons included, in the rule and in the Lava synapse's learner."""
+    from ff_neuro.onchip.synapse import Learner
+
+    c = np.array([[2, 4, 0]])
+    assert rule.post_factor(c, 4).tolist() == [[2, 0, 0]]
+    assert rule.post_factor(c, 4, gate=False).tolist() == [[2, 4, 0]]
+    calls = []
+    for gate in (True, False):
+        learner = Learner("threshold", np.array([1]), 4, lambda *a: calls.append(a[1]), gate)
+        learner.end_window(0, 5, np.array([1, 2]), c[0])
+    assert calls[0].tolist() == [[2, 0, 0]] and calls[1].tolist() == [[2, 4, 0]]

@@ -94,7 +94,14 @@ class _FFConvModel:
         )
         self.kmat = conv_rule.kernel_matrix(w).astype(np.int64 if self.fixed else np.float64)
         self.snaps = Snapshots(p["snapshot_path"], p["windows"], p["snapshot_every"])
-        self.learner = Learner(p["objective"], p["signs"], self.p.timesteps, self._update)
+        self.learner = Learner(
+            p["objective"],
+            p["signs"],
+            self.p.timesteps,
+            self._update,
+            self.p.saturation_gate,
+            self.p.saturation_margin,
+        )
         dt = np.int64 if self.fixed else np.float64
         self.traces = WindowTraces(
             self.s_in.shape, self.a_out.shape, self.p.timesteps, p["period"], p["offset"], dt
