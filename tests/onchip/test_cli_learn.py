@@ -62,13 +62,14 @@ def test_learn_every_conv_layer_on_lava_end_to_end(native_run_trained, tmp_path,
     args = ["learn", str(native_run_trained), "--layers", "all", "--backend", "lava"]
     args += ["--profile", "loihi2", "--samples", "6", "--test-samples", "6", "--points", "2"]
     args += ["--objective", "symba", "--negatives", "hard", "--split", "val", "--no-progress"]
-    args += ["--decay-shift", "6"]
+    args += ["--decay-shift", "6", "--saturation-margin", "2"]
     assert main(args + ["--metrics", str(out)]) == 0
     m = json.loads(out.read_text())
     assert m["mode"] == "network" and m["plastic_layers"] == [1, 2] and m["frozen_layers"] == [0]
     assert m["windows_per_sample"] == 12 and m["windows"] == 72  # 10 scoring + pair per sample
     assert m["weights_bit_identical"] is True and m["frozen_layers_stats_identical"] is True
     assert m["config"]["decay_shift"] == 6 and all(r["decay_shift"] == 6 for r in m["rules"])
+    assert all(r["saturation_margin"] == 2 and r["saturation_gate"] for r in m["rules"])
     for layer in m["layers"]:
         assert layer["weights_bit_identical"] is True and all(layer["snapshots_identical"])
         assert layer["weights_max_abs_diff"] == 0.0

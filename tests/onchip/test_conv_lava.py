@@ -24,7 +24,7 @@ T, CLASSES = 4, 4
 
 def tiny(
     fixed: bool, objective: str, hard: bool, samples: int, seed: int = 0, decay: int = 0,
-    gate: bool = True,
+    gate: bool = True, margin: int = 0,
 ):  # fmt: skip
     from ff_neuro.hardware.quantize import float_net, quantize_spec
     from ff_neuro.spiking.spec import LIFConvSpec, SpikingNetSpec
@@ -44,7 +44,7 @@ def tiny(
     ):  # vth powers of 2: float sums of the init's multiples of 1/vth are exact in any order
         p = rule.RuleParams(
             T, g.neurons, 0.15, 8.0, 9, vth, seed=len(plastic) + 1, decay_shift=decay,
-            saturation_gate=gate,
+            saturation_gate=gate, saturation_margin=margin,
         )  # fmt: skip
         plastic.append(PlasticConv(g, p))
         k = rng.integers(-10, 22, (g.out_channels, g.fan_in)).astype(np.int64)
@@ -56,10 +56,12 @@ def tiny(
     return net, kmats, base.encode(images), labels, sched
 
 
-def run_both(tmp_path, fixed, objective, hard, samples, snapshots, decay=0, gate=True):
+def run_both(tmp_path, fixed, objective, hard, samples, snapshots, decay=0, gate=True, margin=0):
     from ff_neuro.onchip.conv_lava import run_network_learning
 
-    net, k0, enc, labels, sched = tiny(fixed, objective, hard, samples, decay=decay, gate=gate)
+    net, k0, enc, labels, sched = tiny(
+        fixed, objective, hard, samples, decay=decay, gate=gate, margin=margin
+    )
     path = tmp_path / "inputs.npy"
     np.save(path, np.ascontiguousarray(np.swapaxes(enc, -1, -3)))  # (S, slots, X, Y, C)
     every = sched.per_sample * (samples // snapshots)  # snapshots between samples
@@ -78,22 +80,25 @@ def run_both(tmp_path, fixed, objective, hard, samples, snapshots, decay=0, gate
 
 
 @pytest.mark.parametrize(
-    "objective,hard,samples,decay,gate",
+    "objective,hard,samples,decay,gate,margin",
     [
-        ("threshold", False, 500, 0, True),
-        ("symba", True, 80, 0, True),
-        ("symba", True, 40, 4, False),
+        ("threshold", False, 500, 0, True, 0),
+        ("symba", True, 80, 0, True, 0),
+        ("symba", True, 40, 4, True, 1),
+        ("symba", True, 20, 4, False, 0),
     ],
-    ids=["threshold", "symba-hard", "symba-hard-decay-ungated"],
+    ids=["threshold", "symba-hard", "symba-hard-decay-margin", "symba-hard-decay-ungated"],
 )
-def test_fixed_point_network_is_bit_identical(tmp_path, objective, hard, samples, decay, gate):
+def test_fixed_point_network_is_bit_identical(
+    tmp_path, objective, hard, samples, decay, gate, margin
+):
     net, k0, sched, res, snaps, trace = run_both(
-        tmp_path, True, objective, hard, samples, 4, decay, gate
+        tmp_path, True, objective, hard, samples, 4, decay, gate, margin
     )
     if decay:  # the decay changes what is learned: the same run without it ends elsewhere
         ks = [k.copy() for k in k0]
         _, _, enc, labels, _ = tiny(True, objective, hard, samples)
-        undecayed = net._replace(
+        undecayed = net._replace(  # the same gate and margin, without the decay
             plastic=[pl._replace(params=pl.params._replace(decay_shift=0)) for pl in net.plastic]
         )
         chunks = iter([cref.Chunk(0, torch.as_tensor(enc), labels)])

@@ -183,3 +183,17 @@ def test_post_factor_without_the_saturation_gate():
         learner = Learner("threshold", np.array([1]), 4, lambda *a: calls.append(a[1]), gate)
         learner.end_window(0, 5, np.array([1, 2]), c[0])
     assert calls[0].tolist() == [[2, 0, 0]] and calls[1].tolist() == [[2, 4, 0]]
+
+
+def test_saturation_margin_gates_counts_near_T():
+    """p = c·[c < T − m]: with m = 1 a count of T − 1 counts as saturated too."""
+    c = np.array([[2, 3, 4, 0]])
+    assert rule.post_factor(c, 4, margin=1).tolist() == [[2, 0, 0, 0]]
+    assert rule.post_of(c, params(saturation_margin=1)).tolist() == [[2, 0, 0, 0]]
+    assert rule.post_of(c, params()).tolist() == [[2, 3, 0, 0]]
+    assert rule.post_of(c, params(saturation_gate=False, saturation_margin=1)).tolist() == [
+        [2, 3, 4, 0]
+    ]
+    rule.check_params(params(saturation_margin=3))
+    with pytest.raises(ValueError):
+        rule.check_params(params(saturation_margin=4))  # T = 4: nothing could learn
