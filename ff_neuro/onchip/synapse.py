@@ -21,7 +21,8 @@ Objectives (``signs[k]``: +1 positive, −1 negative, 0 a scoring window that ne
                 are kept, and at the negative window's end, with E = σ(−α·(G⁺ − G⁻)) from the
                 goodness process, ΔW ∝ E · (p⁺ ⊗ x⁺ − p⁻ ⊗ x⁻): one update, one rounding per pair
 
-p = c·[c < T], or c without the saturation gate (``rule.post_factor``); the update function is the dense or the conv rule.
+p = c·[c < T − m] (m: the saturation margin, 0 by default), or c without the gate
+(``rule.post_factor``); the update function is the dense or the conv rule.
 """
 
 from __future__ import annotations
