@@ -41,24 +41,17 @@ class Learner:
     batched rows (e (B,), post factors (B, …), pre counts (B, …)) and changes the weights."""
 
     def __init__(
-        self,
-        objective: str,
-        signs: np.ndarray,
-        timesteps: int,
-        update: Callable,
-        gate: bool = True,
-        margin: int = 0,
+        self, objective: str, signs: np.ndarray, params: rule.RuleParams, update: Callable
     ):
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-        self.objective, self.signs, self.T, self.update = objective, signs, timesteps, update
-        self.gate, self.margin = gate, margin  # p = c·[c < T − m], or c (``rule.post_factor``)
+        self.objective, self.signs, self.p, self.update = objective, signs, params, update
         self.kept = None  # symba: (x⁺, p⁺) of the pair's positive window
 
     def end_window(self, k: int, e, x: np.ndarray, y: np.ndarray) -> None:
         if k >= len(self.signs) or self.signs[k] == 0:
             return
-        p_post = rule.post_factor(y, self.T, self.gate, self.margin)
+        p_post = rule.post_of(y, self.p)
         if self.objective == "threshold":
             self.update(np.array([e]), p_post[None], x[None], k)
         elif self.signs[k] > 0:

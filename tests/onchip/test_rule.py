@@ -180,7 +180,8 @@ def test_post_factor_without_the_saturation_gate():
     assert rule.post_factor(c, 4, gate=False).tolist() == [[2, 4, 0]]
     calls = []
     for gate in (True, False):
-        learner = Learner("threshold", np.array([1]), 4, lambda *a: calls.append(a[1]), gate)
+        p = params(saturation_gate=gate)
+        learner = Learner("threshold", np.array([1]), p, lambda *a: calls.append(a[1]))
         learner.end_window(0, 5, np.array([1, 2]), c[0])
     assert calls[0].tolist() == [[2, 0, 0]] and calls[1].tolist() == [[2, 4, 0]]
 

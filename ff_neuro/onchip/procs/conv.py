@@ -94,14 +94,7 @@ class _FFConvModel:
         )
         self.kmat = conv_rule.kernel_matrix(w).astype(np.int64 if self.fixed else np.float64)
         self.snaps = Snapshots(p["snapshot_path"], p["windows"], p["snapshot_every"])
-        self.learner = Learner(
-            p["objective"],
-            p["signs"],
-            self.p.timesteps,
-            self._update,
-            self.p.saturation_gate,
-            self.p.saturation_margin,
-        )
+        self.learner = Learner(p["objective"], p["signs"], self.p, self._update)
         dt = np.int64 if self.fixed else np.float64
         self.traces = WindowTraces(
             self.s_in.shape, self.a_out.shape, self.p.timesteps, p["period"], p["offset"], dt

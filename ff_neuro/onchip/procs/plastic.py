@@ -94,14 +94,7 @@ class _FFDenseModel(PyLoihiProcessModel):
         self.p = rule.RuleParams(**p["rule"])
         self.P, self.T = p["period"], self.p.timesteps
         self.snaps = Snapshots(p["snapshot_path"], p["windows"], p["snapshot_every"])
-        self.learner = Learner(
-            p["objective"],
-            p["signs"],
-            self.T,
-            self._update,
-            self.p.saturation_gate,
-            self.p.saturation_margin,
-        )
+        self.learner = Learner(p["objective"], p["signs"], self.p, self._update)
         self.traces = self.a_buf = self.w_syn = None
 
     def run_spk(self) -> None:
