@@ -147,6 +147,8 @@ class TrainConfig:
     warmup: float = 0.0  # cosine: share of all steps spent warming up linearly from 0
     lr_scaling: str = "none"  # none | linear | sqrt: lr and head_lr × (batch_size/lr_ref_batch)^p
     lr_ref_batch: int = 50  # the batch size that lr and head_lr are given for
+    augment_shift: int = 0  # training images only: each moved by a random (dy, dx) in {−s…s}², zero
+    # fill (data.augment); 0 = off. Nothing of it reaches inference, spikes or the chip
     seed: int = 0
     eval_batch_size: int = 500
     val_goodness: bool = True  # also compute goodness accuracy on validation each epoch
@@ -269,6 +271,7 @@ MAX_EPOCHS = 100_000
 MAX_BATCH = 65_536
 MAX_TIMESTEPS = 4096  # spiking T (the CLI's --timesteps has the same bound)
 MAX_SEED = 2**32 - 1
+MAX_SHIFT = 8  # train.augment_shift: pixels (a quarter of the smallest image side we ship)
 NUM_CLASSES = 10  # both datasets
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
@@ -483,6 +486,7 @@ def validate(cfg: Config) -> Config:
     _range(cfg, "train.warmup", 0.0, 0.9)
     _choice(cfg, "train.lr_scaling", LR_SCALINGS)
     _range(cfg, "train.lr_ref_batch", 1, MAX_BATCH)
+    _range(cfg, "train.augment_shift", 0, MAX_SHIFT)
     _choice(cfg, "train.precision", PRECISIONS)
     _range(cfg, "train.head_lr", 0.0, 10.0, open_lo=True)
     _range(cfg, "train.seed", 0, MAX_SEED)

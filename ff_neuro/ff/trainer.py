@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import Config, dump_config, from_dict
+from ..data.augment import draw_shifts, shift_images
 from ..data.datasets import Dataset, Split
 from ..errors import CheckpointError, TrainingDivergedError
 from ..io import (
@@ -376,8 +377,13 @@ def _train(
             model.set_lr_factor(
                 scale * lr_factor(t.schedule, epoch, t.epochs, step, steps, t.warmup)
             )
-            idx = distributed.shard(perm[step * bs : (step + 1) * bs], dd)
-            losses = step_fn(to_images(xs[idx]), ys[idx], gen)
+            rows = perm[step * bs : (step + 1) * bs]
+            idx = distributed.shard(rows, dd)
+            x = to_images(xs[idx])
+            if t.augment_shift:  # drawn for the global batch: every world size sees the same
+                shifts = draw_shifts(len(rows), t.augment_shift, gen)
+                x = shift_images(x, distributed.shard(shifts, dd))
+            losses = step_fn(x, ys[idx], gen)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0) + v
             if (step + 1) % t.nan_check_every == 0:

@@ -70,13 +70,24 @@ def test_outputs_and_metrics(synthetic, tmp_path):
     assert m["test_acc_goodness"] is not None
 
 
-def test_resume_is_exact(synthetic, tmp_path):
+@pytest.mark.parametrize("shift", [0, 2])
+def test_resume_is_exact(synthetic, tmp_path, shift):
     straight = train(
-        small_cfg(epochs=3), tmp_path / "a", device="cpu", dataset=synthetic, progress=False
+        small_cfg(epochs=3, augment_shift=shift),
+        tmp_path / "a",
+        device="cpu",
+        dataset=synthetic,
+        progress=False,
     )
-    train(small_cfg(epochs=1), tmp_path / "b", device="cpu", dataset=synthetic, progress=False)
+    train(
+        small_cfg(epochs=1, augment_shift=shift),
+        tmp_path / "b",
+        device="cpu",
+        dataset=synthetic,
+        progress=False,
+    )
     resumed = train(
-        small_cfg(epochs=3),
+        small_cfg(epochs=3, augment_shift=shift),
         tmp_path / "b",
         device="cpu",
         resume=True,
