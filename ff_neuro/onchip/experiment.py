@@ -279,7 +279,7 @@ def marks(windows: int, points: int, batch: int = 1) -> list[int]:
 
 def train_reference(s: Setup, cfg: LearnConfig, kind: str, test: TestSet, bar=None):
     """Reference training over all windows; returns (W, curve, seconds, Activity)."""
-    p, n = s.params, len(s.windows.sign)
+    p, n = s.params if kind != "rate" else rule.twin_params(s.params), len(s.windows.sign)
     w = float_weights(s) if kind != "fixed" else s.w0.copy()
     todo, curve, act, secs, epoch, done = marks(n, cfg.points, cfg.batch), [], Activity(), 0.0, 0, 0
     chunk = max(1, cfg.chunk // cfg.batch) * cfg.batch

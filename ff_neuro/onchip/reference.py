@@ -113,7 +113,7 @@ def learn_batch(
     c = counts(w, batch.inputs, kind, p)
     x = pre_counts(batch.inputs, kind, p.timesteps)
     fixed = kind == "fixed"
-    post = rule.post_of(c, p if kind != "rate" else p._replace(saturation_margin=0))
+    post = rule.post_of(c, p)  # kind "rate": the caller passes rule.twin_params
     if objective == "symba":
         g = rule.goodness_int(c) if fixed else np.einsum("bi,bi->b", c, c)
         pair = (rule.pair_factor_fixed if fixed else rule.pair_factor_float)(g[0::2], g[1::2], p)

@@ -210,6 +210,12 @@ def post_of(counts: np.ndarray, p: RuleParams) -> np.ndarray:
     return post_factor(counts, p.timesteps, p.saturation_gate, p.saturation_margin)
 
 
+def twin_params(p: RuleParams) -> RuleParams:
+    """The rate-coded twin's rule: its counts are exact rates T·a, so relu1's gate c·[c < T] is exact
+    and needs no margin (the margin m only absorbs the late start of spiking neurons)."""
+    return p._replace(saturation_margin=0)
+
+
 def _splitmix(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser on uint64 arrays (wrapping arithmetic)."""
     with np.errstate(over="ignore"):

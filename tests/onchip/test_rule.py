@@ -198,3 +198,7 @@ def test_saturation_margin_gates_counts_near_T():
     rule.check_params(params(saturation_margin=3))
     with pytest.raises(ValueError):
         rule.check_params(params(saturation_margin=4))  # T = 4: nothing could learn
+    # the rate-coded twin's rule keeps the exact gate and everything else
+    twin = rule.twin_params(params(saturation_margin=1, decay_shift=3))
+    assert twin == params(saturation_margin=0, decay_shift=3)
+    assert rule.post_of(c, twin).tolist() == [[2, 3, 0, 0]]
