@@ -173,8 +173,7 @@ def setup_network(run_dir, cfg: LearnConfig, dataset=None) -> NetSetup:
     rate_net = LearningNet(
         net_f.layers[:n_frozen],
         [
-            pl._replace(params=rule.twin_params(pl.params)._replace(frac_bits=0))
-            for pl in plastic
+            pl._replace(params=rule.twin_params(pl.params)._replace(frac_bits=0)) for pl in plastic
         ],  # the rate twin: exact rates, so relu1's exact gate (no margin) and no low bits
         T,
         False,
