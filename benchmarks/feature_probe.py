@@ -18,7 +18,7 @@ import json
 import torch
 
 from ff_neuro.ff.run import open_run
-from ff_neuro.ff.trainer import evaluate
+from ff_neuro.ff.trainer import evaluate, to_images
 from ff_neuro.io import atomic_write_json
 from ff_neuro.runtime import hardware_description
 
@@ -27,7 +27,7 @@ def layer_features(
     model, split, n: int, batch: int = 1000
 ) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Each layer's flattened neutral-label activations of the first ``n`` images, and their labels."""
-    xs = torch.from_numpy(split.x[:n]).unsqueeze(1).float().div_(255.0)
+    xs = to_images(torch.from_numpy(split.x[:n]))
     per_layer: list[list[torch.Tensor]] = [[] for _ in model.net.layers]
     with torch.no_grad():
         for i in range(0, len(xs), batch):
