@@ -149,6 +149,8 @@ class TrainConfig:
     lr_ref_batch: int = 50  # the batch size that lr and head_lr are given for
     augment_shift: int = 0  # training images only: each moved by a random (dy, dx) in {−s…s}², zero
     # fill (data.augment); 0 = off. Nothing of it reaches inference, spikes or the chip
+    augment_flip: bool = False  # training images only: each mirrored left to right with p = 1/2
+    # (after the shift; for symmetric classes such as Fashion-MNIST's, not for digits)
     seed: int = 0
     eval_batch_size: int = 500
     val_goodness: bool = True  # also compute goodness accuracy on validation each epoch

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import Config, dump_config, from_dict
-from ..data.augment import draw_shifts, shift_images
+from ..data import augment
 from ..data.datasets import Dataset, Split
 from ..errors import CheckpointError, TrainingDivergedError
 from ..io import (
@@ -380,9 +380,12 @@ def _train(
             rows = perm[step * bs : (step + 1) * bs]
             idx = distributed.shard(rows, dd)
             x = to_images(xs[idx])
-            if t.augment_shift:  # drawn for the global batch: every world size sees the same
-                shifts = draw_shifts(len(rows), t.augment_shift, gen)
-                x = shift_images(x, distributed.shard(shifts, dd))
+            if t.augment_shift or t.augment_flip:  # drawn for the global batch: every world
+                # size sees the same draws
+                d_aug = augment.draw(len(rows), t.augment_shift, t.augment_flip, gen)
+                x = augment.apply(
+                    x, augment.Draw(*(v if v is None else distributed.shard(v, dd) for v in d_aug))
+                )
             losses = step_fn(x, ys[idx], gen)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0) + v

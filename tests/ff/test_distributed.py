@@ -101,9 +101,9 @@ def test_sharding_and_batch_check():
 
 @pytest.mark.slow
 def test_two_ranks_give_the_weights_of_one_process(tmp_path):
-    # with augmentation on: the offsets are drawn for the global batch, so the ranks' halves move
-    # exactly as one process's batch does
-    cfg = tiny_yaml(tmp_path, augment_shift=2)
+    # with augmentation on: the offsets and mirrors are drawn for the global batch, so the ranks'
+    # halves move exactly as one process's batch does
+    cfg = tiny_yaml(tmp_path, augment_shift=2, augment_flip=True)
     one = run(
         ff_neuro("train", "--config", str(cfg), "--out", str(tmp_path / "one"), "--no-progress")
     )

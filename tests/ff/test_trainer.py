@@ -70,24 +70,24 @@ def test_outputs_and_metrics(synthetic, tmp_path):
     assert m["test_acc_goodness"] is not None
 
 
-@pytest.mark.parametrize("shift", [0, 2])
-def test_resume_is_exact(synthetic, tmp_path, shift):
+@pytest.mark.parametrize("shift,flip", [(0, False), (2, True)])
+def test_resume_is_exact(synthetic, tmp_path, shift, flip):
     straight = train(
-        small_cfg(epochs=3, augment_shift=shift),
+        small_cfg(epochs=3, augment_shift=shift, augment_flip=flip),
         tmp_path / "a",
         device="cpu",
         dataset=synthetic,
         progress=False,
     )
     train(
-        small_cfg(epochs=1, augment_shift=shift),
+        small_cfg(epochs=1, augment_shift=shift, augment_flip=flip),
         tmp_path / "b",
         device="cpu",
         dataset=synthetic,
         progress=False,
     )
     resumed = train(
-        small_cfg(epochs=3, augment_shift=shift),
+        small_cfg(epochs=3, augment_shift=shift, augment_flip=flip),
         tmp_path / "b",
         device="cpu",
         resume=True,
