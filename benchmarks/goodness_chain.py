@@ -7,7 +7,7 @@ predictions per class and the float confusion matrix. Images run in chunks (boun
 progress bar; the JSON is rewritten after every chunk, so a killed run keeps what it measured.
 
     python benchmarks/goodness_chain.py --run runs/quick2 --timesteps 32 --samples 10000 \\
-        --out benchmarks/results/goodness_chain.json [--no-fixed]
+        --out benchmarks/results/goodness_chain.json [--no-fixed] [--split val]
 """
 
 from __future__ import annotations
@@ -60,6 +60,12 @@ def main() -> None:
         default=None,
         help="emulate only the first N images (default all)",
     )
+    p.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="the images: the test split, or the validation split (for screens that choose a recipe)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "goodness_chain.json"))
     args = p.parse_args()
@@ -71,11 +77,12 @@ def main() -> None:
     snn = SpikingNetwork(spec, max_batch_steps=8192)
     qnet = None if args.no_fixed else quantize_spec(spec, args.profile)
     slabels = labels_for(spec)
-    x, y = ds.test.tensors(args.samples)
+    x, y = getattr(ds, args.split).tensors(args.samples)
     k = labels.num_classes
     preds = {name: [] for name in ("rate", "float", "fixed", "float_linear", "fixed_linear")}
     res = {
         "run": args.run,
+        "split": args.split,
         "timesteps": args.timesteps,
         "profile": None if args.no_fixed else args.profile,
         "reset": sorted({layer.reset for layer in spec.layers}),
