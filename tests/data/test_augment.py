@@ -92,7 +92,7 @@ def test_config_wants_a_boolean_flip():
         validate(tiny_config(augment_flip=1))
 
 
-def test_trainer_applies_the_seeded_shifts(tmp_path):
+def test_trainer_applies_the_seeded_draws(tmp_path):
     rng = np.random.default_rng(0)
     mk = lambda n: Split(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n))  # noqa: E731
     data = Dataset("synthetic", mk(100), mk(40), mk(40), [str(i) for i in range(10)])
