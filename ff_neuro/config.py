@@ -138,7 +138,7 @@ class TrainConfig:
     method: str = "ff"  # ff | bp | random
     epochs: int = 200
     budget_minutes: float | None = None  # train as many of `epochs` as fit in this wall clock,
-    # decided once from measured steps before the first one; the schedule runs over them (ff.budget)
+    # decided from measured steps before the first one and again after epoch 1 (ff.budget)
     batch_size: int = 50
     lr: float = 5e-5
     head_lr: float = 1e-3

@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float_between(0.1, 7 * 24 * 60),
         metavar="MIN",
         help="train as many of the epochs as fit in MIN minutes of wall clock (decided from measured "
-        "steps before the first one; the lr schedule runs over them): train.budget_minutes",
+        "steps before the first one and again after epoch 1; the lr schedule runs over them): "
+        "train.budget_minutes",
     )
     p.add_argument("--seed", type=int, help="override train.seed")
     p.add_argument("--method", choices=["ff", "bp", "random"], help="override train.method")

@@ -1,4 +1,5 @@
-"""Training within a wall-clock budget (``train.budget_minutes``): how many epochs fit, decided once.
+"""Training within a wall-clock budget (``train.budget_minutes``): how many epochs fit, decided before
+the first step and again after every epoch.
 
 With a fixed budget, a schedule that decays the learning rate to its end at the end of the budget
 beats stopping a longer schedule early (Li, Yumer & Ramanan, "Budgeted Training: Rethinking Deep
@@ -11,12 +12,27 @@ B is the budget in seconds, t_spent what the run has used before its first step 
 choosing the precision, this measurement), S the steps per epoch, t_step the median seconds of real
 training steps of the run's own model, precision and batch (on a copy: the run is untouched), t_val
 one epoch's validation and t_test the final test evaluation, both timed on a slice of the split and
-scaled by its size. The decision and the measurements behind it are recorded (``metrics.json``
-"budget", the checkpoint's meta), and a resumed run keeps them instead of measuring again, so its
-schedule is the one it started with. A budget too small for one epoch still trains one (and says so).
+scaled by its size. A budget too small for one epoch still trains one (and says so).
 
-The estimate counts the compute only: a machine shared with other jobs slows the run after the
-decision, and the record keeps the estimate beside the time the epochs really took.
+A few timed steps misjudge a whole epoch (on a 2-core Xeon VM the estimate ran 6–32 % high), and a
+shared VM's speed drifts during a run (the same run's epochs took 104 s, then 119 s), so the decision
+is made again after every epoch k but the last, by :func:`replan`, from the wall clock t_k at the end
+of epoch k's validation:
+
+    E_k = min(E_cfg, max(k, k + ⌊(B − t_k − t_test) / t_e⌋)),  t_e = max(t_k − t_{k−1}, (t_k − t_spent)/k)
+
+t_e is the slower of the last epoch and the mean epoch so far (t₀ = t_spent), so a machine that slows
+down shortens the plan at once; E_k = k ends the run now. The lr schedule keeps every step as it ran
+and spreads the rest of its cosine over the epochs of the new plan (``trainer.lr_factor``,
+``plans``), so lr is continuous. A resumed run keeps the plan it was stopped with and does not
+re-plan (its clock started again), so its schedule is the one it was stopped with. The decisions
+and the measurements behind them are recorded (``metrics.json`` "budget": ``plans`` [[0, E₀],
+[k, E_k], …] for every change; the checkpoint's meta; the epoch's line of ``metrics.jsonl``:
+"replanned": [before, after]).
+
+Only the last epoch and the test evaluation run without a re-plan after them: a machine that slows
+down during those still ends the run late, and the record keeps the plans beside the wall clock the
+run really took ("wall_s").
 """
 
 from __future__ import annotations
@@ -43,6 +59,9 @@ class Budget(NamedTuple):
     val_s: float
     test_s: float
     spent_s: float
+    plans: tuple[tuple[int, int], ...] | None = None  # ((0, E₀), (k, E_k), …) once re-planned
+    mark_s: float | None = None  # t_k of the last re-plan (seconds since the run began)
+    epoch_s_used: float | None = None  # the t_e of the last re-plan
 
     @property
     def epoch_s(self) -> float:
@@ -66,6 +85,15 @@ class Budget(NamedTuple):
             "spent_s": round(self.spent_s, 3),
             "estimated_epoch_s": round(self.epoch_s, 3),
             "estimated_total_s": round(self.total_s, 3),
+            **(
+                {}
+                if self.plans is None
+                else {
+                    "plans": [list(p) for p in self.plans],
+                    "replanned_at_s": round(self.mark_s, 3),
+                    "replanned_epoch_s": round(self.epoch_s_used, 3),
+                }
+            ),
         }
 
     @classmethod
@@ -79,6 +107,17 @@ class Budget(NamedTuple):
             float(rec["val_s"]),
             float(rec["test_s"]),
             float(rec["spent_s"]),
+            None if rec.get("plans") is None else tuple((int(k), int(e)) for k, e in rec["plans"]),
+            None if rec.get("replanned_at_s") is None else float(rec["replanned_at_s"]),
+            None if rec.get("replanned_epoch_s") is None else float(rec["replanned_epoch_s"]),
+        )
+
+    def replan_summary(self, epoch: int, was: int) -> str:
+        """One line for the log when a re-plan changed the epochs."""
+        return (
+            f"budget re-planned after epoch {epoch} ({self.epoch_s_used:.0f} s per epoch measured, "
+            f"~{self.epoch_s:.0f} s estimated at the start): {was} → {self.epochs} of "
+            f"{self.requested} epochs"
         )
 
     def summary(self) -> str:
@@ -104,6 +143,19 @@ def epochs_within(
     left = budget_s - spent_s - test_s
     fit = math.floor(left / epoch_s) if epoch_s > 0 else requested
     return int(min(requested, max(1, fit)))
+
+
+def replan(b: Budget, epoch: int, elapsed_s: float) -> Budget:
+    """The decision made again at the end of epoch ``epoch`` (module docstring), ``elapsed_s`` = t_k
+    seconds after the run began. ``plans`` gains an entry when the epochs change."""
+    last = elapsed_s - (b.spent_s if b.mark_s is None else b.mark_s)
+    per = max(last, (elapsed_s - b.spent_s) / epoch, 1e-9)
+    left = 60.0 * b.minutes - elapsed_s - b.test_s
+    epochs = int(min(b.requested, max(epoch, epoch + math.floor(left / per))))
+    plans = b.plans or ((0, b.epochs),)
+    if epochs != b.epochs:
+        plans = (*plans, (epoch, epochs))
+    return b._replace(epochs=epochs, plans=plans, mark_s=elapsed_s, epoch_s_used=per)
 
 
 def _timed(fn) -> float:

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import torch
 
 from ..runtime import cpu_bf16_flags
+from .distributed import SINGLE
 
 MIN_GAIN = 1.15  # bf16 must make the measured step this much faster than fp32 to be chosen
 MIN_LAYOUT_GAIN = 1.05  # channels_last must make the fp32 step this much faster to be chosen
@@ -67,8 +68,10 @@ def time_step(
     model, x: torch.Tensor, y: torch.Tensor, precision: Precision, reps: int = 3
 ) -> float:
     """Median ms of ``reps`` training steps of a copy of ``model`` (weights and optimiser state
-    copied, so the run itself is untouched) under ``precision``, after one warm-up step."""
+    copied, so the run itself is untouched) under ``precision``, after one warm-up step. The copy
+    steps alone (no gradient all-reduce): under torchrun rank 0 times it while the others wait."""
     probe = copy.deepcopy(model)
+    probe.dist = SINGLE
     probe.set_precision(precision)
     gen = torch.Generator().manual_seed(0)
     probe.train_step(x, y, gen)

@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from ..io import (
 )
 from ..runtime import hardware_description, keep_freed_memory, resolve_device, seed_everything
 from . import distributed, layer_pipeline
-from .budget import Budget, decide
+from .budget import Budget, decide, replan
 from .model import build_model
 from .precision import Precision, resolve_precision
 from .run import BEST, CHECKPOINT, ModelFactory, config_dataset, open_run
@@ -53,24 +53,48 @@ def cooldown_factor(epoch: int, epochs: int) -> float:
 
 
 def lr_factor(
-    schedule: str, epoch: int, epochs: int, step: int = 0, steps: int = 1, warmup: float = 0.0
+    schedule: str,
+    epoch: int,
+    epochs: int,
+    step: int = 0,
+    steps: int = 1,
+    warmup: float = 0.0,
+    plans: Sequence[tuple[int, int]] | None = None,
 ) -> float:
     """lr/lr₀ at step ``step`` (0-based) of epoch ``epoch`` (1-based) of ``epochs`` × ``steps``.
 
     cooldown   the paper's :func:`cooldown_factor`, constant within an epoch
     constant   1
     cosine     with S = epochs·steps, s = (epoch − 1)·steps + step and W = ⌈warmup·S⌉ warm-up steps:
-               (s + 1)/W for s < W, then ½(1 + cos(π (s − W)/(S − W)))  (one-cycle shape when W > 0)
+               (s + 1)/W for s < W, then ½(1 + cos(π p)) with p = (s − W)/(S − W)  (one-cycle shape
+               when W > 0)
+
+    ``plans`` ((0, E₀), (k₁, E₁), …): a budgeted run re-planned after epoch k_j to E_j epochs
+    (:func:`.budget.replan`). W = ⌈warmup·E₀·steps⌉ stays the first plan's; from b_j = max(W,
+    k_j·steps) on, the rest of the cosine is spread over the steps E_j·steps − b_j left, so lr is
+    continuous and reaches its end at the end of the last plan:
+               p = p_j + (1 − p_j)(s − b_j)/(E_j·steps − b_j)  for b_j ≤ s < b_{j+1}
+    with p_j where the previous piece stood at b_j (p₀ = 0 at b₀ = W: one plan is the plain p).
     """
     if schedule == "cooldown":
         return cooldown_factor(epoch, epochs)
     if schedule == "constant":
         return 1.0
-    total, s = epochs * steps, (epoch - 1) * steps + step
-    w = math.ceil(warmup * total)
+    plans = plans or ((0, epochs),)
+    s = (epoch - 1) * steps + step
+    w = math.ceil(warmup * (plans[0][1] * steps))
     if s < w:
         return (s + 1) / w
-    return 0.5 * (1.0 + math.cos(math.pi * (s - w) / max(1, total - w)))
+    start, p0, total = w, 0.0, plans[0][1] * steps
+    if len(plans) == 1:  # the plain schedule, in the arithmetic it has always had
+        return 0.5 * (1.0 + math.cos(math.pi * (s - w) / max(1, total - w)))
+    for k, e in plans[1:]:
+        b = max(w, k * steps)
+        if s < b:
+            break
+        start, p0, total = b, p0 + (1.0 - p0) * (b - start) / max(1, total - start), e * steps
+    p = p0 + (1.0 - p0) * (s - start) / max(1, total - start)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, p)))
 
 
 def batch_lr_scale(cfg: Config) -> float:
@@ -360,8 +384,14 @@ def _train(
         def combine(v):
             return layer_pipeline.sum_over_stages(v, keys, d)
 
-    for epoch in range(start, t.epochs + 1):
-        factor = lr_factor(t.schedule, epoch, t.epochs, 0, steps, t.warmup)
+    # a budget is re-planned after every epoch but the last (budget.replan); a resumed run keeps
+    # the plan it was stopped with
+    replanning = budget is not None and not resume
+    plans = None if budget is None else budget.plans
+    epoch = start - 1
+    while epoch < t.epochs:  # a re-planned budget changes t.epochs
+        epoch += 1
+        factor = lr_factor(t.schedule, epoch, t.epochs, 0, steps, t.warmup, plans)
         gen = epoch_generator(t.seed, epoch)
         perm = torch.randperm(n, generator=gen).to(dev)
         sums: dict[str, torch.Tensor] = {}
@@ -375,7 +405,7 @@ def _train(
         )
         for step in bar:
             model.set_lr_factor(
-                scale * lr_factor(t.schedule, epoch, t.epochs, step, steps, t.warmup)
+                scale * lr_factor(t.schedule, epoch, t.epochs, step, steps, t.warmup, plans)
             )
             rows = perm[step * bs : (step + 1) * bs]
             idx = distributed.shard(rows, dd)
@@ -401,6 +431,9 @@ def _train(
         epoch_seconds = time.perf_counter() - t0
         seconds += epoch_seconds
         if not d.main:  # rank 0 alone evaluates and writes; the others wait for it
+            if replanning and epoch < t.epochs:
+                budget = distributed.broadcast_object(None, d)
+                cfg, t, plans = _replanned(cfg, budget)
             distributed.barrier(d)
             continue
         val = evaluate(model, data.val, t.eval_batch_size, goodness=False)
@@ -419,6 +452,17 @@ def _train(
         }
         if changed and epoch == start:
             record["changed"] = changed  # resumed with another learning rate: [old, new]
+        if replanning and epoch < t.epochs:  # before this epoch's checkpoint: resume keeps it
+            was = t.epochs
+            budget = distributed.broadcast_object(
+                replan(budget, epoch, time.perf_counter() - started), d
+            )
+            cfg, t, plans = _replanned(cfg, budget)
+            if t.epochs != was:
+                record["replanned"] = [was, t.epochs]
+                atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
+                if verbose:
+                    tqdm.write(budget.replan_summary(epoch, was))
         if improves(val, best, t.select):
             best = {
                 "acc_linear": val["acc_linear"],
@@ -454,6 +498,12 @@ def _train(
     )
     distributed.barrier(d)
     return metrics
+
+
+def _replanned(cfg: Config, budget: Budget) -> tuple[Config, Any, tuple | None]:
+    """The config with the budget's (re-planned) epochs, its train section, and the plans."""
+    cfg = cfg.replace(train={"epochs": budget.epochs})
+    return cfg, cfg.train, budget.plans
 
 
 def _meta(
