@@ -23,6 +23,12 @@ and its graph freed before the next layer runs. Within a layer, ``spiking.gradie
                by subtraction (``model.activation: relu1``); r = r̂ + (count/T − r̂).detach(), so the loss
                sees the true spike counts and the gradient costs one conv instead of T.
 The linear head learns from the detached spike-count features rms_norm(count/T) of the neutral input.
+
+Training passes use the run's ``train.precision`` (``ff.precision``): under bf16 the convolutions that
+make the currents I_l (and the DSR conv) run in bf16 autocast, while the membrane recurrence, the
+spikes, the goodness and the weights stay fp32 (``simulate_layer`` returns the input's dtype).
+Spikes are 0/1 and exact in bf16, so only W'_l, b'_l and the conv's sums are rounded. Every
+evaluation (``network()``: validation, test, spike counts, conversion) is fp32.
 """
 
 from __future__ import annotations
@@ -95,13 +101,15 @@ class SpikingModel(RateModel):
         stride, pad = conv.stride[0], conv.padding[0]
         if not (train and self.gradient == "rate"):
             fn = self.spike_fn if train else heaviside
-            out = simulate_layer(
-                s, w, b, stride, pad, self.lif, rms_input=self.rms_input, spike_fn=fn
-            )
+            with self.autocast():
+                out = simulate_layer(
+                    s, w, b, stride, pad, self.lif, rms_input=self.rms_input, spike_fn=fn
+                )
             return out, self.scales[i] * out.mean(0)
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             out = simulate_layer(s, w, b, stride, pad, self.lif, rms_input=self.rms_input)
-        z = F.conv2d(s.mean(0), w, None, stride, pad)
+        with self.autocast():
+            z = F.conv2d(s.mean(0), w, None, stride, pad).float()
         if self.rms_input:
             z = z * rms_gain(s).view(-1, 1, 1, 1)
         if b is not None:

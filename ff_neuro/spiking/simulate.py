@@ -64,9 +64,13 @@ def simulate_layer(
     rms_input: bool = False,
     spike_fn: SpikeFn = heaviside,
 ) -> torch.Tensor:
-    """Spike trains (T, B, C', H', W') of one conv → LIF layer driven by ``inputs`` (T, B, C, H, W)."""
+    """Spike trains (T, B, C', H', W') of one conv → LIF layer driven by ``inputs`` (T, B, C, H, W).
+
+    The spike trains have the inputs' dtype: under bf16 autocast only the conv is bf16, and its
+    currents are cast back before the membrane recurrence."""
     gain = rms_gain(inputs) if rms_input else None
-    return lif_scan(layer_currents(inputs, weight, bias, stride, padding, gain), p, spike_fn)
+    currents = layer_currents(inputs, weight, bias, stride, padding, gain).to(inputs.dtype)
+    return lif_scan(currents, p, spike_fn)
 
 
 def simulate_layers(layers: Sequence[dict], inputs: torch.Tensor) -> list[torch.Tensor]:
