@@ -92,6 +92,17 @@ def fixed_decision(epochs: int, requested: int):
     return decide
 
 
+def _stopped_after_first_epoch(cfg, out, dataset):
+    """Train ``cfg`` into ``out`` and stop it (as a crash would) after its first epoch's checkpoint."""
+
+    def stop_after_first(record):
+        if record["epoch"] == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(cfg, out, "cpu", dataset=dataset, progress=False, on_epoch=stop_after_first)
+
+
 def test_a_budgeted_run_is_the_config_with_the_decided_epochs_and_resumes_without_measuring(
     mnist_small, tmp_path, monkeypatch
 ):
@@ -102,19 +113,7 @@ def test_a_budgeted_run_is_the_config_with_the_decided_epochs_and_resumes_withou
         trainer_mod, "replan", lambda b, epoch, elapsed: b
     )  # the first decision alone
 
-    def stop_after_first(record):
-        if record["epoch"] == 1:
-            raise Stop
-
-    with pytest.raises(Stop):
-        train(
-            budgeted,
-            tmp_path / "b",
-            "cpu",
-            dataset=mnist_small,
-            progress=False,
-            on_epoch=stop_after_first,
-        )
+    _stopped_after_first_epoch(budgeted, tmp_path / "b", mnist_small)
 
     def no_measuring(*a, **k):
         raise AssertionError("a resumed budgeted run measured again")
@@ -164,19 +163,7 @@ def test_a_replanned_run_follows_the_replanned_schedule_and_resumes_exactly(
     saved = yaml.safe_load((tmp_path / "whole" / "config.yaml").read_text())
     assert saved["train"]["epochs"] == 4
 
-    def stop_after_first(record):
-        if record["epoch"] == 1:
-            raise Stop
-
-    with pytest.raises(Stop):
-        train(
-            budgeted,
-            tmp_path / "r",
-            "cpu",
-            dataset=mnist_small,
-            progress=False,
-            on_epoch=stop_after_first,
-        )
+    _stopped_after_first_epoch(budgeted, tmp_path / "r", mnist_small)
     _, meta = load_checkpoint(tmp_path / "r" / "checkpoint.safetensors")
     assert meta["budget"]["epochs"] == 4 and meta["budget"]["plans"] == [[0, 2], [1, 4]]
 
