@@ -22,7 +22,10 @@ of epoch k's validation:
     E_k = min(E_cfg, max(k, k + ⌊(B − t_k − t_test) / t_e⌋)),  t_e = max(t_k − t_{k−1}, (t_k − t_spent)/k)
 
 t_e is the slower of the last epoch and the mean epoch so far (t₀ = t_spent), so a machine that slows
-down shortens the plan at once; E_k = k ends the run now. The lr schedule keeps every step as it ran
+down shortens the plan at once; E_k = k ends the run now. A plan grows only when the extra epochs
+fit at (1 + m)·t_e, m = :data:`EXTEND_MARGIN` (else it keeps E_{k−1}): without that margin a run
+whose epochs sit on the boundary flip-flopped (`make demo`, 2026-12-06: 5 → 6 → 5 → 6 → 5 epochs
+at 57–58 s per epoch), re-spreading its cosine each time. The lr schedule keeps every step as it ran
 and spreads the rest of its cosine over the epochs of the new plan (``trainer.lr_factor``,
 ``plans``), so lr is continuous. A resumed run keeps the plan it was stopped with and does not
 re-plan (its clock started again), so its schedule is the one it was stopped with. The decisions
@@ -46,6 +49,7 @@ import torch
 from .precision import time_step
 
 PROBE_IMAGES = 200  # images per split timed to estimate an evaluation
+EXTEND_MARGIN = 0.05  # a re-plan adds epochs only if they fit at (1 + this) x the measured epoch
 
 
 class Budget(NamedTuple):
@@ -152,6 +156,9 @@ def replan(b: Budget, epoch: int, elapsed_s: float) -> Budget:
     per = max(last, (elapsed_s - b.spent_s) / epoch, 1e-9)
     left = 60.0 * b.minutes - elapsed_s - b.test_s
     epochs = int(min(b.requested, max(epoch, epoch + math.floor(left / per))))
+    if epochs > b.epochs:  # a longer plan must fit with a margin, or a borderline run flip-flops
+        longer = epoch + math.floor(left / (per * (1.0 + EXTEND_MARGIN)))
+        epochs = int(max(b.epochs, min(b.requested, longer)))
     plans = b.plans or ((0, b.epochs),)
     if epochs != b.epochs:
         plans = (*plans, (epoch, epochs))

@@ -35,9 +35,13 @@ def test_replan_is_the_formula():
     # (600 − 260 − 20) / 150 = 2.13 → 2 more: 4 epochs
     r2 = replan(r, 2, 260.0)
     assert (r2.epochs, r2.plans, r2.epoch_s_used) == (4, ((0, 3), (1, 5), (2, 4)), 150.0)
-    # epoch 3 took 90 s: t_e = max(90, 340 / 3 = 113.3); (600 − 350 − 20) / 113.3 = 2.03 → 5 epochs
+    # epoch 3 took 90 s: t_e = max(90, 340 / 3 = 113.3); (600 − 350 − 20) / 113.3 = 2.03 → 5 epochs,
+    # but a longer plan must fit at 1.05 t_e = 119: 230 / 119 = 1.93 → 4, so the plan stays at 4
     r3 = replan(r2, 3, 350.0)
-    assert r3.epochs == 5 and r3.epoch_s_used == pytest.approx(340 / 3)
+    assert (r3.epochs, r3.plans) == (4, r2.plans) and r3.epoch_s_used == pytest.approx(340 / 3)
+    # epoch 3 took 60 s: t_e = max(60, 320 / 3 = 106.7); 250 / (1.05 · 106.7) = 2.23 → 5 epochs
+    r3 = replan(r2, 3, 330.0)
+    assert (r3.epochs, r3.plans[-1]) == (5, (3, 5))
     same = replan(b, 1, 160.0)  # (600 − 160 − 20) / 150 = 2.8 → 3: no change, no new plan
     assert same.epochs == 3 and same.plans == ((0, 3),)
     assert replan(b, 1, 400.0).epochs == 1  # slower than estimated: the run ends now
