@@ -106,10 +106,10 @@ class SpikingModel(RateModel):
                     s, w, b, stride, pad, self.lif, rms_input=self.rms_input, spike_fn=fn
                 )
             return out, self.scales[i] * out.mean(0)
-        with torch.no_grad(), self.autocast():
-            out = simulate_layer(s, w, b, stride, pad, self.lif, rms_input=self.rms_input)
         with self.autocast():
-            z = F.conv2d(s.mean(0), w, None, stride, pad).float()
+            with torch.no_grad():
+                out = simulate_layer(s, w, b, stride, pad, self.lif, rms_input=self.rms_input)
+            z = F.conv2d(s.mean(0), w, None, stride, pad).to(s.dtype)
         if self.rms_input:
             z = z * rms_gain(s).view(-1, 1, 1, 1)
         if b is not None:
