@@ -10,8 +10,10 @@ Writes JSON. Not a timed test.
     .venv/bin/python benchmarks/onchip_net_rate_screen.py --run runs/quick10cl --samples 20000 \
         --grid 256,19 256,20 256,21 --out benchmarks/results/onchip_net_rate_screen.json
 
-A grid item is ``α,k`` or ``α,k,post,d``: post ``gated`` (p = c·[c < T]) or ``count`` (p = c,
-``--post-factor``), d the ``--decay-shift`` (0: off).
+A grid item is ``α,k`` or ``α,k,post,d`` or ``α,k,post,d,S1/S2/…``: post ``gated`` (p = c·[c < T])
+or ``count`` (p = c, ``--post-factor``), d the ``--decay-shift`` (0: off), S1/S2/… the samples from
+which the learning rate halves (``--lr-steps``). ``--samples`` above the 50,000 training images
+passes the set again, each pass in a fresh order.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def screen_point(run: Path, alpha: float, k: int, a, post: str = "gated", decay: int = 0) -> dict:
+def screen_point(
+    run: Path, alpha: float, k: int, a, post: str = "gated", decay: int = 0, steps: tuple = ()
+) -> dict:
     from ff_neuro.onchip.conv_experiment import setup_network
     from ff_neuro.onchip.conv_learn import _initial, train_reference
     from ff_neuro.onchip.conv_scoring import NetTestSet
@@ -46,6 +50,7 @@ def screen_point(run: Path, alpha: float, k: int, a, post: str = "gated", decay:
         split="val",
         chunk=50,
         seed=a.seed,
+        lr_steps=steps,
     )
     t0 = time.perf_counter()
     s = setup_network(run, cfg)
@@ -57,10 +62,12 @@ def screen_point(run: Path, alpha: float, k: int, a, post: str = "gated", decay:
         "lr_shift": k,
         "post_factor": post,
         "decay_shift": decay,
+        "lr_steps": list(steps),
         "val_goodness_before": before["network"],
         "curve": [
             {
                 "samples": c["samples"],
+                "lr_shift": c["lr_shift"],
                 "val_goodness": c["network"],
                 "layers": c["layers"],
                 "activity": c["activity"],
@@ -91,16 +98,17 @@ def main() -> None:
     a = ap.parse_args()
     rows = []
     for item in a.grid:
-        alpha, k, post, decay = (item.split(",") + ["gated", "0"])[:4]
+        alpha, k, post, decay, steps = (item.split(",") + ["gated", "0", ""])[:5]
         if post not in ("gated", "count"):
             ap.error(f"grid item {item!r}: the post factor is gated or count")
-        rows.append(screen_point(Path(a.run), float(alpha), int(k), a, post, int(decay)))
-        last = rows[-1]["curve"][-1]
-        print(
-            f"α {alpha}, k {k}, {post}, d {decay}: validation goodness {100 * last['val_goodness']:.1f} % "
-            f"after {last['samples']} images",
-            flush=True,
-        )
+        steps = tuple(int(v) for v in steps.split("/") if v)
+        rows.append(screen_point(Path(a.run), float(alpha), int(k), a, post, int(decay), steps))
+        for c in rows[-1]["curve"]:
+            print(
+                f"α {alpha}, k {k}, {post}, d {decay}, steps {steps}: validation goodness "
+                f"{100 * c['val_goodness']:.1f} % after {c['samples']} images (k {c['lr_shift']})",
+                flush=True,
+            )
     settings = {k: v for k, v in vars(a).items() if k not in ("grid", "out")}
     atomic_write_json(a.out, {"settings": settings, **measurement_stamp(), "results": rows})
     print(f"wrote {a.out}")

@@ -103,6 +103,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "saturated, p = c·[c < T - m] (default 0; the rate-coded twin keeps the exact gate). An "
         "IF neuron driven at threshold mostly fires T-1 or T-2 times (docs/onchip.md)",
     )
+    p.add_argument(
+        "--lr-steps",
+        type=sample_counts,
+        default=(),
+        metavar="S1,S2,...",
+        help="--layers all: the learning rate halves (k += 1) from each of these training samples "
+        "on, e.g. 50000,100000 with --samples 150000 (three passes over the 50,000 training "
+        "images, each in a fresh order); on a chip the host rewrites the rule's shift",
+    )
     p.add_argument("--rounding", default="stochastic", choices=["stochastic", "nearest"])
     p.add_argument(
         "--rate",
@@ -165,6 +174,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_learn)
 
 
+def sample_counts(text: str) -> tuple[int, ...]:
+    """'50000,100000' → (50000, 100000) (argparse type of --lr-steps)."""
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"takes comma-separated sample counts, e.g. 50000,100000; got {text!r}"
+        ) from None
+
+
 def cmd_learn(args: argparse.Namespace) -> int:
     from ..onchip.experiment import LearnConfig, learn_run
 
@@ -209,6 +228,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
         hard_alpha=args.hard_alpha,
         hard_layer=args.hard_layer,
         split=args.split,
+        lr_steps=args.lr_steps,
         **extra,
     )
     if args.layers == "all":

@@ -7,7 +7,8 @@ every trained layer is replaced by a plastic conv of the same geometry (no bias,
 float units) that learns from scratch. Init, layer by layer on 200 calibration windows of the
 rate model: K ~ N(0, σ_l²) in threshold units with σ_l = z_std / sqrt(E Σ_patch r²) (the layer's
 fan-in rates), rounded to the weight grid W_int / vth_l, vth_l = ⌊w_max / (headroom · σ_l)⌋;
-θ_l = the mean goodness of the layer at init. Test: goodness from spike counts (argmax over the
+θ_l = the mean goodness of the layer at init. ``lr_steps`` (samples) become the rule's window
+indices (a sample's first window), so the learning rate halves from that sample on. Test: goodness from spike counts (argmax over the
 labels of Σ c²) of each plastic layer, and of the run's goodness layers summed (mean goodness).
 
 Backends: "reference" (``conv_reference``; ``batch`` samples per update) and "lava" (one Lava graph,
@@ -75,6 +76,14 @@ def _check(cfg: LearnConfig) -> None:
         raise LearnError(
             "--batch applies to --backend reference only (Lava updates once per window)"
         )
+    steps = list(cfg.lr_steps)
+    if steps and (steps != sorted(set(steps)) or steps[0] < 1 or steps[-1] >= cfg.samples):
+        raise LearnError(
+            f"--lr-steps must be increasing sample counts in [1, --samples) = [1, {cfg.samples}),"
+            f" got {','.join(map(str, steps))}"
+        )
+    if cfg.lr_shift + len(steps) > 40:
+        raise LearnError(f"--lr-shift {cfg.lr_shift} plus {len(steps)} --lr-steps exceeds 40")
 
 
 def setup_network(run_dir, cfg: LearnConfig, dataset=None) -> NetSetup:
@@ -120,6 +129,8 @@ def setup_network(run_dir, cfg: LearnConfig, dataset=None) -> NetSetup:
         r = (F.conv2d(r, w, b, la.stride, la.padding) / float(la.vth)).clamp(0, 1)
     bits = prof.weight_bits or 8
     gen = torch.Generator().manual_seed(cfg.seed)
+    per_sample = C + 2 if cfg.negatives == "hard" else 2
+    lr_steps = tuple(int(m) * per_sample for m in cfg.lr_steps)  # a sample's first window
     plastic, k0 = [], []
     T = int(spec.timesteps)
     for i, sl in enumerate(spec.layers[n_frozen:]):
@@ -153,6 +164,7 @@ def setup_network(run_dir, cfg: LearnConfig, dataset=None) -> NetSetup:
             decay_shift=cfg.decay_shift,
             saturation_gate=cfg.saturation_gate,
             saturation_margin=cfg.saturation_margin,
+            lr_steps=lr_steps,
         )
         try:
             rule.check_params(p)

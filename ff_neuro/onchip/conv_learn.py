@@ -54,7 +54,9 @@ def weight_stats(s: NetSetup, kmats, kind: str) -> list[dict]:
 
 def _point(samples: int, s: NetSetup, acc: dict, kmats=None, kind: str = "") -> dict:
     stats = {} if kmats is None else {"weights": weight_stats(s, kmats, kind)}
-    return {"samples": samples, "windows": samples * s.sched.per_sample, **acc, **stats}
+    windows = samples * s.sched.per_sample
+    k = s.net.plastic[0].params.at(max(0, windows - 1)).lr_shift  # the last update's rate 2^-k
+    return {"samples": samples, "windows": windows, "lr_shift": k, **acc, **stats}
 
 
 def train_reference(s: NetSetup, cfg: LearnConfig, kind: str, test: NetTestSet, bar=None):
@@ -309,7 +311,11 @@ def learn_network(
         "weights_bit_identical": None if bit[0] is None else all(bit),
         "test_acc_goodness_before": before["network"],
         "test_acc_goodness_after": curve[-1]["network"],
-        "curve": [{"windows": c["windows"], "test_acc_goodness": c["network"]} for c in full_curve],
+        "curve": [
+            {"windows": c["windows"], "lr_shift": c["lr_shift"], "test_acc_goodness": c["network"]}
+            for c in full_curve
+        ],
+        "lr_steps_samples": list(cfg.lr_steps),
         "layers": layers,
         **info,
         "cost": window_cost(s, ks, cfg.profile),

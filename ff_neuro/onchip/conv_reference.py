@@ -18,7 +18,8 @@ Learning, every plastic layer from its own counts c_l and its input counts c_{lâ
 
 ``batch = 1`` is the Lava rule exactly: one update per learning window (threshold) or per pair
 (symba; a pair's two windows see the same weights), with epoch = the window's index in the
-schedule, so fixed point is bit-identical to Lava. ``batch = B > 1`` samples share the weights and
+schedule, so fixed point is bit-identical to Lava. Learning-rate steps (``RuleParams.lr_steps``)
+apply by window: an update learns with ``params.at(w)``, w its (last sample's negative) window. ``batch = B > 1`` samples share the weights and
 one rounding (mini-batch FF; faster, not bit-identical). Hard negatives: each sample's C scoring
 windows run first with the current weights (batched: no learning between them), the negative's
 label is drawn from the scoring layer's integer goodness (``ff_neuro.onchip.negatives``).
@@ -146,12 +147,21 @@ def goodness(c: torch.Tensor, kind: str) -> np.ndarray:
 
 
 def learn(
-    net: LearningNet, kmats, cs: list[torch.Tensor], signs: np.ndarray, kind: str, epoch: int
+    net: LearningNet,
+    kmats,
+    cs: list[torch.Tensor],
+    signs: np.ndarray,
+    kind: str,
+    epoch: int,
+    window: int | None = None,
 ):
-    """One update of every plastic kernel (in place) from the counts of a batch of windows."""
+    """One update of every plastic kernel (in place) from the counts of a batch of windows;
+    ``window``: the schedule's window the update belongs to (its learning rate, ``RuleParams.at``;
+    default ``epoch``, which is the window at batch 1)."""
     nf, fixed = len(net.frozen), kind == "fixed"
+    window = epoch if window is None else window
     for i, (pl, k) in enumerate(zip(net.plastic, kmats)):
-        c, p = cs[nf + i], pl.params
+        c, p = cs[nf + i], pl.params.at(window)
         if net.objective == "symba":
             g = goodness(c, kind)
             pair = (
@@ -259,11 +269,12 @@ def _train(net, kmats, chunks, sched, kind, batch, on_sample, trace, epoch0) -> 
                 for j in range(2):
                     cs = counts(net, kmats, pairs[j : j + 1], kind)
                     _record(trace, cs, wins[j : j + 1])
-                    learn(net, kmats, cs, signs[j : j + 1], kind, epoch0 + wins[j])
+                    learn(net, kmats, cs, signs[j : j + 1], kind, epoch0 + wins[j], wins[j])
             else:
                 cs = counts(net, kmats, pairs, kind)
                 _record(trace, cs, wins)
-                learn(net, kmats, cs, signs, kind, epoch0 + (wins[1] if batch == 1 else updates))
+                epoch = epoch0 + (wins[1] if batch == 1 else updates)
+                learn(net, kmats, cs, signs, kind, epoch, wins[-1])
             updates += 1
             if on_sample:
                 on_sample(m0 + n, kmats)

@@ -68,6 +68,7 @@ class LearnConfig(NamedTuple):
     hard_alpha: float = 128.0  # α_h of the hard-negative draw (mean goodness in spike units)
     hard_layer: int | None = None  # the run's layer whose goodness scores the hard negatives
     split: str = "test"  # --layers all: the images scored ("val" for choosing hyper-parameters)
+    lr_steps: tuple[int, ...] = ()  # --layers all: samples from which the learning rate halves
 
 
 class Setup(NamedTuple):
@@ -95,6 +96,8 @@ def _check(cfg: LearnConfig, spec=None) -> None:
         raise LearnError(
             "--batch applies to --backend reference only (Lava updates once per window)"
         )
+    if cfg.lr_steps and cfg.layers != "all":
+        raise LearnError("--lr-steps applies to --layers all")
     if cfg.rounding not in rule.ROUNDINGS:
         raise LearnError(f"--rounding must be one of {rule.ROUNDINGS}, got {cfg.rounding!r}")
 

@@ -55,10 +55,13 @@ class Windows(NamedTuple):
 
 
 def training_windows(y: np.ndarray, samples: int, num_classes: int, seed: int = 0) -> Windows:
-    """2·samples windows: images in a seeded random order, each as positive then negative."""
+    """2·samples windows: images in a seeded random order, each as positive then negative. Beyond
+    len(y) samples the set is passed again (an epoch), each pass in a fresh seeded order."""
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(y))
-    order = np.resize(order, samples)  # cycles through the set again if samples > len(y)
+    passes = [rng.permutation(len(y))]
+    for e in range(1, -(-samples // len(y))):
+        passes.append(np.random.default_rng([seed, e]).permutation(len(y)))
+    order = np.concatenate(passes)[:samples]
     neg = (y[order] + rng.integers(1, num_classes, samples)) % num_classes
     image = np.repeat(order, 2)
     label = np.stack([y[order], neg], 1).reshape(-1)

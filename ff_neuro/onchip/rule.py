@@ -32,6 +32,11 @@ W_f = W·2^f with the update shift k − f and the clip ±(2^(b−1) − 1)·2^f
 transmits W = ⌊(W_f + 2^(f−1)) / 2^f⌋ (a b-bit weight plus f low bits, like a weight with a
 Loihi tag).
 
+Optional learning-rate steps (``lr_steps``, empty by default): at each listed window index the
+learning rate halves (k → k + 1), the window itself included, so window w learns with
+k + #{s ∈ lr_steps : s ≤ w} (``RuleParams.at``). On a chip this is the host (or the embedded CPU)
+rewriting the rule's shift between windows, not arithmetic of the learning engine.
+
 Floating point, the same hyper-parameters: W in threshold units (the integer weight / vth),
 
     ΔW = lr · Σ_windows e · p ⊗ x − 2^−d·W,   lr = E / (2^k · vth)   (so ΔW·vth = the expected ΔW_int)
@@ -73,6 +78,12 @@ class RuleParams(NamedTuple):
     decay_shift: int = 0  # d: weight decay W ← W − 2^−d·W at every update (0: off)
     saturation_gate: bool = True  # p = c·[c < T − m] (relu1's derivative); False: p = c
     saturation_margin: int = 0  # m: a count ≥ T − m counts as saturated (spiking neurons)
+    lr_steps: tuple[int, ...] = ()  # windows from which the learning rate halves (k += 1 each)
+
+    def at(self, window: int) -> RuleParams:
+        """The parameters window ``window`` learns with: k + the number of ``lr_steps`` ≤ window."""
+        n = sum(1 for s in self.lr_steps if s <= window)
+        return self._replace(lr_shift=self.lr_shift + n) if n else self
 
     @property
     def e_max(self) -> int:
@@ -115,6 +126,12 @@ def check_params(p: RuleParams) -> None:
         raise ValueError(f"rounding must be one of {ROUNDINGS}, got {p.rounding!r}")
     if p.timesteps < 1 or p.hidden < 1 or p.vth < 1 or not 1 <= p.lr_shift <= 40:
         raise ValueError(f"bad rule parameters {p}")
+    steps = list(p.lr_steps)
+    if any(s < 1 for s in steps) or steps != sorted(steps) or p.lr_shift + len(steps) > 40:
+        raise ValueError(
+            f"lr_steps must be increasing window indices >= 1 with lr_shift + len(lr_steps) <= 40,"
+            f" got {tuple(steps)} (lr_shift {p.lr_shift})"
+        )
     if not 0 <= p.frac_bits < p.lr_shift:
         raise ValueError(
             f"frac_bits must be in [0, lr_shift), got {p.frac_bits} (lr_shift {p.lr_shift})"

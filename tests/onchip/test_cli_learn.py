@@ -51,6 +51,22 @@ def test_whole_network_options_need_layers_all(tmp_path, capsys):
     assert main(["learn", str(tmp_path), "--objective", "symba"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ff-neuro: error:") and "--layers all" in err and "\n" not in err
+    assert main(["learn", str(tmp_path), "--lr-steps", "10"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--lr-steps applies to --layers all" in err and "\n" not in err
+
+
+@pytest.mark.parametrize("steps", ["100", "0", "20,10", "10,10", "5,x"])
+def test_bad_lr_steps_are_one_line_errors(tmp_path, capsys, steps):
+    argv = ["learn", str(tmp_path), "--layers", "all", "--samples", "100", "--lr-steps", steps]
+    if steps == "5,x":  # argparse refuses it
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2 and "comma-separated sample counts" in capsys.readouterr().err
+        return
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ff-neuro: error:") and "--lr-steps" in err and "\n" not in err
 
 
 @pytest.mark.slow

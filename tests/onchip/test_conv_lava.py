@@ -24,7 +24,7 @@ T, CLASSES = 4, 4
 
 def tiny(
     fixed: bool, objective: str, hard: bool, samples: int, seed: int = 0, decay: int = 0,
-    gate: bool = True, margin: int = 0,
+    gate: bool = True, margin: int = 0, lr_steps: tuple = (),
 ):  # fmt: skip
     from ff_neuro.hardware.quantize import float_net, quantize_spec
     from ff_neuro.spiking.spec import LIFConvSpec, SpikingNetSpec
@@ -44,7 +44,7 @@ def tiny(
     ):  # vth powers of 2: float sums of the init's multiples of 1/vth are exact in any order
         p = rule.RuleParams(
             T, g.neurons, 0.15, 8.0, 9, vth, seed=len(plastic) + 1, decay_shift=decay,
-            saturation_gate=gate, saturation_margin=margin,
+            saturation_gate=gate, saturation_margin=margin, lr_steps=lr_steps,
         )  # fmt: skip
         plastic.append(PlasticConv(g, p))
         k = rng.integers(-10, 22, (g.out_channels, g.fan_in)).astype(np.int64)
@@ -56,11 +56,13 @@ def tiny(
     return net, kmats, base.encode(images), labels, sched
 
 
-def run_both(tmp_path, fixed, objective, hard, samples, snapshots, decay=0, gate=True, margin=0):
+def run_both(
+    tmp_path, fixed, objective, hard, samples, snapshots, decay=0, gate=True, margin=0, steps=()
+):
     from ff_neuro.onchip.conv_lava import run_network_learning
 
     net, k0, enc, labels, sched = tiny(
-        fixed, objective, hard, samples, decay=decay, gate=gate, margin=margin
+        fixed, objective, hard, samples, decay=decay, gate=gate, margin=margin, lr_steps=steps
     )
     path = tmp_path / "inputs.npy"
     np.save(path, np.ascontiguousarray(np.swapaxes(enc, -1, -3)))  # (S, slots, X, Y, C)
@@ -80,20 +82,27 @@ def run_both(tmp_path, fixed, objective, hard, samples, snapshots, decay=0, gate
 
 
 @pytest.mark.parametrize(
-    "objective,hard,samples,decay,gate,margin",
+    "objective,hard,samples,decay,gate,margin,steps",
     [
-        ("threshold", False, 500, 0, True, 0),
-        ("symba", True, 80, 0, True, 0),
-        ("symba", True, 40, 4, True, 1),
-        ("symba", True, 20, 4, False, 0),
+        ("threshold", False, 500, 0, True, 0, ()),
+        ("symba", True, 80, 0, True, 0, ()),
+        ("symba", True, 40, 4, True, 1, ()),
+        ("symba", True, 20, 4, False, 0, ()),
+        ("symba", True, 40, 0, True, 0, (6 * 11, 6 * 25)),  # k: 9 → 10 → 11 from samples 11, 25
     ],
-    ids=["threshold", "symba-hard", "symba-hard-decay-margin", "symba-hard-decay-ungated"],
+    ids=[
+        "threshold",
+        "symba-hard",
+        "symba-hard-decay-margin",
+        "symba-hard-decay-ungated",
+        "symba-hard-lr-steps",
+    ],
 )
 def test_fixed_point_network_is_bit_identical(
-    tmp_path, objective, hard, samples, decay, gate, margin
+    tmp_path, objective, hard, samples, decay, gate, margin, steps
 ):
     net, k0, sched, res, snaps, trace = run_both(
-        tmp_path, True, objective, hard, samples, 4, decay, gate, margin
+        tmp_path, True, objective, hard, samples, 4, decay, gate, margin, steps
     )
     if decay:  # the decay changes what is learned: the same run without it ends elsewhere
         ks = [k.copy() for k in k0]
@@ -153,3 +162,30 @@ def test_scoring_through_the_scoring_layer_only_learns_the_same_kernels(batch):
         kernels.append(ks)
     for a, b, k in zip(*kernels, k0):
         assert not np.array_equal(a, k) and np.array_equal(a, b)
+
+
+def test_lr_steps_equal_training_in_phases_at_the_halved_rates():
+    """Learning-rate steps at samples 11 and 25 (batch 1, fixed point) give the kernels of three
+    consecutive runs over samples [0, 11), [11, 25), [25, 40) with k, k + 1, k + 2 (the window
+    indices, hence the rounding draws, stay global); without the steps the kernels differ."""
+    net, k0, enc, labels, sched = tiny(True, "symba", True, 40, lr_steps=(6 * 11, 6 * 25))
+    stepped = [k.copy() for k in k0]
+    x = torch.as_tensor(enc)
+    cref.train(net, stepped, iter([cref.Chunk(0, x, labels)]), sched, "fixed", 1)
+    phased = [k.copy() for k in k0]
+    for extra, (a, b) in enumerate(((0, 11), (11, 25), (25, 40))):
+        fixed_k = net._replace(
+            plastic=[
+                pl._replace(params=pl.params._replace(lr_steps=(), lr_shift=9 + extra))
+                for pl in net.plastic
+            ]
+        )
+        cref.train(fixed_k, phased, iter([cref.Chunk(a, x[a:b], labels[a:b])]), sched, "fixed", 1)
+    plain = [k.copy() for k in k0]
+    flat = net._replace(
+        plastic=[pl._replace(params=pl.params._replace(lr_steps=())) for pl in net.plastic]
+    )
+    cref.train(flat, plain, iter([cref.Chunk(0, x, labels)]), sched, "fixed", 1)
+    for s_, p_, f_, k in zip(stepped, phased, plain, k0):
+        assert not np.array_equal(s_, k) and np.array_equal(s_, p_)
+        assert not np.array_equal(s_, f_)

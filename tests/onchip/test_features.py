@@ -30,3 +30,21 @@ def test_closed_form_layer0_raster_equals_emulation(rng):
     b = _fixed_rasters(frozen, x, closed_form=False)
     assert a.shape == (40, 24, 216) and a.sum() > 1000 and (a.sum(1) == 24).any()
     assert torch.equal(a, b)
+
+
+def test_training_windows_pass_the_set_again_in_fresh_orders():
+    """Beyond len(y) samples every pass is a permutation of the set in its own seeded order; the
+    first pass (and the negatives' draw) are those of a run with at most len(y) samples."""
+    from ff_neuro.onchip.features import training_windows
+
+    y = np.arange(50) % 10
+    one, three = training_windows(y, 50, 10, 3), training_windows(y, 130, 10, 3)
+    img = three.image[0::2]
+    assert np.array_equal(img[:50], one.image[0::2])
+    assert np.array_equal(three.label[:100:2], y[img[:50]])  # positives carry the true label
+    for part in (img[:50], img[50:100]):
+        assert sorted(part.tolist()) == list(range(50))
+    assert not np.array_equal(img[:50], img[50:100]) and len(set(img[100:].tolist())) == 30
+    neg = three.label[1::2]
+    assert np.all(neg != y[img]) and np.all((0 <= neg) & (neg < 10))
+    assert np.array_equal(training_windows(y, 130, 10, 3).image, three.image)  # seeded

@@ -202,3 +202,19 @@ def test_saturation_margin_gates_counts_near_T():
     twin = rule.twin_params(params(saturation_margin=1, decay_shift=3))
     assert twin == params(saturation_margin=0, decay_shift=3)
     assert rule.post_of(c, twin).tolist() == [[2, 3, 0, 0]]
+
+
+def test_lr_steps_halve_the_rate_from_their_window_on():
+    """``lr_steps``: window w learns with k + #{s ≤ w}; the hand-computed update at each rate."""
+    p = params(lr_steps=(4, 10))
+    assert [p.at(w).lr_shift for w in (0, 3, 4, 9, 10, 99)] == [3, 3, 4, 4, 5, 5]
+    assert p.at(3) is p  # before the first step nothing changes
+    # the same product (e · p · x = 3 · 2 · 4 = 24) at k = 3, 4, 5, rounding to nearest:
+    # ⌊(24 + 2^(k−1)) / 2^k⌋ = 3, 2 (1.5 rounds up), 1 (0.75)
+    for window, dw in ((0, 3), (4, 2), (10, 1)):
+        w = np.zeros((1, 1), np.int64)
+        rule.update_fixed(w, np.array([3]), np.array([[2]]), np.array([[4]]), p.at(window), 0)
+        assert w[0, 0] == dw
+    for bad in ((0,), (5, 4), tuple(range(1, 40))):
+        with pytest.raises(ValueError):
+            rule.check_params(params(lr_steps=bad))

@@ -128,10 +128,11 @@ class _FFConvModel:
         self.snaps.after(k, self.kmat)
 
     def _update(self, e, post, pre, k: int) -> None:
+        p = self.p.at(k)  # the learning rate of window k (host-set steps, ``RuleParams.lr_steps``)
         if self.fixed:
-            conv_rule.update_fixed(self.kmat, e.astype(np.int64), post, pre, self.geom, self.p, k)
+            conv_rule.update_fixed(self.kmat, e.astype(np.int64), post, pre, self.geom, p, k)
         else:
-            conv_rule.update_float(self.kmat, e, post, pre, self.geom, self.p)
+            conv_rule.update_float(self.kmat, e, post, pre, self.geom, p)
         self.weight[:] = conv_rule.lava_weight(self.kmat, self.geom)
         self._plan = None
 
