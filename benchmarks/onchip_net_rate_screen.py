@@ -10,10 +10,12 @@ Writes JSON. Not a timed test.
     .venv/bin/python benchmarks/onchip_net_rate_screen.py --run runs/quick10cl --samples 20000 \
         --grid 256,19 256,20 256,21 --out benchmarks/results/onchip_net_rate_screen.json
 
-A grid item is ``α,k`` or ``α,k,post,d`` or ``α,k,post,d,S1/S2/…``: post ``gated`` (p = c·[c < T])
-or ``count`` (p = c, ``--post-factor``), d the ``--decay-shift`` (0: off), S1/S2/… the samples from
-which the learning rate halves (``--lr-steps``). ``--samples`` above the 50,000 training images
-passes the set again, each pass in a fresh order.
+A grid item is ``α,k[,post[,d[,S1/S2/…[,m]]]]``: post ``gated`` (p = c·[c < T], the default) or
+``count`` (p = c, ``--post-factor``), d the ``--decay-shift`` (0: off), S1/S2/… the samples from
+which the learning rate halves (``--lr-steps``; empty: none), m a gate margin for the twin, p =
+c·[c < T − m] on its exact counts c = T·a (0, the default: the exact gate; a diagnosis of what the
+spiking network's ``--saturation-margin`` costs by itself). ``--samples`` above the 50,000 training
+images passes the set again, each pass in a fresh order.
 """
 
 from __future__ import annotations
@@ -27,8 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def screen_point(
-    run: Path, alpha: float, k: int, a, post: str = "gated", decay: int = 0, steps: tuple = ()
+    run: Path,
+    alpha: float,
+    k: int,
+    a,
+    post: str = "gated",
+    decay: int = 0,
+    steps: tuple = (),
+    margin: int = 0,
 ) -> dict:
+    from ff_neuro.onchip import rule
     from ff_neuro.onchip.conv_experiment import setup_network
     from ff_neuro.onchip.conv_learn import _initial, train_reference
     from ff_neuro.onchip.conv_scoring import NetTestSet
@@ -54,6 +64,14 @@ def screen_point(
     )
     t0 = time.perf_counter()
     s = setup_network(run, cfg)
+    if margin:  # the twin's exact gate c·[c < T] becomes c·[c < T − m]
+        twin = [
+            pl._replace(params=pl.params._replace(saturation_margin=margin))
+            for pl in s.rate_net.plastic
+        ]
+        for pl in twin:
+            rule.check_params(pl.params)  # m < T
+        s = s._replace(rate_net=s.rate_net._replace(plastic=twin))
     test = NetTestSet(s, cfg.test_samples, "rate", split="val")
     before = test.accuracy(_initial(s, "rate"))
     _, curve, secs = train_reference(s, cfg, "rate", test, None)
@@ -63,6 +81,7 @@ def screen_point(
         "post_factor": post,
         "decay_shift": decay,
         "lr_steps": list(steps),
+        "twin_margin": margin,
         "val_goodness_before": before["network"],
         "curve": [
             {
@@ -98,14 +117,23 @@ def main() -> None:
     a = ap.parse_args()
     rows = []
     for item in a.grid:
-        alpha, k, post, decay, steps = (item.split(",") + ["gated", "0", ""])[:5]
+        fields = item.split(",")
+        if not 2 <= len(fields) <= 6:
+            ap.error(f"grid item {item!r}: α,k[,post[,d[,S1/S2/…[,m]]]]")
+        alpha, k, post, decay, steps, margin = fields + ["gated", "0", "", "0"][len(fields) - 2 :]
         if post not in ("gated", "count"):
             ap.error(f"grid item {item!r}: the post factor is gated or count")
-        steps = tuple(int(v) for v in steps.split("/") if v)
-        rows.append(screen_point(Path(a.run), float(alpha), int(k), a, post, int(decay), steps))
+        try:
+            steps = tuple(int(v) for v in steps.split("/") if v)
+            point = (float(alpha), int(k), a, post, int(decay), steps, int(margin))
+        except ValueError:
+            ap.error(f"grid item {item!r}: α a number; k, d, S1/S2/… and m integers")
+        if point[-1] < 0:
+            ap.error(f"grid item {item!r}: the twin's margin m is ≥ 0")
+        rows.append(screen_point(Path(a.run), *point))
         for c in rows[-1]["curve"]:
             print(
-                f"α {alpha}, k {k}, {post}, d {decay}, steps {steps}: validation goodness "
+                f"α {alpha}, k {k}, {post}, d {decay}, steps {steps}, m {margin}: validation goodness "
                 f"{100 * c['val_goodness']:.1f} % after {c['samples']} images (k {c['lr_shift']})",
                 flush=True,
             )
