@@ -186,6 +186,9 @@ class SpikingConfig:
     # (ignored in spike units: model.norm none with a bounded activation)
     gradient: str = "bptt"  # direct training within a layer: bptt (surrogate through time) | rate
     # (exact spikes forward, gradient of the rate ψ(mean current): DSR)
+    rate_epochs: int = 0  # hybrid training: the first N epochs train the network's rate limit
+    # (T → ∞, the same weights), the rest in spikes; 0: every epoch in spikes (spike units only)
+    finetune_lr: float = 0.25  # hybrid: the spiking epochs' schedule starts at this × train.lr
 
 
 @dataclass
@@ -520,6 +523,21 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(
             f"spiking.gradient must be 'bptt' or 'rate', got {cfg.spiking.gradient!r}"
         )
+    _range(cfg, "spiking.rate_epochs", 0)
+    _range(cfg, "spiking.finetune_lr", 0.0, 1.0, open_lo=True)
+    if cfg.spiking.rate_epochs:
+        if cfg.spiking.rate_epochs >= cfg.train.epochs:
+            raise ConfigError(
+                f"spiking.rate_epochs ({cfg.spiking.rate_epochs}) must be below train.epochs "
+                f"({cfg.train.epochs}): at least one epoch trains in spikes"
+            )
+        native = cfg.model.norm == "none" and cfg.model.activation in ("relu1", "ifzero")
+        if not native or cfg.spiking.beta != 1.0 or cfg.spiking.threshold != 1.0:
+            raise ConfigError(
+                "spiking.rate_epochs needs a network in spike units (model.norm none, activation "
+                "relu1 or ifzero, spiking.beta 1 and spiking.threshold 1), whose rate limit is the "
+                "rate model"
+            )
     if cfg.hardware.profile is not None and not cfg.hardware.profile.strip():
         raise ConfigError(
             "config key 'hardware.profile' must be a profile name or null, got an empty string"

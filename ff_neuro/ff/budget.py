@@ -33,6 +33,21 @@ and the measurements behind them are recorded (``metrics.json`` "budget": ``plan
 [k, E_k], …] for every change; the checkpoint's meta; the epoch's line of ``metrics.jsonl``:
 "replanned": [before, after]).
 
+A hybrid spiking run (``spiking.rate_epochs`` R > 0: the model's ``rate_epochs``) first trains R
+epochs of the network's rate limit, whose steps and validation are cheaper; they are timed apart
+(t_rate and t_rval, in the model's rate phase) and always run, and the budget decides how many
+spiking epochs follow, at least one:
+
+    E = R + min(E_cfg − R, max(1, ⌊(B − t_spent − R·(S·t_rate + t_rval) − t_test) / (S · t_step + t_val)⌋))
+
+A re-plan after a rate epoch k ≤ R keeps the estimated spiking epoch and takes the rate epochs still
+to come at the pace of those measured, t_r = max(t_k − t_{k−1}, (t_k − t_spent)/k):
+
+    E_k = R + min(E_cfg − R, max(1, ⌊(B − t_k − (R − k)·t_r − t_test) / (S · t_step + t_val)⌋))
+
+and after a spiking epoch k > R it is the formula above with the mean taken over the spiking epochs
+only, (t_k − t_R)/(k − R).
+
 Only the last epoch and the test evaluation run without a re-plan after them: a machine that slows
 down during those still ends the run late, and the record keeps the plans beside the wall clock the
 run really took ("wall_s").
@@ -66,6 +81,10 @@ class Budget(NamedTuple):
     plans: tuple[tuple[int, int], ...] | None = None  # ((0, E₀), (k, E_k), …) once re-planned
     mark_s: float | None = None  # t_k of the last re-plan (seconds since the run began)
     epoch_s_used: float | None = None  # the t_e of the last re-plan
+    rate_epochs: int = 0  # R leading rate-limit epochs of a hybrid spiking run
+    rate_step_s: float = 0.0  # t_rate: seconds of one of their steps
+    rate_val_s: float = 0.0  # t_rval: their validation (in the rate limit)
+    rate_end_s: float | None = None  # t_R: when the last of them ended (s since the run began)
 
     @property
     def epoch_s(self) -> float:
@@ -73,9 +92,15 @@ class Budget(NamedTuple):
         return self.steps_per_epoch * self.step_s + self.val_s
 
     @property
+    def rate_epoch_s(self) -> float:
+        """The estimated seconds of one rate-limit epoch (its steps and its validation)."""
+        return self.steps_per_epoch * self.rate_step_s + self.rate_val_s
+
+    @property
     def total_s(self) -> float:
         """The estimated seconds of the whole run: before the first step, the epochs, the test."""
-        return self.spent_s + self.epochs * self.epoch_s + self.test_s
+        r = self.rate_epochs
+        return self.spent_s + r * self.rate_epoch_s + (self.epochs - r) * self.epoch_s + self.test_s
 
     def record(self) -> dict:
         return {
@@ -98,6 +123,17 @@ class Budget(NamedTuple):
                     "replanned_epoch_s": round(self.epoch_s_used, 3),
                 }
             ),
+            **(
+                {}
+                if not self.rate_epochs
+                else {
+                    "rate_epochs": self.rate_epochs,
+                    "rate_step_s": round(self.rate_step_s, 5),
+                    "rate_val_s": round(self.rate_val_s, 3),
+                    "estimated_rate_epoch_s": round(self.rate_epoch_s, 3),
+                    "rate_end_s": None if self.rate_end_s is None else round(self.rate_end_s, 3),
+                }
+            ),
         }
 
     @classmethod
@@ -114,6 +150,10 @@ class Budget(NamedTuple):
             None if rec.get("plans") is None else tuple((int(k), int(e)) for k, e in rec["plans"]),
             None if rec.get("replanned_at_s") is None else float(rec["replanned_at_s"]),
             None if rec.get("replanned_epoch_s") is None else float(rec["replanned_epoch_s"]),
+            int(rec.get("rate_epochs", 0)),
+            float(rec.get("rate_step_s", 0.0)),
+            float(rec.get("rate_val_s", 0.0)),
+            None if rec.get("rate_end_s") is None else float(rec["rate_end_s"]),
         )
 
     def replan_summary(self, epoch: int, was: int) -> str:
@@ -132,11 +172,17 @@ class Budget(NamedTuple):
             if self.total_s <= 60 * self.minutes
             else " (one epoch is more than the budget: trained anyway)"
         )
+        rate = (
+            ""
+            if not self.rate_epochs
+            else f"; the first {self.rate_epochs} in the rate limit, ~{self.rate_epoch_s:.0f} s "
+            f"each: steps of {1000 * self.rate_step_s:.0f} ms"
+        )
         return (
             f"budget {self.minutes:g} min: {fits} {self.requested} epochs fit "
             f"(~{self.epoch_s:.0f} s per epoch: {self.steps_per_epoch} steps of "
-            f"{1000 * self.step_s:.0f} ms + {self.val_s:.0f} s validation; test {self.test_s:.0f} s)"
-            + tail
+            f"{1000 * self.step_s:.0f} ms + {self.val_s:.0f} s validation{rate}; "
+            f"test {self.test_s:.0f} s)" + tail
         )
 
 
@@ -153,16 +199,27 @@ def replan(b: Budget, epoch: int, elapsed_s: float) -> Budget:
     """The decision made again at the end of epoch ``epoch`` (module docstring), ``elapsed_s`` = t_k
     seconds after the run began. ``plans`` gains an entry when the epochs change."""
     last = elapsed_s - (b.spent_s if b.mark_s is None else b.mark_s)
-    per = max(last, (elapsed_s - b.spent_s) / epoch, 1e-9)
+    r, rate_end = b.rate_epochs, b.rate_end_s
     left = 60.0 * b.minutes - elapsed_s - b.test_s
-    epochs = int(min(b.requested, max(epoch, epoch + math.floor(left / per))))
+    if epoch <= r:  # in the rate limit: its pace for the rest of it, the estimate for the spikes
+        pace = max(last, (elapsed_s - b.spent_s) / epoch, 1e-9)
+        left -= (r - epoch) * pace
+        per, base, least = max(b.epoch_s, 1e-9), r, r + 1
+        rate_end = elapsed_s if epoch == r else None
+    else:  # the spiking epochs so far (all epochs when r = 0)
+        since = b.spent_s if rate_end is None else rate_end
+        per = max(last, (elapsed_s - since) / (epoch - r), 1e-9)
+        base, least = epoch, epoch
+    epochs = int(min(b.requested, max(least, base + math.floor(left / per))))
     if epochs > b.epochs:  # a longer plan must fit with a margin, or a borderline run flip-flops
-        longer = epoch + math.floor(left / (per * (1.0 + EXTEND_MARGIN)))
+        longer = base + math.floor(left / (per * (1.0 + EXTEND_MARGIN)))
         epochs = int(max(b.epochs, min(b.requested, longer)))
     plans = b.plans or ((0, b.epochs),)
     if epochs != b.epochs:
         plans = (*plans, (epoch, epochs))
-    return b._replace(epochs=epochs, plans=plans, mark_s=elapsed_s, epoch_s_used=per)
+    return b._replace(
+        epochs=epochs, plans=plans, mark_s=elapsed_s, epoch_s_used=per, rate_end_s=rate_end
+    )
 
 
 def _timed(fn) -> float:
@@ -204,7 +261,17 @@ def decide(
     the ``time.perf_counter()`` at which the run began."""
     step_s = time_step(model, *batch, model.precision) / 1000.0
     val_s = sum(eval_seconds(model, s, eval_batch, g, lin) for s, g, lin in val_splits)
+    r, rate_step_s, rate_val_s = min(model.rate_epochs, requested - 1), 0.0, 0.0
+    if r:  # the rate-limit step and validation, timed in the rate phase, which is then left
+        model.begin_epoch(1)
+        rate_step_s = time_step(model, *batch, model.precision) / 1000.0
+        rate_val_s = sum(eval_seconds(model, s, eval_batch, g, lin) for s, g, lin in val_splits)
+        model.begin_epoch(r + 1)
     test_s = eval_seconds(model, test_split, eval_batch, True) if test_split is not None else 0.0
     spent = time.perf_counter() - started
     b = Budget(minutes, requested, requested, step_s, steps_per_epoch, val_s, test_s, spent)
-    return b._replace(epochs=epochs_within(60.0 * minutes, spent, b.epoch_s, test_s, requested))
+    b = b._replace(rate_epochs=r, rate_step_s=rate_step_s, rate_val_s=rate_val_s)
+    fit = epochs_within(
+        60.0 * minutes, spent + r * b.rate_epoch_s, b.epoch_s, test_s, requested - r
+    )
+    return b._replace(epochs=r + fit)

@@ -76,6 +76,17 @@ class RateModel:
         self._reducer = GradReducer(SINGLE)
 
     # --- training -------------------------------------------------------------------------
+    phase: str | None = (
+        None  # what the current epoch trains (the spiking model: "rate" | "spiking")
+    )
+    rate_epochs = (
+        0  # leading epochs trained in the rate limit (trainer.run_lr_factor, budget.decide)
+    )
+    finetune_lr = 1.0  # lr factor at which the epochs after them start (trainer.run_lr_factor)
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Called by the trainer before every epoch (1-based); the rate model has no phases."""
+
     def set_precision(self, precision: Precision) -> None:
         """Train with ``precision`` (bf16 autocast or fp32, channels_last or not); weights stay fp32."""
         self.precision = precision

@@ -97,6 +97,42 @@ def lr_factor(
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, p)))
 
 
+def run_lr_factor(
+    schedule: str,
+    epoch: int,
+    epochs: int,
+    step: int,
+    steps: int,
+    warmup: float,
+    plans: Sequence[tuple[int, int]] | None = None,
+    rate_epochs: int = 0,
+    finetune: float = 1.0,
+) -> float:
+    """lr/lr₀ of a run: :func:`lr_factor`, or for a hybrid run (R = ``rate_epochs`` > 0 leading epochs
+    in the rate limit, ``model.rate_epochs``) two schedules. Epochs 1 … R run the schedule over R
+    epochs, with the warm-up; epochs R + 1 … E run it again over the E − R epochs after them, scaled by
+    ``finetune`` (``model.finetune_lr``) and without warm-up:
+
+        f(e, s) = lr_factor(e, R, s)                              for e ≤ R
+        f(e, s) = finetune · lr_factor(e − R, E − R, s; plans − R)  for e > R
+
+    A budget re-plans only the second part (R is fixed); its plans count from epoch R, and those made
+    before the first spiking step merge into the first (k − R ≤ 0)."""
+    if not rate_epochs:
+        return lr_factor(schedule, epoch, epochs, step, steps, warmup, plans)
+    if epoch <= rate_epochs:
+        return lr_factor(schedule, epoch, rate_epochs, step, steps, warmup)
+    shifted = [(max(0, k - rate_epochs), e - rate_epochs) for k, e in plans or ((0, epochs),)]
+    later = tuple(
+        p
+        for i, p in enumerate(shifted)
+        if p[0] > 0 or i + 1 == len(shifted) or shifted[i + 1][0] > 0
+    )
+    return finetune * lr_factor(
+        schedule, epoch - rate_epochs, epochs - rate_epochs, step, steps, 0.0, later
+    )
+
+
 def batch_lr_scale(cfg: Config) -> float:
     """lr and head_lr multiplier for ``train.batch_size`` B: 1 | B/B_ref (linear) | √(B/B_ref) (sqrt)."""
     t = cfg.train
@@ -391,7 +427,9 @@ def _train(
     epoch = start - 1
     while epoch < t.epochs:  # a re-planned budget changes t.epochs
         epoch += 1
-        factor = lr_factor(t.schedule, epoch, t.epochs, 0, steps, t.warmup, plans)
+        model.begin_epoch(epoch)
+        phases = (model.rate_epochs, model.finetune_lr)
+        factor = run_lr_factor(t.schedule, epoch, t.epochs, 0, steps, t.warmup, plans, *phases)
         gen = epoch_generator(t.seed, epoch)
         perm = torch.randperm(n, generator=gen).to(dev)
         sums: dict[str, torch.Tensor] = {}
@@ -405,7 +443,8 @@ def _train(
         )
         for step in bar:
             model.set_lr_factor(
-                scale * lr_factor(t.schedule, epoch, t.epochs, step, steps, t.warmup, plans)
+                scale
+                * run_lr_factor(t.schedule, epoch, t.epochs, step, steps, t.warmup, plans, *phases)
             )
             rows = perm[step * bs : (step + 1) * bs]
             idx = distributed.shard(rows, dd)
@@ -450,6 +489,8 @@ def _train(
             "epoch_seconds": round(epoch_seconds, 3),
             "train_seconds": round(seconds, 3),
         }
+        if model.phase is not None:
+            record["phase"] = model.phase
         if changed and epoch == start:
             record["changed"] = changed  # resumed with another learning rate: [old, new]
         if replanning and epoch < t.epochs:  # before this epoch's checkpoint: resume keeps it
@@ -463,7 +504,7 @@ def _train(
                 atomic_write_bytes(out / "config.yaml", dump_config(cfg).encode())
                 if verbose:
                     tqdm.write(budget.replan_summary(epoch, was))
-        if improves(val, best, t.select):
+        if model.phase != "rate" and improves(val, best, t.select):  # spike counts only
             best = {
                 "acc_linear": val["acc_linear"],
                 "acc_goodness": val["acc_goodness"],

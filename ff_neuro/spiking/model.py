@@ -24,6 +24,14 @@ and its graph freed before the next layer runs. Within a layer, ``spiking.gradie
                sees the true spike counts and the gradient costs one conv instead of T.
 The linear head learns from the detached spike-count features rms_norm(count/T) of the neutral input.
 
+Hybrid training (``spiking.rate_epochs`` R > 0, spike units only): epochs 1 … R train this network's
+rate limit a_l = λ_l ψ((W_l a_{l−1} + b_l)/λ_l) — the rate model's step, on the same weights, with no
+simulation — and epochs R + 1 … E fine-tune them in spikes as above (conversion followed by
+spike-based fine-tuning: Rathi et al., ICLR 2020), on a schedule of their own that starts at
+``spiking.finetune_lr`` × lr (``trainer.run_lr_factor``). The rate epochs are validated in the rate
+limit (cheap, recorded as such) and never selected: selection and test read spike counts. The trainer
+switches the phase with :meth:`begin_epoch`.
+
 Training passes use the run's ``train.precision`` (``ff.precision``): under bf16 the convolutions that
 make the currents I_l (and the DSR conv) run in bf16 autocast, while the membrane recurrence, the
 spikes, the goodness and the weights stay fp32 (``simulate_layer`` returns the input's dtype).
@@ -79,6 +87,11 @@ class SpikingModel(RateModel):
         self.net.thresholds = [
             sc.readout_scale * (1.0 if per_unit else float(np.prod(s))) for s in self.net.shapes
         ]
+        self.rate_epochs, self.finetune_lr, self.phase = sc.rate_epochs, sc.finetune_lr, "spiking"
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Epochs 1 … ``spiking.rate_epochs`` train the rate limit, the later ones the spikes."""
+        self.phase = "rate" if epoch <= self.rate_epochs else "spiking"
 
     # --- simulation -----------------------------------------------------------------------
     def layer_params(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -90,12 +103,17 @@ class SpikingModel(RateModel):
         return w, b
 
     def _encode(self, x_labelled: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        if self.phase == "rate":
+            return super()._encode(x_labelled, gen)
         return encode(x_labelled, self.T, self.encoding, gen).float()
 
     def _layer(
         self, i: int, s: torch.Tensor, train: bool, gen: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(spike trains (T, B, C, H, W), λ · rate for the goodness) of layer i driven by spikes ``s``."""
+        """(spike trains (T, B, C, H, W), λ · rate for the goodness) of layer i driven by spikes ``s``
+        (in the rate phase: the rate model's layer)."""
+        if self.phase == "rate":
+            return super()._layer(i, s, train, gen)
         w, b = self.layer_params(i)
         conv, s = self.net.layers[i].conv, s.detach()
         stride, pad = conv.stride[0], conv.padding[0]
@@ -168,6 +186,8 @@ class SpikingModel(RateModel):
     # --- training -------------------------------------------------------------------------
     def _head_logits(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Linear-head logits on spike-count features of the neutral-label input (the graph reaches the head only)."""
+        if self.phase == "rate":
+            return super()._head_logits(x, gen)
         with torch.no_grad():
             s = self._encode(self.labels.neutral(x), gen)
             counts = []
@@ -180,12 +200,16 @@ class SpikingModel(RateModel):
     # --- inference ------------------------------------------------------------------------
     @torch.no_grad()
     def predict_linear(self, x: torch.Tensor) -> torch.Tensor:
+        if self.phase == "rate":  # validation of a rate-limit epoch
+            return super().predict_linear(x)
         return self.network().predict_linear(x)
 
     @torch.no_grad()
     def predict_goodness(self, x: torch.Tensor) -> torch.Tensor | None:
         if self.method != "ff":
             return None
+        if self.phase == "rate":
+            return super().predict_goodness(x)
         return self.network().predict_goodness(x)
 
     @torch.no_grad()

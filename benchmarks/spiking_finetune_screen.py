@@ -1,0 +1,89 @@
+"""Fine-tune a trained rate model in spikes: the validation screen behind ``mnist-spiking-hybrid``.
+
+Loads ``--run``'s best weights (a rate model in spike units, e.g. ``mnist-quick``) into the spiking
+model of ``--config`` at ``--timesteps`` T, scores spike-count goodness and linear on the first
+``--val`` validation images (the trainer's seeded subset), then trains ``--epochs`` epochs of spiking
+steps (``SpikingModel.train_step``, bf16 autocast) at lr ``--lr-factor`` × the config's lr, decaying
+by one cosine to 0, and scores again after every epoch. Validation only: the test split is not read.
+
+    python benchmarks/spiking_finetune_screen.py --run runs/quick_epyc --timesteps 16 --epochs 1 \\
+        --out benchmarks/results/spiking_finetune_screen_t16.json
+
+The shipped feature is ``spiking.rate_epochs`` (both phases in one ``ff-neuro train``); this screen
+fine-tunes a finished rate run so that T and the rate can be chosen without retraining it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import time
+
+import torch
+
+from ff_neuro.checkpoint import load_checkpoint
+from ff_neuro.config import load_config
+from ff_neuro.ff.precision import resolve_precision
+from ff_neuro.ff.run import config_dataset
+from ff_neuro.ff.trainer import epoch_generator, evaluate, to_images
+from ff_neuro.io import atomic_write_json
+from ff_neuro.runtime import hardware_description
+from ff_neuro.spiking.model import SpikingModel
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", required=True, help="a trained rate run in spike units")
+    ap.add_argument("--config", default="mnist-spiking", help="the spiking step's config")
+    ap.add_argument("--timesteps", type=int, default=16)
+    ap.add_argument("--lr-factor", type=float, default=0.25)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--val", type=int, default=2000)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    if not (1 <= args.timesteps <= 1024 and args.epochs >= 1 and args.val >= 1):
+        ap.error("--timesteps must be in [1, 1024], --epochs and --val at least 1")
+    torch.manual_seed(0)
+    cfg = load_config(args.config).replace(spiking={"timesteps": args.timesteps})
+    data = config_dataset(cfg)
+    model = SpikingModel(cfg)
+    model.load_weights(load_checkpoint(f"{args.run}/best.safetensors")[0])
+    model.set_precision(resolve_precision("bf16", model, channels_last=False))
+    val = data.val.subset(args.val, seed=cfg.data.split_seed)
+    t0 = time.perf_counter()
+    rows = [{"epoch": 0, **evaluate(model, val, 250), "eval_s": time.perf_counter() - t0}]
+    print(rows[-1], flush=True)
+    xs, ys = torch.from_numpy(data.train.x), torch.from_numpy(data.train.y)
+    bs = cfg.train.batch_size
+    steps = len(ys) // bs
+    total = args.epochs * steps
+    for ep in range(args.epochs):
+        gen = epoch_generator(0, 100 + ep)
+        perm = torch.randperm(len(ys), generator=gen)
+        t0 = time.perf_counter()
+        for step in range(steps):
+            s = ep * steps + step
+            model.set_lr_factor(args.lr_factor * 0.5 * (1 + math.cos(math.pi * s / total)))
+            idx = perm[step * bs : (step + 1) * bs]
+            model.train_step(to_images(xs[idx]), ys[idx].long(), gen)
+        train_s = time.perf_counter() - t0
+        rows.append({"epoch": ep + 1, **evaluate(model, val, 250), "train_s": train_s})
+        print(rows[-1], flush=True)
+    atomic_write_json(
+        args.out,
+        {
+            "run": args.run,
+            "config": args.config,
+            "timesteps": args.timesteps,
+            "lr_factor": args.lr_factor,
+            "val_images": args.val,
+            "epochs": rows,
+            "hardware": hardware_description(torch.device("cpu")),
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Hybrid spiking training (``spiking.rate_epochs``): the leading epochs are the rate model's step on
+the same weights, the later ones the spiking step; the budget times both phases."""
+
+import json
+
+import pytest
+import torch
+
+from ff_neuro.config import ConfigError
+from ff_neuro.data import Dataset
+from ff_neuro.ff.budget import Budget, replan
+from ff_neuro.ff.model import RateModel
+from ff_neuro.pipeline import train
+from ff_neuro.spiking.model import SpikingModel
+
+from ..conftest import NATIVE_TINY_MODEL, tiny_config
+
+HYBRID = {
+    "model": NATIVE_TINY_MODEL,
+    "goodness": {"loss": "symba", "measure": "mean", "scale": 8.0, "negatives": "hard"},
+    "spiking": {"timesteps": 8, "gradient": "rate", "rate_epochs": 1},
+    "labels": {"K": 0.5},
+}
+
+
+def _tensors(model) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.training_state()[0].items()}
+
+
+def test_rate_phase_is_the_rate_models_step_and_the_spiking_phase_is_not():
+    """In epochs 1 … R the spiking model's step equals the rate model's bit for bit (weights, head
+    and Adam state after two steps); from epoch R + 1 on it is the spiking step, which differs."""
+    torch.manual_seed(0)
+    cfg = tiny_config().replace(**HYBRID)
+    spiking, rate = SpikingModel(cfg), RateModel(cfg)
+    rate.load_weights(spiking.weights())
+    start = _tensors(spiking)
+    x, y = torch.rand(8, 1, 28, 28), torch.arange(8) % 10
+    spiking.begin_epoch(1)
+    assert spiking.phase == "rate"
+    for seed in (1, 2):
+        spiking.train_step(x, y, torch.Generator().manual_seed(seed))
+        rate.train_step(x, y, torch.Generator().manual_seed(seed))
+    got, want = _tensors(spiking), _tensors(rate)
+    assert got.keys() == want.keys()
+    assert all(torch.equal(got[k], want[k]) for k in got)
+    assert not torch.equal(got["net.layers.1.conv.weight"], start["net.layers.1.conv.weight"])
+
+    spiking.begin_epoch(2)
+    assert spiking.phase == "spiking"
+    spiking.train_step(x, y, torch.Generator().manual_seed(3))
+    rate.train_step(x, y, torch.Generator().manual_seed(3))
+    w_s, w_r = (m.net.layers[1].conv.weight for m in (spiking, rate))
+    assert not torch.equal(w_s, w_r)
+    # the spiking phase predicts from spike counts, the rate phase (its validation) from the limit
+    rate.load_weights(spiking.weights())
+    spike_pred = spiking.predict_goodness(x)
+    spiking.begin_epoch(1)
+    assert torch.equal(spiking.predict_goodness(x), rate.predict_goodness(x))
+    assert torch.equal(spiking.predict_linear(x), rate.predict_linear(x))
+    spiking.begin_epoch(2)
+    assert torch.equal(spiking.predict_goodness(x), spiking.network().predict_goodness(x))
+    assert torch.equal(spike_pred, spiking.network().predict_goodness(x))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"spiking": {"rate_epochs": 3}}, "must be below train.epochs"),
+        ({"spiking": {"rate_epochs": -1}}, "spiking.rate_epochs"),
+        ({"spiking": {"beta": 0.9}}, "spike units"),
+        ({"model": {"norm": "rms"}}, "spike units"),
+    ],
+)
+def test_rate_epochs_is_checked(change, message):
+    cfg = tiny_config().replace(**HYBRID)  # 3 epochs, 1 of them in the rate limit: valid
+    with pytest.raises(ConfigError, match=message):
+        cfg.replace(**change)
+
+
+def test_hybrid_budget_replan_by_hand():
+    """R = 3 rate epochs of 60 s estimated (1000 steps of 50 ms + 10 s validation), spiking epochs of
+    210 s estimated (1000 steps of 200 ms + 10 s), a 10-minute budget, 10 s spent, 20 s of test."""
+    b = Budget(10.0, 4, 10, 0.2, 1000, 10.0, 20.0, 10.0)
+    b = b._replace(rate_epochs=3, rate_step_s=0.05, rate_val_s=10.0)
+    assert (b.rate_epoch_s, b.epoch_s) == (60.0, 210.0)
+    assert b.total_s == pytest.approx(10 + 3 * 60 + 210 + 20)
+    # rate epoch 1 took 70 s: the 2 rate epochs left at 70 s, (600 − 80 − 20 − 140) / 210 = 1.7 → 1
+    r1 = replan(b, 1, 80.0)
+    assert (r1.epochs, r1.epoch_s_used, r1.rate_end_s) == (4, 210.0, None)
+    # they ran at 40 s (epoch 3 ended at 160): (600 − 160 − 20) / 210 = 2.0 → 2 spiking epochs, and
+    # a longer plan must fit at 1.05 × 210: 420 / 220.5 = 1.9 → the plan stays at 4
+    r3 = replan(replan(r1, 2, 120.0), 3, 160.0)
+    assert (r3.epochs, r3.rate_end_s) == (4, 160.0)
+    # spiking epoch 4 took 100 s: t_e = max(100, (260 − 160) / 1) = 100, not diluted by the rate
+    # epochs; (600 − 260 − 20) / 105 = 3.05 → 3 more: 7 epochs
+    r4 = replan(r3, 4, 260.0)
+    assert (r4.epochs, r4.epoch_s_used, r4.plans[-1]) == (7, 100.0, (4, 7))
+    # far too slow a rate phase still leaves one spiking epoch
+    assert replan(b, 1, 590.0).epochs == 4
+    assert Budget.from_record(r4.record()) == r4
+
+
+@pytest.mark.slow
+def test_hybrid_run_on_real_mnist(tmp_path, mnist):
+    """A budgeted hybrid run: its first epoch trains the rate limit, its second the spikes, both
+    recorded; the budget timed both phases; the test reads spike counts."""
+    data = Dataset(
+        "mnist",
+        mnist.train.subset(1000, 5),
+        mnist.val.subset(100, 6),
+        mnist.test.subset(200, 7),
+        mnist.class_names,
+    )
+    cfg = tiny_config(epochs=2, lr=2e-3, budget_minutes=30.0, val_goodness_subset=100)
+    cfg = cfg.replace(**HYBRID)
+    m = train(cfg, tmp_path, device="cpu", kind="spiking", dataset=data, progress=False)
+    lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["phase"] for r in lines] == ["rate", "spiking"]
+    budget = m["budget"]
+    assert budget["rate_epochs"] == 1 and budget["epochs"] == 2
+    assert budget["rate_step_s"] > 0 and budget["step_s"] > 0  # both phases timed
+    assert m["test_acc_linear"] > 0.5  # chance is 0.1
+    assert m["test_acc_goodness"] is not None  # read from spike counts (a tiny net, 40 steps)
+    assert lines[1]["val_acc_linear"] > 0.5  # the spiking epoch kept what the rate epoch learned
+
+
+def test_hybrid_schedule_by_hand():
+    """R = 2 rate epochs with the warm-up, then a second cosine from 0.25 over the epochs after them;
+    a budget's plans shift by R, and those made before the first spiking step merge."""
+    from ff_neuro.ff.trainer import lr_factor, run_lr_factor
+
+    def f(e, s, epochs=4, plans=None):
+        return run_lr_factor("cosine", e, epochs, s, 5, 0.1, plans, 2, 0.25)
+
+    for s in range(5):
+        assert f(1, s) == lr_factor("cosine", 1, 2, s, 5, 0.1)
+        assert f(2, s) == lr_factor("cosine", 2, 2, s, 5, 0.1)
+        for e in (3, 4):
+            assert f(e, s) == 0.25 * lr_factor("cosine", e - 2, 2, s, 5, 0.0)
+    assert f(3, 0) == 0.25 and f(2, 4) < 0.05  # the first cosine ends, the second starts at 0.25
+    plans = ((0, 5), (1, 6), (3, 4))  # re-planned in the rate phase (6), then after epoch 3 (4)
+    for s in range(5):
+        assert f(4, s, 4, plans) == 0.25 * lr_factor("cosine", 2, 2, s, 5, 0.0, ((0, 4), (1, 2)))
+    plain = [lr_factor("cosine", e, 4, s, 5, 0.1) for e in (1, 2, 3, 4) for s in range(5)]
+    assert [
+        run_lr_factor("cosine", e, 4, s, 5, 0.1) for e in (1, 2, 3, 4) for s in range(5)
+    ] == plain
