@@ -58,6 +58,19 @@ def tiny_config(**train):
     return from_dict(d)
 
 
+def mnist_subsets(mnist, train: int = 1000, val: int = 100, test: int = 200):
+    """Seeded subsets of the real MNIST splits as one Dataset (the spiking tests' size)."""
+    from ff_neuro.data import Dataset
+
+    return Dataset(
+        "mnist",
+        mnist.train.subset(train, 5),
+        mnist.val.subset(val, 6),
+        mnist.test.subset(test, 7),
+        mnist.class_names,
+    )
+
+
 @pytest.fixture(scope="session")
 def tiny_run_trained(tmp_path_factory, mnist_small):
     """A tiny FF-CNN trained once per session on the real MNIST subset: (run_dir, metrics)."""

@@ -7,13 +7,12 @@ import pytest
 import torch
 
 from ff_neuro.config import ConfigError
-from ff_neuro.data import Dataset
 from ff_neuro.ff.budget import Budget, replan
 from ff_neuro.ff.model import RateModel
 from ff_neuro.pipeline import train
 from ff_neuro.spiking.model import SpikingModel
 
-from ..conftest import NATIVE_TINY_MODEL, tiny_config
+from ..conftest import NATIVE_TINY_MODEL, mnist_subsets, tiny_config
 
 HYBRID = {
     "model": NATIVE_TINY_MODEL,
@@ -105,13 +104,7 @@ def test_hybrid_budget_replan_by_hand():
 def test_hybrid_run_on_real_mnist(tmp_path, mnist):
     """A budgeted hybrid run: its first epoch trains the rate limit, its second the spikes, both
     recorded; the budget timed both phases; the test reads spike counts."""
-    data = Dataset(
-        "mnist",
-        mnist.train.subset(1000, 5),
-        mnist.val.subset(100, 6),
-        mnist.test.subset(200, 7),
-        mnist.class_names,
-    )
+    data = mnist_subsets(mnist)
     cfg = tiny_config(epochs=2, lr=2e-3, budget_minutes=30.0, val_goodness_subset=100)
     cfg = cfg.replace(**HYBRID)
     m = train(cfg, tmp_path, device="cpu", kind="spiking", dataset=data, progress=False)

@@ -4,23 +4,16 @@ import pytest
 import torch
 
 from ff_neuro.config import ConfigError
-from ff_neuro.data import Dataset
 from ff_neuro.pipeline import evaluate_run, open_run, train
 from ff_neuro.spiking import spike_run
 from ff_neuro.spiking.model import SpikingModel
 
-from ..conftest import tiny_config
+from ..conftest import mnist_subsets, tiny_config
 
 
 @pytest.fixture(scope="module")
 def spiking_run(tmp_path_factory, mnist):
-    data = Dataset(
-        "mnist",
-        mnist.train.subset(1000, 5),
-        mnist.val.subset(100, 6),
-        mnist.test.subset(200, 7),
-        mnist.class_names,
-    )
+    data = mnist_subsets(mnist)
     cfg = tiny_config(epochs=1, val_goodness=False).replace(spiking={"timesteps": 4})
     out = tmp_path_factory.mktemp("spiking_run")
     return out, train(cfg, out, device="cpu", kind="spiking", dataset=data, progress=False), data
