@@ -76,13 +76,12 @@ class RateModel:
         self._reducer = GradReducer(SINGLE)
 
     # --- training -------------------------------------------------------------------------
-    phase: str | None = (
-        None  # what the current epoch trains (the spiking model: "rate" | "spiking")
-    )
-    rate_epochs = (
-        0  # leading epochs trained in the rate limit (trainer.run_lr_factor, budget.decide)
-    )
-    finetune_lr = 1.0  # lr factor at which the epochs after them start (trainer.run_lr_factor)
+    # Phases of a run (the spiking model's hybrid training; the rate model has one): what the
+    # current epoch trains ("rate" | "spiking"), how many leading epochs train the rate limit
+    # (trainer.run_lr_factor, budget.decide), and the lr factor at which the epochs after them start.
+    phase: str | None = None
+    rate_epochs = 0
+    finetune_lr = 1.0
 
     def begin_epoch(self, epoch: int) -> None:
         """Called by the trainer before every epoch (1-based); the rate model has no phases."""
