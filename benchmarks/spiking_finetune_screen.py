@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import time
 
 import torch
@@ -26,7 +25,7 @@ from ff_neuro.checkpoint import load_checkpoint
 from ff_neuro.config import load_config
 from ff_neuro.ff.precision import resolve_precision
 from ff_neuro.ff.run import config_dataset
-from ff_neuro.ff.trainer import epoch_generator, evaluate, to_images
+from ff_neuro.ff.trainer import epoch_generator, evaluate, lr_factor, to_images
 from ff_neuro.io import atomic_write_json
 from ff_neuro.runtime import hardware_description
 from ff_neuro.spiking.model import SpikingModel
@@ -57,14 +56,14 @@ def main() -> None:
     xs, ys = torch.from_numpy(data.train.x), torch.from_numpy(data.train.y)
     bs = cfg.train.batch_size
     steps = len(ys) // bs
-    total = args.epochs * steps
     for ep in range(args.epochs):
         gen = epoch_generator(0, 100 + ep)
         perm = torch.randperm(len(ys), generator=gen)
         t0 = time.perf_counter()
         for step in range(steps):
-            s = ep * steps + step
-            model.set_lr_factor(args.lr_factor * 0.5 * (1 + math.cos(math.pi * s / total)))
+            model.set_lr_factor(
+                args.lr_factor * lr_factor("cosine", ep + 1, args.epochs, step, steps)
+            )
             idx = perm[step * bs : (step + 1) * bs]
             model.train_step(to_images(xs[idx]), ys[idx].long(), gen)
         train_s = time.perf_counter() - t0

@@ -105,6 +105,12 @@ class ModelConfig:
         ]
 
     @property
+    def spike_units(self) -> bool:
+        """Trained in spike units: no per-sample normalisation and bounded IF rates, so the rate
+        model is its spiking network's T → ∞ limit."""
+        return self.norm == "none" and self.activation in ("relu1", "ifzero")
+
+    @property
     def score_layers(self) -> list[int]:
         """The layers whose goodness the goodness classifier sums."""
         return list(self.loss_layers if self.goodness_layers is None else self.goodness_layers)
@@ -531,8 +537,7 @@ def validate(cfg: Config) -> Config:
                 f"spiking.rate_epochs ({cfg.spiking.rate_epochs}) must be below train.epochs "
                 f"({cfg.train.epochs}): at least one epoch trains in spikes"
             )
-        native = cfg.model.norm == "none" and cfg.model.activation in ("relu1", "ifzero")
-        if not native or cfg.spiking.beta != 1.0 or cfg.spiking.threshold != 1.0:
+        if not cfg.model.spike_units or cfg.spiking.beta != 1.0 or cfg.spiking.threshold != 1.0:
             raise ConfigError(
                 "spiking.rate_epochs needs a network in spike units (model.norm none, activation "
                 "relu1 or ifzero, spiking.beta 1 and spiking.threshold 1), whose rate limit is the "

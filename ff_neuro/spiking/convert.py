@@ -56,7 +56,7 @@ def check_variant(variant: str) -> str:
 
 def is_native(cfg: Config) -> bool:
     """True when a rate model is trained in spike units: no per-sample normalisation, bounded rates."""
-    return cfg.model.norm == "none" and cfg.model.activation in ("relu1", "ifzero")
+    return cfg.model.spike_units
 
 
 def neuron_reset(cfg: Config) -> str:
