@@ -35,18 +35,27 @@ and the measurements behind them are recorded (``metrics.json`` "budget": ``plan
 
 A hybrid spiking run (``spiking.rate_epochs`` R > 0: the model's ``rate_epochs``) first trains R
 epochs of the network's rate limit, whose steps and validation are cheaper; they are timed apart
-(t_rate and t_rval, in the model's rate phase) and always run, and the budget decides how many
-spiking epochs follow, at least one:
+(t_rate and t_rval, t_r = S·t_rate + t_rval). The budget keeps at least one spiking epoch, so it
+first decides how many of the R rate epochs fit beside one spiking epoch and the test:
 
-    E = R + min(E_cfg − R, max(1, ⌊(B − t_spent − R·(S·t_rate + t_rval) − t_test) / (S · t_step + t_val)⌋))
+    R' = min(R, max(0, ⌊(B − t_spent − t_test − (S · t_step + t_val)) / t_r⌋))
 
-A re-plan after a rate epoch k ≤ R keeps the estimated spiking epoch and takes the rate epochs still
-to come at the pace of those measured, t_r = max(t_k − t_{k−1}, (t_k − t_spent)/k):
+and then how many spiking epochs follow them, at least one and at most E_cfg − R:
 
-    E_k = R + min(E_cfg − R, max(1, ⌊(B − t_k − (R − k)·t_r − t_test) / (S · t_step + t_val)⌋))
+    E = R' + min(E_cfg − R, max(1, ⌊(B − t_spent − R'·t_r − t_test) / (S · t_step + t_val)⌋))
 
-and after a spiking epoch k > R it is the formula above with the mean taken over the spiking epochs
-only, (t_k − t_R)/(k − R).
+R' < R only where one spiking epoch is too dear for the whole rate phase (a CPU without bf16
+hardware, where a spiking step costs 8× a rate step: docs/RESULTS.md); the run then trains R'
+rate epochs on their own cosine (``trainer.run_lr_factor``), and with R' = 0 it is a plain spiking
+run from scratch, at the full learning rate. R' is decided once, before the first step, and
+recorded ("rate_epochs" beside "requested_rate_epochs"); the re-plans below change only the spiking
+epochs. A re-plan after a rate epoch k ≤ R' keeps the estimated spiking epoch and takes the rate
+epochs still to come at the pace of those measured, t_r = max(t_k − t_{k−1}, (t_k − t_spent)/k):
+
+    E_k = R' + min(E_cfg − R, max(1, ⌊(B − t_k − (R' − k)·t_r − t_test) / (S · t_step + t_val)⌋))
+
+and after a spiking epoch k > R' it is the formula above with the mean taken over the spiking epochs
+only, (t_k − t_R')/(k − R').
 
 Only the last epoch and the test evaluation run without a re-plan after them: a machine that slows
 down during those still ends the run late, and the record keeps the plans beside the wall clock the
@@ -85,6 +94,7 @@ class Budget(NamedTuple):
     rate_step_s: float = 0.0  # t_rate: seconds of one of their steps
     rate_val_s: float = 0.0  # t_rval: their validation (in the rate limit)
     rate_end_s: float | None = None  # t_R: when the last of them ended (s since the run began)
+    rate_requested: int | None = None  # R of the config where only R' = rate_epochs < R fitted
 
     @property
     def epoch_s(self) -> float:
@@ -95,6 +105,16 @@ class Budget(NamedTuple):
     def rate_epoch_s(self) -> float:
         """The estimated seconds of one rate-limit epoch (its steps and its validation)."""
         return self.steps_per_epoch * self.rate_step_s + self.rate_val_s
+
+    @property
+    def max_epochs(self) -> int:
+        """The most epochs a re-plan may reach: E_cfg, less the rate epochs that did not fit."""
+        return self.requested - (self.rate_asked - self.rate_epochs)
+
+    @property
+    def rate_asked(self) -> int:
+        """R: the rate epochs the config asked for (``rate_epochs`` = R' of them fitted)."""
+        return self.rate_epochs if self.rate_requested is None else self.rate_requested
 
     @property
     def total_s(self) -> float:
@@ -125,9 +145,10 @@ class Budget(NamedTuple):
             ),
             **(
                 {}
-                if not self.rate_epochs
+                if not self.rate_asked
                 else {
                     "rate_epochs": self.rate_epochs,
+                    "requested_rate_epochs": self.rate_asked,
                     "rate_step_s": round(self.rate_step_s, 5),
                     "rate_val_s": round(self.rate_val_s, 3),
                     "estimated_rate_epoch_s": round(self.rate_epoch_s, 3),
@@ -154,6 +175,7 @@ class Budget(NamedTuple):
             float(rec.get("rate_step_s", 0.0)),
             float(rec.get("rate_val_s", 0.0)),
             None if rec.get("rate_end_s") is None else float(rec["rate_end_s"]),
+            _fewer(rec),
         )
 
     def replan_summary(self, epoch: int, was: int) -> str:
@@ -172,18 +194,28 @@ class Budget(NamedTuple):
             if self.total_s <= 60 * self.minutes
             else " (one epoch is more than the budget: trained anyway)"
         )
-        rate = (
-            ""
-            if not self.rate_epochs
-            else f"; the first {self.rate_epochs} in the rate limit, ~{self.rate_epoch_s:.0f} s "
-            f"each: steps of {1000 * self.rate_step_s:.0f} ms"
-        )
+        r, asked, rate = self.rate_epochs, self.rate_asked, ""
+        each = f"~{self.rate_epoch_s:.0f} s each: steps of {1000 * self.rate_step_s:.0f} ms"
+        if r and r == asked:
+            rate = f"; the first {r} in the rate limit, {each}"
+        elif asked:
+            which = f"only {r}" if r else "none"
+            rate = (
+                f"; {which} of the {asked} rate-limit epochs ({each}) fit beside one spiking "
+                f"epoch" + ("" if r else ": a plain spiking run")
+            )
         return (
             f"budget {self.minutes:g} min: {fits} {self.requested} epochs fit "
             f"(~{self.epoch_s:.0f} s per epoch: {self.steps_per_epoch} steps of "
             f"{1000 * self.step_s:.0f} ms + {self.val_s:.0f} s validation{rate}; "
             f"test {self.test_s:.0f} s)" + tail
         )
+
+
+def _fewer(rec: dict) -> int | None:
+    """``rate_requested`` from a record: R where only R' < R rate epochs fitted, else None."""
+    asked = rec.get("requested_rate_epochs")
+    return None if asked is None or int(asked) == int(rec.get("rate_epochs", 0)) else int(asked)
 
 
 def epochs_within(
@@ -193,6 +225,15 @@ def epochs_within(
     left = budget_s - spent_s - test_s
     fit = math.floor(left / epoch_s) if epoch_s > 0 else requested
     return int(min(requested, max(1, fit)))
+
+
+def rate_epochs_within(
+    budget_s: float, spent_s: float, rate_epoch_s: float, epoch_s: float, test_s: float, rate: int
+) -> int:
+    """R' of the module docstring: the rate epochs of ``rate`` that fit beside one spiking epoch."""
+    left = budget_s - spent_s - test_s - epoch_s
+    fit = math.floor(left / rate_epoch_s) if rate_epoch_s > 0 else rate
+    return int(min(rate, max(0, fit)))
 
 
 def replan(b: Budget, epoch: int, elapsed_s: float) -> Budget:
@@ -210,10 +251,11 @@ def replan(b: Budget, epoch: int, elapsed_s: float) -> Budget:
         since = b.spent_s if rate_end is None else rate_end
         per = max(last, (elapsed_s - since) / (epoch - r), 1e-9)
         base, least = epoch, epoch
-    epochs = int(min(b.requested, max(least, base + math.floor(left / per))))
+    most = b.max_epochs
+    epochs = int(min(most, max(least, base + math.floor(left / per))))
     if epochs > b.epochs:  # a longer plan must fit with a margin, or a borderline run flip-flops
         longer = base + math.floor(left / (per * (1.0 + EXTEND_MARGIN)))
-        epochs = int(max(b.epochs, min(b.requested, longer)))
+        epochs = int(max(b.epochs, min(most, longer)))
     plans = b.plans or ((0, b.epochs),)
     if epochs != b.epochs:
         plans = (*plans, (epoch, epochs))
@@ -270,8 +312,10 @@ def decide(
     test_s = eval_seconds(model, test_split, eval_batch, True) if test_split is not None else 0.0
     spent = time.perf_counter() - started
     b = Budget(minutes, requested, requested, step_s, steps_per_epoch, val_s, test_s, spent)
-    b = b._replace(rate_epochs=r, rate_step_s=rate_step_s, rate_val_s=rate_val_s)
+    b = b._replace(rate_step_s=rate_step_s, rate_val_s=rate_val_s)
+    fitted = rate_epochs_within(60.0 * minutes, spent, b.rate_epoch_s, b.epoch_s, test_s, r)
+    b = b._replace(rate_epochs=fitted, rate_requested=r)
     fit = epochs_within(
-        60.0 * minutes, spent + r * b.rate_epoch_s, b.epoch_s, test_s, requested - r
+        60.0 * minutes, spent + fitted * b.rate_epoch_s, b.epoch_s, test_s, requested - r
     )
-    return b._replace(epochs=r + fit)
+    return b._replace(epochs=fitted + fit)

@@ -116,7 +116,8 @@ def run_lr_factor(
         f(e, s) = lr_factor(e, R, s)                              for e ≤ R
         f(e, s) = finetune · lr_factor(e − R, E − R, s; plans − R)  for e > R
 
-    A budget re-plans only the second part (R is fixed); its plans count from epoch R, and those made
+    A budget re-plans only the second part (R is fixed, and under a budget it is the R' ≤ R rate epochs
+    that fitted, ``budget.rate_epochs_within``); its plans count from epoch R, and those made
     before the first spiking step merge into the first (k − R ≤ 0)."""
     if not rate_epochs:
         return lr_factor(schedule, epoch, epochs, step, steps, warmup, plans)
@@ -312,6 +313,8 @@ def _train(
         free: dict[str, dict] = {}
         for sec, k in RESUME_MAY_CHANGE:
             free.setdefault(sec, {})[k] = getattr(getattr(cfg, sec), k)
+        if meta.get("budget", {}).get("requested_rate_epochs") == cfg.spiking.rate_epochs:
+            free["spiking"] = {"rate_epochs": cfg.spiking.rate_epochs}  # R' of them fitted
         if saved.replace(**free).to_dict() != cfg.to_dict() or meta.get("kind", "rate") != kind:
             raise CheckpointError(
                 f"{out / CHECKPOINT} was written by another config or model kind; "
@@ -380,7 +383,10 @@ def _train(
                 started,
             )
         budget = distributed.broadcast_object(budget, d)
-        cfg = cfg.replace(train={"epochs": budget.epochs})
+        fitted = {"spiking": {"rate_epochs": budget.rate_epochs}} if budget.rate_asked else {}
+        cfg = cfg.replace(train={"epochs": budget.epochs}, **fitted)  # R' ≤ R rate epochs fitted
+        if budget.rate_asked:
+            model.rate_epochs = budget.rate_epochs
         t = cfg.train
         if verbose:
             tqdm.write(budget.summary())

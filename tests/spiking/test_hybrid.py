@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ff_neuro.config import ConfigError
-from ff_neuro.ff.budget import Budget, replan
+from ff_neuro.ff.budget import Budget, rate_epochs_within, replan
 from ff_neuro.ff.model import RateModel
 from ff_neuro.pipeline import train
 from ff_neuro.spiking.model import SpikingModel
@@ -98,6 +98,55 @@ def test_hybrid_budget_replan_by_hand():
     # far too slow a rate phase still leaves one spiking epoch
     assert replan(b, 1, 590.0).epochs == 4
     assert Budget.from_record(r4.record()) == r4
+
+
+def test_rate_epochs_fit_beside_one_spiking_epoch_by_hand():
+    """A 10-minute budget, 10 s spent, 20 s of test, spiking epochs of 210 s and rate epochs of 60 s:
+    (600 − 10 − 20 − 210) / 60 = 6.0 → 6 of R = 9 fit; a slower CPU's 400 s spiking epoch leaves
+    (600 − 30 − 400) / 60 = 2.8 → 2; a spiking epoch over the whole budget leaves none."""
+    assert rate_epochs_within(600.0, 10.0, 60.0, 210.0, 20.0, 9) == 6
+    assert rate_epochs_within(600.0, 10.0, 60.0, 210.0, 20.0, 3) == 3  # all of a smaller R
+    assert rate_epochs_within(600.0, 10.0, 60.0, 400.0, 20.0, 9) == 2
+    assert rate_epochs_within(600.0, 10.0, 60.0, 700.0, 20.0, 9) == 0
+
+
+def test_budget_with_fewer_rate_epochs_caps_the_spiking_epochs_by_hand():
+    """R' = 2 of R = 9 rate epochs fitted, E_cfg = 12: a re-plan may add spiking epochs up to
+    E_cfg − R = 3, so at most 2 + 3 = 5 epochs in all, however fast the spiking epochs turn out."""
+    b = Budget(10.0, 3, 12, 0.2, 1000, 10.0, 20.0, 10.0)
+    b = b._replace(rate_epochs=2, rate_requested=9, rate_step_s=0.05, rate_val_s=10.0)
+    assert (b.max_epochs, b.rate_asked, b.total_s) == (5, 9, 10 + 2 * 60 + 210 + 20)
+    # rate epochs of 10 s: (600 − 20 − 20) / 210 = 2.7 → 2 spiking epochs: 4 in all
+    assert replan(replan(b, 1, 10.0), 2, 20.0).epochs == 4
+    # a spiking epoch of 1 s: (600 − 21 − 20) / 1.05 → hundreds, capped at 5
+    r3 = replan(replan(replan(b, 1, 10.0), 2, 20.0), 3, 21.0)
+    assert r3.epochs == 5 and r3.plans[-1] == (3, 5)
+    rec = r3.record()
+    assert (rec["rate_epochs"], rec["requested_rate_epochs"]) == (2, 9)
+    assert Budget.from_record(rec) == r3
+    assert "only 2 of the 9 rate-limit epochs" in b.summary()
+    assert "none of the 9" in b._replace(rate_epochs=0).summary()
+    plain = b._replace(rate_requested=None)  # the record of a run whose R all fitted
+    assert plain.rate_asked == 2 and plain.max_epochs == 12
+    assert "the first 2 in the rate limit" in plain.summary()
+
+
+@pytest.mark.slow
+def test_hybrid_run_too_small_a_budget_is_a_plain_spiking_run(tmp_path, mnist):
+    """A budget too small for the rate epochs beside one spiking epoch trains that spiking epoch
+    alone, at the full learning rate (no fine-tuning factor), and records R' = 0 of R = 1."""
+    data = mnist_subsets(mnist)
+    cfg = tiny_config(epochs=2, lr=2e-3, budget_minutes=0.01, val_goodness_subset=100)
+    cfg = cfg.replace(**HYBRID)
+    m = train(cfg, tmp_path, device="cpu", kind="spiking", dataset=data, progress=False)
+    lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["phase"] for r in lines] == ["spiking"]
+    assert (m["budget"]["rate_epochs"], m["budget"]["requested_rate_epochs"]) == (0, 1)
+    assert m["budget"]["epochs"] == 1
+    assert "rate_epochs: 0" in (tmp_path / "config.yaml").read_text()  # what was trained
+    # the same command resumes: the config asked for R = 1, the run records that R' = 0 fitted
+    again = train(cfg, tmp_path, resume=True, device="cpu", kind="spiking", dataset=data)
+    assert again["budget"]["rate_epochs"] == 0 and again["epochs"] == 1
 
 
 @pytest.mark.slow
