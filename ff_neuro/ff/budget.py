@@ -45,7 +45,7 @@ and then how many spiking epochs follow them, at least one and at most E_cfg −
     E = R' + min(E_cfg − R, max(1, ⌊(B − t_spent − R'·t_r − t_test) / (S · t_step + t_val)⌋))
 
 R' < R only where one spiking epoch is too dear for the whole rate phase (a CPU without bf16
-hardware, where a spiking step costs 8× a rate step: docs/RESULTS.md); the run then trains R'
+hardware, where a T = 16 spiking step costs 7–8 rate steps: docs/RESULTS.md); it then trains R'
 rate epochs on their own cosine (``trainer.run_lr_factor``), and with R' = 0 it is a plain spiking
 run from scratch, at the full learning rate. R' is decided once, before the first step, and
 recorded ("rate_epochs" beside "requested_rate_epochs"); the re-plans below change only the spiking
