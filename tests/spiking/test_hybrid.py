@@ -9,6 +9,7 @@ import torch
 from ff_neuro.config import ConfigError
 from ff_neuro.ff.budget import Budget, rate_epochs_within, replan
 from ff_neuro.ff.model import RateModel
+from ff_neuro.ff.trainer import lr_factor
 from ff_neuro.pipeline import train
 from ff_neuro.spiking.model import SpikingModel
 
@@ -141,6 +142,8 @@ def test_hybrid_run_too_small_a_budget_is_a_plain_spiking_run(tmp_path, mnist):
     m = train(cfg, tmp_path, device="cpu", kind="spiking", dataset=data, progress=False)
     lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["phase"] for r in lines] == ["spiking"]
+    t = cfg.train  # the plain schedule over 1 epoch of 1000 / 50 steps, with its warm-up, unscaled
+    assert lines[0]["lr_factor"] == lr_factor(t.schedule, 1, 1, 0, 20, t.warmup) != 0.25
     assert (m["budget"]["rate_epochs"], m["budget"]["requested_rate_epochs"]) == (0, 1)
     assert m["budget"]["epochs"] == 1
     assert "rate_epochs: 0" in (tmp_path / "config.yaml").read_text()  # what was trained
@@ -170,7 +173,7 @@ def test_hybrid_run_on_real_mnist(tmp_path, mnist):
 def test_hybrid_schedule_by_hand():
     """R = 2 rate epochs with the warm-up, then a second cosine from 0.25 over the epochs after them;
     a budget's plans shift by R, and those made before the first spiking step merge."""
-    from ff_neuro.ff.trainer import lr_factor, run_lr_factor
+    from ff_neuro.ff.trainer import run_lr_factor
 
     def f(e, s, epochs=4, plans=None):
         return run_lr_factor("cosine", e, epochs, s, 5, 0.1, plans, 2, 0.25)
