@@ -94,7 +94,7 @@ class Budget(NamedTuple):
     rate_step_s: float = 0.0  # t_rate: seconds of one of their steps
     rate_val_s: float = 0.0  # t_rval: their validation (in the rate limit)
     rate_end_s: float | None = None  # t_R: when the last of them ended (s since the run began)
-    rate_requested: int | None = None  # R of the config where only R' = rate_epochs < R fitted
+    rate_requested: int = 0  # R of the config (rate_epochs = R' ≤ R of them fitted the budget)
 
     @property
     def epoch_s(self) -> float:
@@ -109,12 +109,7 @@ class Budget(NamedTuple):
     @property
     def max_epochs(self) -> int:
         """The most epochs a re-plan may reach: E_cfg, less the rate epochs that did not fit."""
-        return self.requested - (self.rate_asked - self.rate_epochs)
-
-    @property
-    def rate_asked(self) -> int:
-        """R: the rate epochs the config asked for (``rate_epochs`` = R' of them fitted)."""
-        return self.rate_epochs if self.rate_requested is None else self.rate_requested
+        return self.requested - (self.rate_requested - self.rate_epochs)
 
     @property
     def total_s(self) -> float:
@@ -145,10 +140,10 @@ class Budget(NamedTuple):
             ),
             **(
                 {}
-                if not self.rate_asked
+                if not self.rate_requested
                 else {
                     "rate_epochs": self.rate_epochs,
-                    "requested_rate_epochs": self.rate_asked,
+                    "requested_rate_epochs": self.rate_requested,
                     "rate_step_s": round(self.rate_step_s, 5),
                     "rate_val_s": round(self.rate_val_s, 3),
                     "estimated_rate_epoch_s": round(self.rate_epoch_s, 3),
@@ -175,7 +170,7 @@ class Budget(NamedTuple):
             float(rec.get("rate_step_s", 0.0)),
             float(rec.get("rate_val_s", 0.0)),
             None if rec.get("rate_end_s") is None else float(rec["rate_end_s"]),
-            _fewer(rec),
+            int(rec.get("requested_rate_epochs", rec.get("rate_epochs", 0))),
         )
 
     def replan_summary(self, epoch: int, was: int) -> str:
@@ -194,7 +189,7 @@ class Budget(NamedTuple):
             if self.total_s <= 60 * self.minutes
             else " (one epoch is more than the budget: trained anyway)"
         )
-        r, asked, rate = self.rate_epochs, self.rate_asked, ""
+        r, asked, rate = self.rate_epochs, self.rate_requested, ""
         each = f"~{self.rate_epoch_s:.0f} s each: steps of {1000 * self.rate_step_s:.0f} ms"
         if r and r == asked:
             rate = f"; the first {r} in the rate limit, {each}"
@@ -210,12 +205,6 @@ class Budget(NamedTuple):
             f"{1000 * self.step_s:.0f} ms + {self.val_s:.0f} s validation{rate}; "
             f"test {self.test_s:.0f} s)" + tail
         )
-
-
-def _fewer(rec: dict) -> int | None:
-    """``rate_requested`` from a record: R where only R' < R rate epochs fitted, else None."""
-    asked = rec.get("requested_rate_epochs")
-    return None if asked is None or int(asked) == int(rec.get("rate_epochs", 0)) else int(asked)
 
 
 def epochs_within(

@@ -383,9 +383,9 @@ def _train(
                 started,
             )
         budget = distributed.broadcast_object(budget, d)
-        fitted = {"spiking": {"rate_epochs": budget.rate_epochs}} if budget.rate_asked else {}
+        fitted = {"spiking": {"rate_epochs": budget.rate_epochs}} if budget.rate_requested else {}
         cfg = cfg.replace(train={"epochs": budget.epochs}, **fitted)  # R' ≤ R rate epochs fitted
-        if budget.rate_asked:
+        if budget.rate_requested:
             model.rate_epochs = budget.rate_epochs
         t = cfg.train
         if verbose:

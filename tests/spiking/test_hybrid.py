@@ -82,7 +82,7 @@ def test_hybrid_budget_replan_by_hand():
     """R = 3 rate epochs of 60 s estimated (1000 steps of 50 ms + 10 s validation), spiking epochs of
     210 s estimated (1000 steps of 200 ms + 10 s), a 10-minute budget, 10 s spent, 20 s of test."""
     b = Budget(10.0, 4, 10, 0.2, 1000, 10.0, 20.0, 10.0)
-    b = b._replace(rate_epochs=3, rate_step_s=0.05, rate_val_s=10.0)
+    b = b._replace(rate_epochs=3, rate_requested=3, rate_step_s=0.05, rate_val_s=10.0)
     assert (b.rate_epoch_s, b.epoch_s) == (60.0, 210.0)
     assert b.total_s == pytest.approx(10 + 3 * 60 + 210 + 20)
     # rate epoch 1 took 70 s: the 2 rate epochs left at 70 s, (600 − 80 − 20 − 140) / 210 = 1.7 → 1
@@ -116,7 +116,7 @@ def test_budget_with_fewer_rate_epochs_caps_the_spiking_epochs_by_hand():
     E_cfg − R = 3, so at most 2 + 3 = 5 epochs in all, however fast the spiking epochs turn out."""
     b = Budget(10.0, 3, 12, 0.2, 1000, 10.0, 20.0, 10.0)
     b = b._replace(rate_epochs=2, rate_requested=9, rate_step_s=0.05, rate_val_s=10.0)
-    assert (b.max_epochs, b.rate_asked, b.total_s) == (5, 9, 10 + 2 * 60 + 210 + 20)
+    assert (b.max_epochs, b.total_s) == (5, 10 + 2 * 60 + 210 + 20)
     # rate epochs of 10 s: (600 − 20 − 20) / 210 = 2.7 → 2 spiking epochs: 4 in all
     assert replan(replan(b, 1, 10.0), 2, 20.0).epochs == 4
     # a spiking epoch of 1 s: (600 − 21 − 20) / 1.05 → hundreds, capped at 5
@@ -127,8 +127,8 @@ def test_budget_with_fewer_rate_epochs_caps_the_spiking_epochs_by_hand():
     assert Budget.from_record(rec) == r3
     assert "only 2 of the 9 rate-limit epochs" in b.summary()
     assert "none of the 9" in b._replace(rate_epochs=0).summary()
-    plain = b._replace(rate_requested=None)  # the record of a run whose R all fitted
-    assert plain.rate_asked == 2 and plain.max_epochs == 12
+    plain = b._replace(rate_requested=2)  # a run whose R all fitted
+    assert plain.max_epochs == 12
     assert "the first 2 in the rate limit" in plain.summary()
 
 
