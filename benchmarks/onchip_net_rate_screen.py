@@ -10,11 +10,16 @@ Writes JSON. Not a timed test.
     .venv/bin/python benchmarks/onchip_net_rate_screen.py --run runs/quick10cl --samples 20000 \
         --grid 256,19 256,20 256,21 --out benchmarks/results/onchip_net_rate_screen.json
 
-A grid item is ``α,k[,post[,d[,S1/S2/…[,m]]]]``: post ``gated`` (p = c·[c < T], the default) or
-``count`` (p = c, ``--post-factor``), d the ``--decay-shift`` (0: off), S1/S2/… the samples from
+A grid item is ``α,k[,post[,d[,S1/S2/…[,m[,w[,c]]]]]]``: post ``gated`` (p = c·[c < T], the default)
+or ``count`` (p = c, ``--post-factor``), d the ``--decay-shift`` (0: off), S1/S2/… the samples from
 which the learning rate halves (``--lr-steps``; empty: none), m a gate margin for the twin, p =
 c·[c < T − m] on its exact counts c = T·a (0, the default: the exact gate; a diagnosis of what the
-spiking network's ``--saturation-margin`` costs by itself). ``--samples`` above the 50,000 training
+spiking network's ``--saturation-margin`` costs by itself), and w the twin's weights: ``float``
+(the default) or ``wF``, kept on the chip's fixed-point lattice (8 bits plus F low bits, ``w0``: the
+chip's plain 8-bit weights; stochastic rounding of every update, ``rule.lattice_add``: a diagnosis
+of what the chip's weight arithmetic costs apart from its spike counts), and c the twin's counts:
+``exact`` (T·r, the default) or ``floor`` (⌊T·r⌋ in every layer, the next layer driven by those
+counts: a diagnosis of what integer spike counts cost). ``--samples`` above the 50,000 training
 images passes the set again, each pass in a fresh order.
 """
 
@@ -37,6 +42,8 @@ def screen_point(
     decay: int = 0,
     steps: tuple = (),
     margin: int = 0,
+    lattice_bits: int | None = None,
+    counts: str = "exact",
 ) -> dict:
     from ff_neuro.onchip import rule
     from ff_neuro.onchip.conv_experiment import setup_network
@@ -72,6 +79,16 @@ def screen_point(
         for pl in twin:
             rule.check_params(pl.params)  # m < T
         s = s._replace(rate_net=s.rate_net._replace(plastic=twin))
+    if lattice_bits is not None:  # the twin's weights on the chip's lattice, f low bits
+        twin = [
+            pl._replace(params=pl.params._replace(frac_bits=lattice_bits))
+            for pl in s.rate_net.plastic
+        ]
+        for pl in twin:
+            rule.check_params(pl.params)  # f < k
+        s = s._replace(rate_net=s.rate_net._replace(plastic=twin, weight_lattice=True))
+    if counts == "floor":
+        s = s._replace(rate_net=s.rate_net._replace(integer_counts=True))
     test = NetTestSet(s, cfg.test_samples, "rate", split="val")
     before = test.accuracy(_initial(s, "rate"))
     _, curve, secs = train_reference(s, cfg, "rate", test, None)
@@ -82,6 +99,8 @@ def screen_point(
         "decay_shift": decay,
         "lr_steps": list(steps),
         "twin_margin": margin,
+        "twin_weights": "float" if lattice_bits is None else f"lattice, 8 + {lattice_bits} bits",
+        "twin_counts": counts,
         "val_goodness_before": before["network"],
         "curve": [
             {
@@ -118,22 +137,29 @@ def main() -> None:
     rows = []
     for item in a.grid:
         fields = item.split(",")
-        if not 2 <= len(fields) <= 6:
-            ap.error(f"grid item {item!r}: α,k[,post[,d[,S1/S2/…[,m]]]]")
-        alpha, k, post, decay, steps, margin = fields + ["gated", "0", "", "0"][len(fields) - 2 :]
+        if not 2 <= len(fields) <= 8:
+            ap.error(f"grid item {item!r}: α,k[,post[,d[,S1/S2/…[,m[,w[,c]]]]]]")
+        defaults = ["gated", "0", "", "0", "float", "exact"]
+        alpha, k, post, decay, steps, margin, weights, counts = fields + defaults[len(fields) - 2 :]
+        if counts not in ("exact", "floor"):
+            ap.error(f"grid item {item!r}: the twin's counts are exact or floor")
         if post not in ("gated", "count"):
             ap.error(f"grid item {item!r}: the post factor is gated or count")
+        if weights != "float" and not (weights[:1] == "w" and weights[1:].isdigit()):
+            ap.error(f"grid item {item!r}: the twin's weights are float or wF (F low bits)")
         try:
             steps = tuple(int(v) for v in steps.split("/") if v)
-            point = (float(alpha), int(k), a, post, int(decay), steps, int(margin))
+            lattice = None if weights == "float" else int(weights[1:])
+            point = (float(alpha), int(k), a, post, int(decay), steps, int(margin), lattice, counts)
         except ValueError:
             ap.error(f"grid item {item!r}: α a number; k, d, S1/S2/… and m integers")
-        if point[-1] < 0:
+        if point[-3] < 0:
             ap.error(f"grid item {item!r}: the twin's margin m is ≥ 0")
         rows.append(screen_point(Path(a.run), *point))
         for c in rows[-1]["curve"]:
             print(
-                f"α {alpha}, k {k}, {post}, d {decay}, steps {steps}, m {margin}: validation goodness "
+                f"α {alpha}, k {k}, {post}, d {decay}, steps {steps}, m {margin}, {weights}, {counts}: "
+                f"validation goodness "
                 f"{100 * c['val_goodness']:.1f} % after {c['samples']} images (k {c['lr_shift']})",
                 flush=True,
             )

@@ -49,6 +49,14 @@ class LearningNet(NamedTuple):
     objective: str = "threshold"
     hard_layer: int | None = None  # index into ``plastic`` whose goodness scores hard negatives
     hard_alpha: float = 0.0
+    # the rate-coded twin only (the reference's kind "rate"): weights kept on the fixed-point
+    # lattice of its rule (b bits, f low bits, stochastic rounding: ``rule.lattice_add``), a diagnosis
+    # of what the chip's weight arithmetic costs apart from its spike counts
+    weight_lattice: bool = False
+    # the rate-coded twin only: every layer's count T·r rounded down to an integer and the next layer
+    # driven by that count over T (what a constant-current IF neuron with reset by subtraction fires
+    # in T steps from rest), a diagnosis of what integer spike counts cost apart from the weights
+    integer_counts: bool = False
 
     @property
     def depth(self) -> int:

@@ -42,9 +42,13 @@ from .conv_net import LearningNet, PlasticConv, Schedule
 KINDS = ("fixed", "float", "rate")
 
 
-def plastic_layer(pl: PlasticConv, k: np.ndarray, fixed: bool) -> LoihiLayer:
-    """The LoihiLayer of a plastic conv with kernel matrix K (transmitted weights in fixed point)."""
-    w = rule.synaptic_weights(k, pl.params) if fixed else k
+def plastic_layer(pl: PlasticConv, k: np.ndarray, fixed: bool, lattice: bool = False) -> LoihiLayer:
+    """The LoihiLayer of a plastic conv with kernel matrix K (transmitted weights in fixed point,
+    and in float on the fixed-point lattice: ``lattice``, ``LearningNet.weight_lattice``)."""
+    if fixed:
+        w = rule.synaptic_weights(k, pl.params)
+    else:
+        w = rule.lattice_weights(k, pl.params) if lattice else k
     g = pl.geometry
     return LoihiLayer(
         conv_rule.torch_weight(w, g),
@@ -65,7 +69,7 @@ def _layers(net: LearningNet, kmats, fixed: bool, depth: int | None = None) -> l
     """The network's first ``depth`` layers (all by default) as LoihiLayers."""
     depth = len(net.frozen) + len(net.plastic) if depth is None else depth
     plastic = [
-        plastic_layer(pl, k, fixed)
+        plastic_layer(pl, k, fixed, net.weight_lattice)
         for pl, k in zip(net.plastic[: max(0, depth - len(net.frozen))], kmats)
     ]
     return (list(net.frozen) + plastic)[:depth]
@@ -117,14 +121,17 @@ def counts_rate(
     net: LearningNet, kmats, x: torch.Tensor, depth: int | None = None
 ) -> list[torch.Tensor]:
     """T · rates (B, C, H, W) float64 per layer of the rate model (``net``: a float LearningNet), of
-    the first ``depth`` layers (all by default)."""
+    the first ``depth`` layers (all by default); ⌊T · r⌋ with ``net.integer_counts``, each layer
+    then driven by the counts of the one below over T."""
     layers = _layers(net, kmats, False, depth)
-    r, out = x.double(), []
+    r, out, T = x.double(), [], net.timesteps
     for la in layers:
         w = torch.as_tensor(np.asarray(la.weight), dtype=torch.float64)
         b = torch.as_tensor(np.asarray(la.bias_mant), dtype=torch.float64)
         r = ((F.conv2d(r, w, b, la.stride, la.padding)) / float(la.vth)).clamp(0.0, 1.0)
-        out.append(net.timesteps * r)
+        if net.integer_counts:
+            r = torch.floor(T * r) / T
+        out.append(T * r)
     return out
 
 
@@ -179,7 +186,8 @@ def learn(
         if fixed:
             conv_rule.update_fixed(k, e, post, pre, pl.geometry, p, epoch)
         else:
-            conv_rule.update_float(k, e, post, pre, pl.geometry, p)
+            lattice = epoch if net.weight_lattice else None
+            conv_rule.update_float(k, e, post, pre, pl.geometry, p, lattice)
 
 
 class Chunk(NamedTuple):

@@ -148,6 +148,8 @@ def update_float(
     pre: np.ndarray,
     g: ConvGeometry,
     p: rule.RuleParams,
+    lattice_epoch: int | None = None,
 ) -> None:
-    """K ← K + lr · Σ_b e_b · Σ_π p_b[π] ⊗ X_b[π] in place (float64), lr = E / (2^k · vth)."""
-    rule.update_float(k, *_rows(e, post, pre, g), p)
+    """K ← K + lr · Σ_b e_b · Σ_π p_b[π] ⊗ X_b[π] in place (float64), lr = E / (2^k · vth); with
+    ``lattice_epoch``, the change rounded onto the fixed-point lattice (``rule.lattice_add``)."""
+    rule.update_float(k, *_rows(e, post, pre, g), p, lattice_epoch)

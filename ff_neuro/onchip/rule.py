@@ -304,17 +304,51 @@ def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def update_float(
-    w: np.ndarray, e: np.ndarray, post: np.ndarray, pre: np.ndarray, p: RuleParams
+    w: np.ndarray,
+    e: np.ndarray,
+    post: np.ndarray,
+    pre: np.ndarray,
+    p: RuleParams,
+    lattice_epoch: int | None = None,
 ) -> None:
     """W ← W + lr · Σ_b e_b · p_b ⊗ x_b − 2^−d · W in place (float64), lr = E / (2^k · vth), the
-    decay only with ``decay_shift`` d > 0."""
+    decay only with ``decay_shift`` d > 0. With ``lattice_epoch`` (the update's epoch) the change
+    is rounded onto the fixed-point weight lattice instead (:func:`lattice_add`)."""
     pe = (
         np.asarray(post, dtype=np.float64) * (p.lr_float * np.asarray(e, dtype=np.float64))[:, None]
     )
     dw = pe.T @ np.asarray(pre, dtype=np.float64)
     if p.decay_shift:
         dw -= w * 2.0**-p.decay_shift
-    w += dw
+    if lattice_epoch is None:
+        w += dw
+    else:
+        lattice_add(w, dw, p, lattice_epoch)
+
+
+def lattice_add(w: np.ndarray, dw: np.ndarray, p: RuleParams, epoch: int) -> None:
+    """W ← clip(W·q + ⌊ΔW·q + r / 2^(k−f)⌋, ±state_max) / q in place, q = vth · 2^f: float weights in
+    threshold units kept on the fixed-point lattice (W·q an integer, b bits plus f low bits), each
+    change rounded with the dither r of :func:`update_fixed` (``rounding_offsets``, the same epoch).
+
+    A diagnosis, not a chip model: the rate-coded twin with the chip's weight arithmetic and exact
+    rates. Where ΔW·q equals the integer product sum over 2^(k−f) (e = e_int / E), the result is
+    :func:`update_fixed`'s divided by q, except where that sum plus r is an exact multiple of
+    2^(k−f): there float64's rounding of ΔW·q may move the result by one lattice step."""
+    q = float(p.vth << p.frac_bits)
+    rows, cols = np.arange(w.shape[0]), np.arange(w.shape[1])
+    u = rounding_offsets(p, epoch, rows, cols, w.shape[1]) / float(1 << p.update_shift)
+    n = np.rint(w * q) + np.floor(dw * q + u)
+    w[...] = np.clip(n, -p.state_max, p.state_max) / q
+
+
+def lattice_weights(w: np.ndarray, p: RuleParams) -> np.ndarray:
+    """The weights a lattice twin (:func:`lattice_add`) transmits, in threshold units: W itself for
+    f = 0, else :func:`synaptic_weights` of the integer state W·vth·2^f, over vth."""
+    if p.frac_bits == 0:
+        return w
+    state = np.rint(np.asarray(w, np.float64) * float(p.vth << p.frac_bits)).astype(np.int64)
+    return synaptic_weights(state, p) / float(p.vth)
 
 
 def default_vth(init_std: float, weight_bits: int, headroom: float = 8.0) -> int:

@@ -189,3 +189,45 @@ def test_lr_steps_equal_training_in_phases_at_the_halved_rates():
     for s_, p_, f_, k in zip(stepped, phased, plain, k0):
         assert not np.array_equal(s_, k) and np.array_equal(s_, p_)
         assert not np.array_equal(s_, f_)
+
+
+@pytest.mark.parametrize("frac_bits", [0, 2])
+def test_weight_lattice_keeps_the_float_kernels_on_the_fixed_point_grid(frac_bits):
+    """``LearningNet.weight_lattice`` (the twin's diagnosis): every kernel stays a multiple of
+    1/(vth·2^f) within the b-bit range, learns, and differs from the exact float kernels; the
+    forward pass transmits synaptic_weights(W·vth·2^f)/vth."""
+    net, k0, enc, labels, sched = tiny(False, "symba", True, 40)
+    net_l = net._replace(
+        weight_lattice=True,
+        plastic=[pl._replace(params=pl.params._replace(frac_bits=frac_bits)) for pl in net.plastic],
+    )
+    x = torch.as_tensor(enc)
+    lat, flt = [k.copy() for k in k0], [k.copy() for k in k0]
+    cref.train(net_l, lat, iter([cref.Chunk(0, x, labels)]), sched, "float", 1)
+    cref.train(net, flt, iter([cref.Chunk(0, x, labels)]), sched, "float", 1)
+    for pl, k, f, init in zip(net_l.plastic, lat, flt, k0):
+        q = pl.params.vth << frac_bits
+        n = k * q
+        assert np.array_equal(n, np.rint(n)) and np.abs(n).max() <= pl.params.state_max
+        assert not np.array_equal(k, init) and not np.array_equal(k, f)
+        sent = cref.plastic_layer(pl, k, False, True).weight
+        expect = rule.synaptic_weights(np.rint(n).astype(np.int64), pl.params) / pl.params.vth
+        assert np.array_equal(np.asarray(sent), conv_rule.torch_weight(expect, pl.geometry))
+
+
+def test_integer_counts_twin_floors_every_layer_and_drives_the_next_with_them():
+    """``LearningNet.integer_counts``: c_l = ⌊T·relu1(W_l ∗ (c_{l−1}/T) / vth)⌋, integers in [0, T],
+    against the exact twin's T·r (which they differ from in some layer)."""
+    net, k0, enc, labels, sched = tiny(False, "symba", True, 4)
+    x = torch.as_tensor(enc)[:2].flatten(0, 1)
+    exact = cref.counts(net, k0, x, "rate")
+    floor = cref.counts(net._replace(integer_counts=True), k0, x, "rate")
+    r = x.double()
+    for la, c in zip(cref._layers(net, k0, False), floor):
+        w = torch.as_tensor(np.asarray(la.weight), dtype=torch.float64)
+        b = torch.as_tensor(np.asarray(la.bias_mant), dtype=torch.float64)
+        z = torch.nn.functional.conv2d(r, w, b, la.stride, la.padding) / float(la.vth)
+        expect = torch.floor(T * z.clamp(0.0, 1.0))
+        assert torch.equal(c, expect) and c.min() >= 0 and c.max() <= T
+        r = expect / T
+    assert any(not torch.equal(f, e) for f, e in zip(floor, exact))

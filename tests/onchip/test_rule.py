@@ -218,3 +218,37 @@ def test_lr_steps_halve_the_rate_from_their_window_on():
     for bad in ((0,), (5, 4), tuple(range(1, 40))):
         with pytest.raises(ValueError):
             rule.check_params(params(lr_steps=bad))
+
+
+@pytest.mark.parametrize("frac_bits", [0, 3])
+def test_float_on_the_lattice_is_the_fixed_update_over_q(frac_bits):
+    """The twin's lattice (``lattice_epoch``): float weights W = W_int / q, q = vth·2^f, updated with
+    e = e_int / E, give update_fixed's integers over q (the same dither), clip included, and the
+    transmitted weights are synaptic_weights(W_int) / vth."""
+    p = params(rounding="stochastic", lr_shift=9, frac_bits=frac_bits, seed=5, weight_bits=6)
+    q = p.vth << frac_bits
+    rng = np.random.default_rng(1)
+    w_int = rng.integers(-20, 21, (12, 30)) << frac_bits
+    w_int[0, :3] = p.state_max - 1  # near the clip
+    e_int = rng.integers(-127, 128, 6)
+    post, pre = rng.integers(0, 5, (6, 12)), rng.integers(0, 5, (6, 30))
+    post[:, 0] = 4
+    w = w_int / q
+    ref = w_int.copy()
+    rule.update_fixed(ref, e_int, post, pre, p, epoch=11)
+    rule.update_float(w, e_int / p.e_max, post, pre, p, lattice_epoch=11)
+    assert np.array_equal(np.rint(w * q).astype(np.int64), ref)
+    assert (ref != w_int).mean() > 0.3 and ref.max() == p.state_max  # it moved, and it clipped
+    assert np.array_equal(rule.lattice_weights(w, p) * p.vth, rule.synaptic_weights(ref, p))
+    plain = w_int / q
+    rule.update_float(plain, e_int / p.e_max, post, pre, p)
+    assert not np.array_equal(plain, w)  # without the lattice: the exact float change
+
+
+def test_lattice_rounding_is_unbiased():
+    """E[⌊ΔW·q + u⌋] = ΔW·q: a change of 0.3 lattice steps moves 30 % of the weights by one step."""
+    p = params(rounding="stochastic", lr_shift=10, seed=2)
+    w = np.zeros((1, 40000))
+    rule.lattice_add(w, np.full((1, 40000), 0.3 / p.vth), p, epoch=0)
+    steps = np.rint(w * p.vth)
+    assert set(np.unique(steps)) == {0.0, 1.0} and abs(steps.mean() - 0.3) < 0.01
