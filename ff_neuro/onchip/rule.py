@@ -41,6 +41,9 @@ Floating point, the same hyper-parameters: W in threshold units (the integer wei
 
     ΔW = lr · Σ_windows e · p ⊗ x − 2^−d·W,   lr = E / (2^k · vth)   (so ΔW·vth = the expected ΔW_int)
 
+A diagnosis of the rate-coded twin (``lattice_add``, off by default): the float W kept on the
+fixed-point lattice, W·vth·2^f an integer, each ΔW rounded with the fixed point's dither r.
+
 Both sides (the Lava ProcessModels and the PyTorch reference) call these functions, so the rule's
 integers are identical by construction; the tests check it end to end.
 """
