@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("lava.magma")
+pytest.importorskip("ff_neuro.lava")  # applies the Python 3.11 fix before lava loads
 
 from ff_neuro.hardware.emulate import emulate_fixed  # noqa: E402
 from ff_neuro.hardware.quantize import exact_float_grid, float_net, quantize_spec  # noqa: E402
