@@ -71,24 +71,21 @@ def screen_point(
     )
     t0 = time.perf_counter()
     s = setup_network(run, cfg)
-    if margin:  # the twin's exact gate c·[c < T] becomes c·[c < T − m]
-        twin = [
-            pl._replace(params=pl.params._replace(saturation_margin=margin))
-            for pl in s.rate_net.plastic
-        ]
-        for pl in twin:
-            rule.check_params(pl.params)  # m < T
-        s = s._replace(rate_net=s.rate_net._replace(plastic=twin))
-    if lattice_bits is not None:  # the twin's weights on the chip's lattice, f low bits
-        twin = [
-            pl._replace(params=pl.params._replace(frac_bits=lattice_bits))
-            for pl in s.rate_net.plastic
-        ]
-        for pl in twin:
-            rule.check_params(pl.params)  # f < k
-        s = s._replace(rate_net=s.rate_net._replace(plastic=twin, weight_lattice=True))
-    if counts == "floor":
-        s = s._replace(rate_net=s.rate_net._replace(integer_counts=True))
+    # the twin's diagnoses: the spiking gate c·[c < T − m] on its exact counts c = T·a; its weights
+    # on the chip's lattice with f low bits; its counts floored
+    over = {"saturation_margin": margin} if margin else {}
+    if lattice_bits is not None:
+        over["frac_bits"] = lattice_bits
+    twin = [pl._replace(params=pl.params._replace(**over)) for pl in s.rate_net.plastic]
+    for pl in twin:
+        rule.check_params(pl.params)  # m < T, f < k
+    s = s._replace(
+        rate_net=s.rate_net._replace(
+            plastic=twin,
+            weight_lattice=lattice_bits is not None,
+            integer_counts=counts == "floor",
+        )
+    )
     test = NetTestSet(s, cfg.test_samples, "rate", split="val")
     before = test.accuracy(_initial(s, "rate"))
     _, curve, secs = train_reference(s, cfg, "rate", test, None)
