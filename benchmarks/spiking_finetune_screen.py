@@ -3,8 +3,10 @@
 Loads ``--run``'s best weights (a rate model in spike units, e.g. ``mnist-quick``) into the spiking
 model of ``--config`` at ``--timesteps`` T, scores spike-count goodness and linear on the first
 ``--val`` validation images (the trainer's seeded subset), then trains ``--epochs`` epochs of spiking
-steps (``SpikingModel.train_step``, bf16 autocast) at lr ``--lr-factor`` × the config's lr, decaying
-by one cosine to 0, and scores again after every epoch. Validation only: the test split is not read.
+steps (``SpikingModel.train_step``, in ``--precision``: bf16 autocast by default, ``auto`` as the
+trainer chooses) at lr ``--lr-factor`` × the config's lr, decaying by one cosine to 0, and scores again
+after every epoch. ``--images`` N makes each epoch a pass over the first N images of its permutation
+(``spiking.epoch_images``). Validation only: the test split is not read.
 
     python benchmarks/spiking_finetune_screen.py --run runs/quick_epyc --timesteps 16 --epochs 1 \\
         --out benchmarks/results/spiking_finetune_screen_t16.json
@@ -39,23 +41,31 @@ def main() -> None:
     ap.add_argument("--lr-factor", type=float, default=0.25)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--val", type=int, default=2000)
+    ap.add_argument("--images", type=int, default=None, help="images per epoch (default: all)")
+    ap.add_argument("--precision", default="bf16", choices=("bf16", "fp32", "auto"))
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if not (1 <= args.timesteps <= 1024 and args.epochs >= 1 and args.val >= 1):
         ap.error("--timesteps must be in [1, 1024], --epochs and --val at least 1")
     torch.manual_seed(0)
-    cfg = load_config(args.config).replace(spiking={"timesteps": args.timesteps})
+    cfg = load_config(args.config).replace(
+        spiking={"timesteps": args.timesteps, "epoch_images": args.images}
+    )
     data = config_dataset(cfg)
     model = SpikingModel(cfg)
     model.load_weights(load_checkpoint(f"{args.run}/best.safetensors")[0])
-    model.set_precision(resolve_precision("bf16", model, channels_last=False))
+    xs, ys = torch.from_numpy(data.train.x), torch.from_numpy(data.train.y)
+    bs = cfg.train.batch_size
+    first = (to_images(xs[:bs]), ys[:bs].long())
+    cl = None if args.precision == "auto" else False  # auto times channels_last as the trainer does
+    precision = resolve_precision(args.precision, model, first, channels_last=cl)
+    model.set_precision(precision)
+    print(f"precision: {precision.mode}, {precision.reason}", flush=True)
     val = data.val.subset(args.val, seed=cfg.data.split_seed)
     t0 = time.perf_counter()
     rows = [{"epoch": 0, **evaluate(model, val, 250), "eval_s": time.perf_counter() - t0}]
     print(rows[-1], flush=True)
-    xs, ys = torch.from_numpy(data.train.x), torch.from_numpy(data.train.y)
-    bs = cfg.train.batch_size
-    steps = len(ys) // bs
+    steps = model.epoch_steps(len(ys) // bs, bs)
     for ep in range(args.epochs):
         gen = epoch_generator(0, 100 + ep)
         perm = torch.randperm(len(ys), generator=gen)
@@ -76,6 +86,8 @@ def main() -> None:
             "config": args.config,
             "timesteps": args.timesteps,
             "lr_factor": args.lr_factor,
+            "images_per_epoch": steps * bs,
+            "precision": precision.record(),
             "val_images": args.val,
             "epochs": rows,
             "hardware": hardware_description(torch.device("cpu")),

@@ -195,6 +195,8 @@ class SpikingConfig:
     rate_epochs: int = 0  # hybrid training: the first N epochs train the network's rate limit
     # (T → ∞, the same weights), the rest in spikes; 0: every epoch in spikes (spike units only)
     finetune_lr: float = 0.25  # hybrid: the spiking epochs' schedule starts at this × train.lr
+    epoch_images: int | None = None  # images of one spiking epoch, drawn afresh each epoch
+    # (null: the whole training split); the rate epochs of a hybrid run always take the whole split
 
 
 @dataclass
@@ -531,6 +533,7 @@ def validate(cfg: Config) -> Config:
         )
     _range(cfg, "spiking.rate_epochs", 0)
     _range(cfg, "spiking.finetune_lr", 0.0, 1.0, open_lo=True)
+    _range(cfg, "spiking.epoch_images", cfg.train.batch_size, optional=True)
     if cfg.spiking.rate_epochs:
         if cfg.spiking.rate_epochs >= cfg.train.epochs:
             raise ConfigError(

@@ -35,7 +35,9 @@ and the measurements behind them are recorded (``metrics.json`` "budget": ``plan
 
 A hybrid spiking run (``spiking.rate_epochs`` R > 0: the model's ``rate_epochs``) first trains R
 epochs of the network's rate limit, whose steps and validation are cheaper; they are timed apart
-(t_rate and t_rval, t_r = S·t_rate + t_rval). The budget keeps at least one spiking epoch, so it
+(t_rate and t_rval, t_r = S_r·t_rate + t_rval, with S_r the steps of a whole pass over the training
+split; a spiking epoch's S is smaller where ``spiking.epoch_images`` makes it a part of that pass:
+``model.epoch_steps``). The budget keeps at least one spiking epoch, so it
 first decides how many of the R rate epochs fit beside one spiking epoch and the test:
 
     R' = min(R, max(0, ⌊(B − t_spent − t_test − (S · t_step + t_val)) / t_r⌋))
@@ -95,6 +97,7 @@ class Budget(NamedTuple):
     rate_val_s: float = 0.0  # t_rval: their validation (in the rate limit)
     rate_end_s: float | None = None  # t_R: when the last of them ended (s since the run began)
     rate_requested: int = 0  # R of the config (rate_epochs = R' ≤ R of them fitted the budget)
+    rate_steps_per_epoch: int = 0  # S_r: steps of a rate epoch (0: S, a spiking epoch's)
 
     @property
     def epoch_s(self) -> float:
@@ -104,7 +107,12 @@ class Budget(NamedTuple):
     @property
     def rate_epoch_s(self) -> float:
         """The estimated seconds of one rate-limit epoch (its steps and its validation)."""
-        return self.steps_per_epoch * self.rate_step_s + self.rate_val_s
+        return self.rate_steps * self.rate_step_s + self.rate_val_s
+
+    @property
+    def rate_steps(self) -> int:
+        """S_r, the steps of one rate-limit epoch."""
+        return self.rate_steps_per_epoch or self.steps_per_epoch
 
     @property
     def max_epochs(self) -> int:
@@ -145,6 +153,7 @@ class Budget(NamedTuple):
                     "rate_epochs": self.rate_epochs,
                     "requested_rate_epochs": self.rate_requested,
                     "rate_step_s": round(self.rate_step_s, 5),
+                    "rate_steps_per_epoch": self.rate_steps_per_epoch,  # 0: steps_per_epoch
                     "rate_val_s": round(self.rate_val_s, 3),
                     "estimated_rate_epoch_s": round(self.rate_epoch_s, 3),
                     "rate_end_s": None if self.rate_end_s is None else round(self.rate_end_s, 3),
@@ -171,6 +180,7 @@ class Budget(NamedTuple):
             float(rec.get("rate_val_s", 0.0)),
             None if rec.get("rate_end_s") is None else float(rec["rate_end_s"]),
             int(rec.get("requested_rate_epochs", rec.get("rate_epochs", 0))),
+            int(rec.get("rate_steps_per_epoch", 0)),
         )
 
     def replan_summary(self, epoch: int, was: int) -> str:
@@ -286,10 +296,13 @@ def decide(
     test_split,
     eval_batch: int,
     started: float,
+    rate_steps: int | None = None,
 ) -> Budget:
-    """Measure and decide (module docstring). ``val_splits``: (split, goodness, linear) evaluated
-    every epoch; ``test_split`` the split evaluated once at the end (None: no test); ``started``
-    the ``time.perf_counter()`` at which the run began."""
+    """Measure and decide (module docstring). ``steps_per_epoch``: S, the steps of an epoch in the
+    model's phase at the call (a spiking epoch, ``spiking.epoch_images``); ``rate_steps``: S_r, those
+    of a rate-limit epoch (None: S); ``val_splits``: (split, goodness, linear) evaluated every epoch;
+    ``test_split`` the split evaluated once at the end (None: no test); ``started`` the
+    ``time.perf_counter()`` at which the run began."""
     step_s = time_step(model, *batch, model.precision) / 1000.0
     val_s = sum(eval_seconds(model, s, eval_batch, g, lin) for s, g, lin in val_splits)
     r, rate_step_s, rate_val_s = min(model.rate_epochs, requested - 1), 0.0, 0.0
@@ -301,7 +314,11 @@ def decide(
     test_s = eval_seconds(model, test_split, eval_batch, True) if test_split is not None else 0.0
     spent = time.perf_counter() - started
     b = Budget(minutes, requested, requested, step_s, steps_per_epoch, val_s, test_s, spent)
-    b = b._replace(rate_step_s=rate_step_s, rate_val_s=rate_val_s)
+    b = b._replace(
+        rate_step_s=rate_step_s,
+        rate_val_s=rate_val_s,
+        rate_steps_per_epoch=steps_per_epoch if rate_steps is None else rate_steps,
+    )
     fitted = rate_epochs_within(60.0 * minutes, spent, b.rate_epoch_s, b.epoch_s, test_s, r)
     b = b._replace(rate_epochs=fitted, rate_requested=r)
     fit = epochs_within(

@@ -78,13 +78,24 @@ class RateModel:
     # --- training -------------------------------------------------------------------------
     # Phases of a run (the spiking model's hybrid training; the rate model has one): what the
     # current epoch trains ("rate" | "spiking"), how many leading epochs train the rate limit
-    # (trainer.run_lr_factor, budget.decide), and the lr factor at which the epochs after them start.
+    # (trainer.run_lr_factor, budget.decide), the lr factor at which the epochs after them start,
+    # and the images of a spiking epoch (None: the whole training split).
     phase: str | None = None
     rate_epochs = 0
     finetune_lr = 1.0
+    epoch_images: int | None = None
 
     def begin_epoch(self, epoch: int) -> None:
         """Called by the trainer before every epoch (1-based); the rate model has no phases."""
+
+    def epoch_steps(self, steps: int, batch: int) -> int:
+        """The training steps of the current epoch, of batches of ``batch`` images, when a whole pass
+        over the training split is ``steps``: all of them, except in a spiking epoch of a model with
+        ``epoch_images`` N (``spiking.epoch_images``), which takes the first min(S, max(1, ⌊N/B⌋))
+        batches of its epoch's permutation (each epoch draws its own)."""
+        if self.phase != "spiking" or self.epoch_images is None:
+            return steps
+        return max(1, min(steps, self.epoch_images // batch))
 
     def set_precision(self, precision: Precision) -> None:
         """Train with ``precision`` (bf16 autocast or fp32, channels_last or not); weights stay fp32."""

@@ -363,7 +363,8 @@ def _train(
     if verbose and t.precision != "fp32":
         tqdm.write(f"precision: {precision.mode}, {precision.reason}")
     n, bs = len(ys), t.batch_size
-    steps = n // bs if n >= bs else 1
+    steps = n // bs if n >= bs else 1  # one pass over the split (a rate epoch)
+    spike_steps = model.epoch_steps(steps, bs)  # a spiking epoch (spiking.epoch_images)
     val_g = data.val.subset(t.val_goodness_subset, seed=cfg.data.split_seed)  # goodness each epoch
 
     budget = None
@@ -376,11 +377,12 @@ def _train(
                 t.epochs,
                 model,
                 (to_images(xs[:b_rank]), ys[:b_rank]),
-                steps,
+                spike_steps,
                 [(data.val, False, True)] + ([(val_g, True, False)] if t.val_goodness else []),
                 data.test if test else None,
                 t.eval_batch_size,
                 started,
+                rate_steps=steps,
             )
         budget = distributed.broadcast_object(budget, d)
         fitted = {"spiking": {"rate_epochs": budget.rate_epochs}} if budget.rate_requested else {}
@@ -434,14 +436,15 @@ def _train(
     while epoch < t.epochs:  # a re-planned budget changes t.epochs
         epoch += 1
         model.begin_epoch(epoch)
+        ep_steps = model.epoch_steps(steps, bs)
         phases = (model.rate_epochs, model.finetune_lr)
-        factor = run_lr_factor(t.schedule, epoch, t.epochs, 0, steps, t.warmup, plans, *phases)
+        factor = run_lr_factor(t.schedule, epoch, t.epochs, 0, ep_steps, t.warmup, plans, *phases)
         gen = epoch_generator(t.seed, epoch)
         perm = torch.randperm(n, generator=gen).to(dev)
         sums: dict[str, torch.Tensor] = {}
         t0 = time.perf_counter()
         bar = tqdm(
-            range(steps),
+            range(ep_steps),
             desc=f"epoch {epoch}/{t.epochs}",
             disable=not progress,
             leave=False,
@@ -450,7 +453,9 @@ def _train(
         for step in bar:
             model.set_lr_factor(
                 scale
-                * run_lr_factor(t.schedule, epoch, t.epochs, step, steps, t.warmup, plans, *phases)
+                * run_lr_factor(
+                    t.schedule, epoch, t.epochs, step, ep_steps, t.warmup, plans, *phases
+                )
             )
             rows = perm[step * bs : (step + 1) * bs]
             idx = distributed.shard(rows, dd)
@@ -470,7 +475,7 @@ def _train(
             link.flush()
             layer_pipeline.sync(model, stage, d)
         sums = combine(sums)
-        _check_finite(sums, epoch, steps, out)
+        _check_finite(sums, epoch, ep_steps, out)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         epoch_seconds = time.perf_counter() - t0
@@ -489,7 +494,7 @@ def _train(
         record = {
             "epoch": epoch,
             "lr_factor": factor,
-            "loss": {k: float(v) / steps for k, v in sums.items()},
+            "loss": {k: float(v) / ep_steps for k, v in sums.items()},
             "val_acc_linear": val["acc_linear"],
             "val_acc_goodness": val["acc_goodness"],
             "epoch_seconds": round(epoch_seconds, 3),
@@ -497,6 +502,8 @@ def _train(
         }
         if model.phase is not None:
             record["phase"] = model.phase
+        if ep_steps != steps:  # a spiking epoch of spiking.epoch_images
+            record["images"] = ep_steps * bs
         if changed and epoch == start:
             record["changed"] = changed  # resumed with another learning rate: [old, new]
         if replanning and epoch < t.epochs:  # before this epoch's checkpoint: resume keeps it

@@ -30,7 +30,10 @@ simulation — and epochs R + 1 … E fine-tune them in spikes as above (convers
 spike-based fine-tuning: Rathi et al., ICLR 2020), on a schedule of their own that starts at
 ``spiking.finetune_lr`` × lr (``trainer.run_lr_factor``). The rate epochs are validated in the rate
 limit (cheap, recorded as such) and never selected: selection and test read spike counts. The trainer
-switches the phase with :meth:`begin_epoch`.
+switches the phase with :meth:`begin_epoch`. ``spiking.epoch_images`` N makes every spiking epoch (of a
+hybrid run or not) a pass over N training images, drawn afresh each epoch (``epoch_steps``), instead of
+the whole split: on a CPU without bf16 hardware a whole spiking epoch at T = 16 costs as much as
+7–8 rate epochs, and a part of one is enough to adapt converted weights to spike counts.
 
 Training passes use the run's ``train.precision`` (``ff.precision``): under bf16 the convolutions that
 make the currents I_l (and the DSR conv) run in bf16 autocast, while the membrane recurrence, the
@@ -88,6 +91,7 @@ class SpikingModel(RateModel):
             sc.readout_scale * (1.0 if per_unit else float(np.prod(s))) for s in self.net.shapes
         ]
         self.rate_epochs, self.finetune_lr, self.phase = sc.rate_epochs, sc.finetune_lr, "spiking"
+        self.epoch_images = sc.epoch_images
 
     def begin_epoch(self, epoch: int) -> None:
         """Epochs 1 … ``spiking.rate_epochs`` train the rate limit, the later ones the spikes."""

@@ -191,3 +191,66 @@ def test_hybrid_schedule_by_hand():
     assert [
         run_lr_factor("cosine", e, 4, s, 5, 0.1) for e in (1, 2, 3, 4) for s in range(5)
     ] == plain
+
+
+def test_epoch_images_sets_the_steps_of_spiking_epochs_only():
+    """``spiking.epoch_images`` N: a spiking epoch takes min(S, max(1, ⌊N/B⌋)) steps, a rate-limit
+    epoch (and the rate model, which has no phases) all S of them."""
+    cfg = tiny_config().replace(**HYBRID).replace(spiking={"epoch_images": 230})
+    model = SpikingModel(cfg)
+    model.begin_epoch(1)
+    assert model.epoch_steps(20, 50) == 20  # the rate limit: a whole pass
+    model.begin_epoch(2)
+    assert model.epoch_steps(20, 50) == 4  # ⌊230 / 50⌋
+    assert model.epoch_steps(3, 50) == 3  # never more than a whole pass
+    assert model.epoch_steps(20, 500) == 1  # at least one
+    assert SpikingModel(tiny_config().replace(**HYBRID)).epoch_steps(20, 50) == 20  # None: all
+    rate = RateModel(cfg)
+    assert rate.epoch_steps(20, 50) == 20
+    with pytest.raises(ConfigError, match="spiking.epoch_images"):
+        cfg.replace(spiking={"epoch_images": 49})  # below one batch
+
+
+@pytest.mark.slow
+def test_hybrid_run_with_partial_spiking_epochs(tmp_path, mnist, monkeypatch):
+    """A hybrid run with ``spiking.epoch_images`` 200 on 1,000 training images: the rate epoch trains
+    all 20 batches of its permutation, each spiking epoch the first 4 of its own (by hand, from the
+    epoch's seeded generator); the spiking lr schedule runs over 4 steps per epoch; the budget times
+    the two kinds of epoch with their own steps; the record says what each epoch took."""
+    from ff_neuro.ff.trainer import batch_lr_scale, epoch_generator, run_lr_factor, to_images
+
+    data = mnist_subsets(mnist)
+    cfg = tiny_config(epochs=3, lr=2e-3, budget_minutes=30.0, val_goodness_subset=100)
+    cfg = cfg.replace(**HYBRID).replace(spiking={"epoch_images": 200})
+    seen: list[tuple[int, str, torch.Tensor, float]] = []
+    step = SpikingModel.train_step
+
+    def spy(self, x, y, gen):
+        k = next(iter(self.optimizers))
+        factor = self.optimizers[k].param_groups[0]["lr"] / self.base_lrs[k][0]
+        seen.append((id(self), self.phase, x.detach().clone(), factor))
+        return step(self, x, y, gen)
+
+    monkeypatch.setattr(SpikingModel, "train_step", spy)
+    m = train(cfg, tmp_path, device="cpu", kind="spiking", dataset=data, progress=False)
+    lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    seen = [s[1:] for s in seen if s[0] == seen[-1][0]]  # the run's model, not the budget's copies
+    assert [r["phase"] for r in lines] == ["rate", "spiking", "spiking"]
+    assert "images" not in lines[0] and [r["images"] for r in lines[1:]] == [200, 200]
+    assert [p for p, _, _ in seen] == ["rate"] * 20 + ["spiking"] * 8
+    xs = torch.from_numpy(data.train.x)
+    for epoch, (first, count) in ((1, (0, 20)), (2, (20, 4)), (3, (24, 4))):
+        perm = torch.randperm(len(xs), generator=epoch_generator(cfg.train.seed, epoch))
+        for k in range(count):
+            want = to_images(xs[perm[k * 50 : (k + 1) * 50]])
+            assert torch.equal(seen[first + k][1], want)
+    t = cfg.train  # the spiking cosine over 2 epochs of 4 steps, from finetune_lr, no warm-up
+    for i, (_, _, got) in enumerate(seen[20:]):
+        want = run_lr_factor(t.schedule, 2 + i // 4, 3, i % 4, 4, t.warmup, None, 1, 0.25)
+        assert got == pytest.approx(batch_lr_scale(cfg) * want)
+    budget = m["budget"]
+    assert (budget["steps_per_epoch"], budget["rate_steps_per_epoch"]) == (4, 20)
+    assert budget["estimated_epoch_s"] == pytest.approx(
+        4 * budget["step_s"] + budget["val_s"], abs=2e-3
+    )
+    assert m["test_acc_linear"] > 0.3  # chance is 0.1 (a tiny net: 20 rate steps, 8 spiking ones)
